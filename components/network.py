@@ -1,0 +1,200 @@
+"""The environment's network: a VPC with public, private (app) and isolated (database) tiers.
+
+awsx.ec2.Vpc lays out subnets, route tables, the internet gateway and NAT gateways from
+CIDRs this component computes itself (see `NetworkConfig.subnet_cidrs`). Everything that
+grants access (endpoint security group, flow-log role) is a plain pulumi_aws resource so
+tests and the policy pack can see it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_awsx as awsx
+
+from components.config import NetworkConfig
+from components.naming import Naming
+
+_NAT_STRATEGY = {
+    "none": awsx.ec2.NatGatewayStrategy.NONE,
+    "single": awsx.ec2.NatGatewayStrategy.SINGLE,
+    "perAz": awsx.ec2.NatGatewayStrategy.ONE_PER_AZ,
+}
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    config: NetworkConfig
+    naming: Naming
+    region: str
+
+
+class Network(pulumi.ComponentResource):
+    """VPC over 2-3 AZs with three subnet tiers, NAT, S3 gateway and interface endpoints, flow logs."""
+
+    vpc_id: pulumi.Output[str]
+    cidr_block: str
+    availability_zones: list[str]
+    public_subnet_ids: pulumi.Output[list[str]]
+    private_subnet_ids: pulumi.Output[list[str]]
+    isolated_subnet_ids: pulumi.Output[list[str]]
+    endpoint_security_group_id: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ecs-platform:network:Network", name, None, opts)
+        cfg, naming = args.config, args.naming
+        child = pulumi.ResourceOptions(parent=self)
+
+        zones = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(parent=self))
+        self.availability_zones = sorted(zones.names)[: cfg.az_count]
+        self.cidr_block = str(cfg.cidr)
+        cidrs = cfg.subnet_cidrs()
+
+        vpc = awsx.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=self.cidr_block,
+            availability_zone_names=self.availability_zones,
+            enable_dns_hostnames=True,  # interface endpoints with private DNS need both
+            enable_dns_support=True,
+            subnet_strategy=awsx.ec2.SubnetAllocationStrategy.AUTO,
+            subnet_specs=[
+                awsx.ec2.SubnetSpecArgs(type=awsx.ec2.SubnetType.PUBLIC, name="public", cidr_blocks=cidrs["public"]),
+                awsx.ec2.SubnetSpecArgs(type=awsx.ec2.SubnetType.PRIVATE, name="private", cidr_blocks=cidrs["private"]),
+                awsx.ec2.SubnetSpecArgs(
+                    type=awsx.ec2.SubnetType.ISOLATED, name="isolated", cidr_blocks=cidrs["isolated"]
+                ),
+            ],
+            nat_gateways=awsx.ec2.NatGatewayConfigurationArgs(strategy=_NAT_STRATEGY[cfg.nat_gateways]),
+            # S3 is free through a gateway endpoint, and ECR image layers are served from S3.
+            vpc_endpoint_specs=[
+                awsx.ec2.VpcEndpointSpecArgs(
+                    service_name=f"com.amazonaws.{args.region}.s3", vpc_endpoint_type="Gateway"
+                )
+            ],
+            vpc_endpoint_strategy=awsx.ec2.VpcEndpointStrategy.AUTO,
+            tags={"Name": naming.name("vpc")},
+            opts=child,
+        )
+        self.vpc_id = vpc.vpc_id
+        self.public_subnet_ids = vpc.public_subnet_ids
+        self.private_subnet_ids = vpc.private_subnet_ids
+        self.isolated_subnet_ids = vpc.isolated_subnet_ids
+
+        self.endpoint_security_group_id = None
+        if cfg.interface_endpoints:
+            self.endpoint_security_group_id = self._interface_endpoints(name, args, cfg.interface_endpoints)
+        if cfg.flow_logs.enabled:
+            self._flow_logs(name, args)
+
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "cidrBlock": self.cidr_block,
+                "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetIds": self.private_subnet_ids,
+                "isolatedSubnetIds": self.isolated_subnet_ids,
+            }
+        )
+
+    def _interface_endpoints(self, name: str, args: NetworkArgs, services: list[str]) -> pulumi.Output[str]:
+        """Private-DNS interface endpoints in the app subnets, reachable on 443 from inside the VPC only."""
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-endpoints",
+            name_prefix=args.naming.prefix("endpoints", "security_group"),
+            description="VPC interface endpoints: HTTPS from inside the VPC",
+            vpc_id=self.vpc_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-endpoints-https",
+            security_group_id=sg.id,
+            description="HTTPS from the VPC",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4=self.cidr_block,
+            opts=pulumi.ResourceOptions(parent=sg),
+        )
+        for service in services:
+            aws.ec2.VpcEndpoint(
+                f"{name}-{service.replace('.', '-')}",
+                vpc_id=self.vpc_id,
+                service_name=f"com.amazonaws.{args.region}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=self.private_subnet_ids,
+                security_group_ids=[sg.id],
+                tags={"Name": args.naming.name(f"{service}-endpoint")},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return sg.id
+
+    def _flow_logs(self, name: str, args: NetworkArgs) -> None:
+        """VPC flow logs to a log group with retention; the delivery role may write to that group only."""
+        cfg, naming = args.config.flow_logs, args.naming
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=naming.path("vpc-flow-logs"),
+            retention_in_days=cfg.retention_days,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self))
+        account_id, partition = identity.account_id, identity.arn.split(":")[1]
+        role = aws.iam.Role(
+            f"{name}-flow-logs",
+            name_prefix=naming.prefix("flow-logs", "iam_role_prefix"),
+            description="Delivers VPC flow logs to their log group",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            # Only flow logs of this account may assume it (confused deputy).
+                            "Condition": {
+                                "StringEquals": {"aws:SourceAccount": account_id},
+                                "ArnLike": {
+                                    "aws:SourceArn": f"arn:{partition}:ec2:{args.region}:{account_id}:vpc-flow-log/*"
+                                },
+                            },
+                        }
+                    ],
+                }
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs",
+            role=role.id,
+            policy=log_group.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                                "Resource": [arn, f"{arn}:log-stream:*"],
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=role),
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-logs",
+            vpc_id=self.vpc_id,
+            traffic_type=cfg.traffic_type,
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags={"Name": naming.name("vpc-flow-logs")},
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -1,0 +1,129 @@
+"""The network of each shipped stack, read from the captured resource graph."""
+
+import ipaddress
+import json
+
+from conftest import with_config
+
+VPC = "awsx:ec2:Vpc"
+EXPECTED = {"dev": {"azs": 2, "nat": "Single"}, "prod": {"azs": 3, "nat": "OnePerAz"}}
+
+
+def subnets(graph) -> dict[str, list[str]]:
+    return {spec["type"]: spec["cidrBlocks"] for spec in graph.one(VPC).inputs["subnetSpecs"]}
+
+
+def test_three_subnet_tiers_one_subnet_per_az(stack):
+    vpc = stack.one(VPC).inputs
+    azs = EXPECTED[stack.stack]["azs"]
+    assert len(vpc["availabilityZoneNames"]) == azs
+    assert {tier: len(cidrs) for tier, cidrs in subnets(stack).items()} == {
+        "Public": azs,
+        "Private": azs,
+        "Isolated": azs,
+    }
+    for tier in ("public", "private", "isolated"):
+        assert len(stack.outputs[f"{tier}SubnetIds"]) == azs
+
+
+def test_subnets_lie_inside_the_vpc_and_never_overlap(stack):
+    vpc_cidr = ipaddress.ip_network(stack.one(VPC).inputs["cidrBlock"])
+    blocks = [ipaddress.ip_network(c) for cidrs in subnets(stack).values() for c in cidrs]
+    assert all(block.subnet_of(vpc_cidr) for block in blocks)
+    assert not any(a.overlaps(b) for i, a in enumerate(blocks) for b in blocks[i + 1 :])
+
+
+def test_app_subnets_are_the_largest_tier(stack):
+    sizes = {tier: ipaddress.ip_network(cidrs[0]).num_addresses for tier, cidrs in subnets(stack).items()}
+    assert sizes["Private"] > sizes["Public"] and sizes["Private"] > sizes["Isolated"]
+
+
+def test_adding_an_az_keeps_every_existing_subnet_where_it_was(dev):
+    grown = with_config("dev", lambda c: c["ecs-platform:network"].update(azCount=3))
+    for tier, cidrs in subnets(dev).items():
+        assert subnets(grown)[tier][:2] == cidrs
+
+
+def test_nat_gateways_follow_the_configured_strategy(stack):
+    assert stack.one(VPC).inputs["natGateways"] == {"strategy": EXPECTED[stack.stack]["nat"]}
+
+
+def test_a_nat_less_network_asks_awsx_for_no_nat_gateway():
+    graph = with_config("dev", lambda c: c["ecs-platform:network"].update(natGateways="none"))
+    assert graph.one(VPC).inputs["natGateways"] == {"strategy": "None"}
+
+
+def test_s3_is_reached_through_a_free_gateway_endpoint(stack):
+    vpc = stack.one(VPC).inputs
+    assert vpc["vpcEndpointSpecs"] == [{"serviceName": "com.amazonaws.eu-west-1.s3", "vpcEndpointType": "Gateway"}]
+    assert vpc["vpcEndpointStrategy"] == "Auto"  # awsx attaches it to every route table
+
+
+def test_dev_has_no_interface_endpoints(dev):
+    assert dev.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") == []
+
+
+def test_prod_interface_endpoints_sit_in_the_app_subnets_behind_https_from_the_vpc_only(prod):
+    endpoints = prod.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    services = sorted(e.inputs["serviceName"].removeprefix("com.amazonaws.eu-west-1.") for e in endpoints)
+    assert services == ["ecr.api", "ecr.dkr", "logs", "secretsmanager"]
+    group = prod.one("aws:ec2/securityGroup:SecurityGroup", "network-endpoints")
+    for endpoint in endpoints:
+        assert endpoint.inputs["vpcEndpointType"] == "Interface"
+        assert endpoint.inputs["privateDnsEnabled"] is True
+        assert endpoint.inputs["subnetIds"] == prod.outputs["privateSubnetIds"]
+        assert endpoint.inputs["securityGroupIds"] == [group.id]
+    rules = [r.inputs for r in prod.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")]
+    assert rules == [
+        {
+            "securityGroupId": group.id,
+            "description": "HTTPS from the VPC",
+            "ipProtocol": "tcp",
+            "fromPort": 443,
+            "toPort": 443,
+            "cidrIpv4": "10.20.0.0/16",
+        }
+    ]
+
+
+def test_flow_logs_go_to_a_log_group_with_retention(stack):
+    log_group = stack.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs")
+    flow_log = stack.one("aws:ec2/flowLog:FlowLog").inputs
+    assert log_group.inputs["retentionInDays"] == {"dev": 30, "prod": 365}[stack.stack]
+    assert log_group.inputs["name"] == f"/ecs-platform/{stack.stack}/vpc-flow-logs"
+    assert flow_log["logDestination"] == log_group.outputs["arn"]
+    assert flow_log["logDestinationType"] == "cloud-watch-logs"
+    assert flow_log["vpcId"] == stack.outputs["vpcId"]
+    assert flow_log["trafficType"] == {"dev": "REJECT", "prod": "ALL"}[stack.stack]
+
+
+def test_the_flow_log_role_may_only_write_to_its_own_log_group(stack):
+    role = stack.one("aws:iam/role:Role", "network-flow-logs")
+    log_group_arn = stack.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").outputs["arn"]
+    assert stack.one("aws:ec2/flowLog:FlowLog").inputs["iamRoleArn"] == role.outputs["arn"]
+
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert [s["Principal"] for s in trust] == [{"Service": "vpc-flow-logs.amazonaws.com"}]
+    assert trust[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+
+    policies = [p for p in stack.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id]
+    statements = [s for p in policies for s in json.loads(p.inputs["policy"])["Statement"]]
+    assert statements == [
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
+        }
+    ]
+    assert stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") == []
+
+
+def test_flow_logs_can_be_turned_off():
+    graph = with_config("dev", lambda c: c["ecs-platform:network"].update(flowLogs={"enabled": False}))
+    assert graph.of_type("aws:ec2/flowLog:FlowLog", "aws:iam/role:Role", "aws:cloudwatch/logGroup:LogGroup") == []
+
+
+def test_outputs_name_the_vpc_and_every_tier(stack):
+    assert stack.outputs["vpcId"].startswith("vpc-")
+    assert stack.outputs["vpcCidr"] == stack.one(VPC).inputs["cidrBlock"]
+    assert stack.outputs["availabilityZones"] == stack.one(VPC).inputs["availabilityZoneNames"]
