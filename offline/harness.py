@@ -11,7 +11,6 @@ deleteBeforeReplace). Nothing here calls AWS or the Pulumi CLI.
 from __future__ import annotations
 
 import contextvars
-import hashlib
 import json
 import runpy
 from collections.abc import Callable
@@ -28,9 +27,10 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from offline.mock_aws import AwsMocks
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
-ACCOUNT_ID = "123456789012"
 STACK_TYPE = "pulumi:pulumi:Stack"
 
 
@@ -128,21 +128,28 @@ def stack_config(stack: str, root: Path = ROOT) -> dict[str, Any]:
     return {key: placeholders(value, key) for key, value in (doc.get("config") or {}).items()}
 
 
-def evaluate(stack: str, config: dict[str, Any] | None = None, *, preview: bool = False) -> Graph:
+def evaluate(
+    stack: str,
+    config: dict[str, Any] | None = None,
+    *,
+    preview: bool = False,
+    program: Callable[[], Any] | None = None,
+) -> Graph:
     """Runs `__main__.py` for `stack` (with `config` instead of the stack file's, if given).
 
     With `preview=True` the mock behaves like `pulumi preview` of a new stack: computed
-    outputs (ids, ARNs, endpoints) are unknown. A program error is returned in
-    `Graph.error`, with what was registered before it.
+    outputs (ids, ARNs, endpoints) are unknown. `program` replaces `__main__.py`, for tests
+    that need a few hand-made resources. A program error is returned in `Graph.error`,
+    with what was registered before it.
     """
     config = stack_config(stack) if config is None else config
-    return contextvars.Context().run(_run, stack, config, preview)
+    program = program or (lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
+    return contextvars.Context().run(_run, stack, config, preview, program)
 
 
-def _run(stack: str, config: dict[str, Any], preview: bool) -> Graph:
-    region = config.get("aws:region") or "us-east-1"
+def _run(stack: str, config: dict[str, Any], preview: bool, program: Callable[[], Any]) -> Graph:
     graph = Graph(stack=stack, resources=[], outputs={})
-    monitor = _CapturingMonitor(_AwsMocks(region, preview), graph)
+    monitor = _CapturingMonitor(AwsMocks(config.get("aws:region") or "us-east-1", preview), graph)
     settings.configure(
         pulumi_mocks.MockSettings(
             monitor=monitor,
@@ -160,9 +167,8 @@ def _run(stack: str, config: dict[str, Any], preview: bool) -> Graph:
         {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()},
         [key for key, value in config.items() if _has_secret(value)],
     )
-    program = str(ROOT / "__main__.py")
     try:
-        _sync_await(run_in_stack(lambda: runpy.run_path(program, run_name="__main__")))
+        _sync_await(run_in_stack(program))
     except pulumi.RunError as error:
         graph.error = str(error)
     return graph
@@ -238,112 +244,3 @@ def plain(struct: Any) -> dict[str, Any]:
         return value
 
     return convert(json_format.MessageToDict(struct)) if struct is not None else {}
-
-
-# --- the mocked AWS provider ---------------------------------------------------------
-
-
-def _hex(seed: str, length: int = 17) -> str:
-    return hashlib.sha256(seed.encode()).hexdigest()[:length]
-
-
-# Id prefixes of EC2-style resources; other resources use their name as id, like AWS.
-_ID_PREFIX = {
-    "aws:ec2/securityGroup:SecurityGroup": "sg-",
-    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
-    "aws:ec2/flowLog:FlowLog": "fl-",
-    "aws:ec2/instance:Instance": "i-",
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
-}
-
-# Resources whose ARN has no region (IAM is global) or its own shape.
-_ARN = {
-    "aws:iam/role:Role": "arn:aws:iam::{account}:role/{name}",
-    "aws:iam/policy:Policy": "arn:aws:iam::{account}:policy/{name}",
-    "aws:iam/instanceProfile:InstanceProfile": "arn:aws:iam::{account}:instance-profile/{name}",
-    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
-    "aws:s3/bucket:Bucket": "arn:aws:s3:::{name}",
-    "aws:s3/bucketV2:BucketV2": "arn:aws:s3:::{name}",
-}
-
-# Extra outputs of resources whose outputs the program reads beyond id, arn and name.
-OutputsFn = Callable[[str, dict, "_AwsMocks"], dict]
-TYPE_OUTPUTS: dict[str, OutputsFn] = {}
-
-
-def outputs_for(type_: str) -> Callable[[OutputsFn], OutputsFn]:
-    def register(fn: OutputsFn) -> OutputsFn:
-        TYPE_OUTPUTS[type_] = fn
-        return fn
-
-    return register
-
-
-@outputs_for("awsx:ec2:Vpc")
-def _awsx_vpc(name: str, inputs: dict, mocks: _AwsMocks) -> dict:
-    """What awsx.ec2.Vpc reports once deployed: ids per tier, one subnet per AZ, and its layout."""
-    out: dict[str, Any] = {"vpcId": f"vpc-{_hex(name)}", "subnetLayout": []}
-    for spec in inputs.get("subnetSpecs", []):
-        tier = spec["type"].lower()
-        out[f"{tier}SubnetIds"] = [f"subnet-{_hex(f'{name}-{tier}-{az}')}" for az in inputs["availabilityZoneNames"]]
-        out["subnetLayout"].append(
-            {"type": spec["type"], "name": spec.get("name"), "cidrBlocks": spec.get("cidrBlocks")}
-        )
-    return out
-
-
-class _AwsMocks(pulumi_mocks.Mocks):
-    def __init__(self, region: str, preview: bool):
-        self.region = region
-        self.preview = preview
-
-    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
-        inputs = dict(args.inputs)
-        if not args.custom:
-            # Components report outputs of their own (awsx's), not their inputs.
-            outputs_fn = TYPE_OUTPUTS.get(args.typ)
-            outputs = outputs_fn(args.name, inputs, self) if outputs_fn and not self.preview else {}
-            return "", outputs
-        if self.preview or args.typ.startswith("pulumi:providers:"):
-            # A new resource in preview: only what the program gave is known.
-            return "" if self.preview else f"{args.name}-provider-id", inputs
-        name = inputs.get("name") or _autoname(args.name, inputs)
-        resource_id = _ID_PREFIX.get(args.typ, "") + _hex(args.name) if args.typ in _ID_PREFIX else name
-        service, kind = args.typ.split(":")[1].split("/")[0], args.typ.split(":")[2]
-        arn_shape = _ARN.get(args.typ, "arn:aws:{service}:{region}:{account}:{kind}/{name}")
-        state = {
-            **inputs,
-            "name": name,
-            "arn": arn_shape.format(
-                service=service, region=self.region, account=ACCOUNT_ID, kind=kind.lower(), name=name
-            ),
-        }
-        if args.typ in TYPE_OUTPUTS:
-            state.update(TYPE_OUTPUTS[args.typ](args.name, inputs, self))
-        return resource_id, state
-
-    def call(self, args: pulumi_mocks.MockCallArgs):
-        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = [f"{self.region}{letter}" for letter in "abc"]
-            area, direction, number = self.region.split("-")[-3:]
-            zone_ids = [f"{area}{direction[0]}{number}-az{i}" for i in (1, 2, 3)]
-            return {"id": self.region, "names": names, "zoneIds": zone_ids, "state": "available"}
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {
-                "id": ACCOUNT_ID,
-                "accountId": ACCOUNT_ID,
-                "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/deployer",
-                "userId": "AROAEXAMPLEDEPLOYER",
-            }
-        if args.token == "aws:index/getRegion:getRegion":
-            return {"id": self.region, "name": self.region, "region": self.region}
-        if args.token == "aws:index/getPartition:getPartition":
-            return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com"}
-        raise NotImplementedError(f"the mock does not answer the invoke {args.token}; add it to offline/harness.py")
-
-
-def _autoname(logical: str, inputs: dict) -> str:
-    """Pulumi's auto-naming: the logical name (or namePrefix) plus a random-looking suffix."""
-    prefix = inputs.get("namePrefix")
-    return f"{prefix}{_hex(logical, 26)}" if prefix else f"{logical}-{_hex(logical, 7)}"

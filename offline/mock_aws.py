@@ -1,0 +1,158 @@
+"""The mocked AWS provider behind the harness: realistic ids, ARNs and outputs, and invoke answers.
+
+Each resource's state is its inputs plus what AWS would compute. Types whose outputs the
+program reads beyond `id`, `arn` and `name` register a function with `@outputs("<type>")`;
+every invoke the program makes registers an answer with `@answers("<token>")`. An invoke
+without an answer fails the run, so a new data source never goes unnoticed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from pulumi.runtime import mocks as pulumi_mocks
+
+ACCOUNT_ID = "123456789012"
+
+# Id prefixes of EC2-style resources; other resources use their name as id, like AWS.
+ID_PREFIX = {
+    "aws:ec2/securityGroup:SecurityGroup": "sg-",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
+    "aws:ec2/flowLog:FlowLog": "fl-",
+    "aws:ec2/instance:Instance": "i-",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
+}
+
+# ARNs of a shape other than arn:aws:{service}:{region}:{account}:{kind}/{name}.
+ARN = {
+    "aws:iam/role:Role": "arn:aws:iam::{account}:role/{name}",
+    "aws:iam/policy:Policy": "arn:aws:iam::{account}:policy/{name}",
+    "aws:iam/instanceProfile:InstanceProfile": "arn:aws:iam::{account}:instance-profile/{name}",
+    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
+    "aws:s3/bucket:Bucket": "arn:aws:s3:::{name}",
+    "aws:s3/bucketV2:BucketV2": "arn:aws:s3:::{name}",
+}
+
+OutputsFn = Callable[[str, dict, "AwsMocks"], dict]
+InvokeFn = Callable[[dict, "AwsMocks"], dict]
+OUTPUTS: dict[str, OutputsFn] = {}
+INVOKES: dict[str, InvokeFn] = {}
+
+
+def outputs(type_: str) -> Callable[[OutputsFn], OutputsFn]:
+    """Registers the computed outputs of a resource type: fn(logical name, inputs, mocks) -> dict."""
+
+    def register(fn: OutputsFn) -> OutputsFn:
+        OUTPUTS[type_] = fn
+        return fn
+
+    return register
+
+
+def answers(token: str) -> Callable[[InvokeFn], InvokeFn]:
+    """Registers the answer to an invoke: fn(args, mocks) -> dict."""
+
+    def register(fn: InvokeFn) -> InvokeFn:
+        INVOKES[token] = fn
+        return fn
+
+    return register
+
+
+def fake_hex(seed: str, length: int = 17) -> str:
+    """A stable hex string standing in for the random part of an AWS id."""
+    return hashlib.sha256(seed.encode()).hexdigest()[:length]
+
+
+class AwsMocks(pulumi_mocks.Mocks):
+    def __init__(self, region: str, preview: bool):
+        self.region = region
+        self.preview = preview
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        inputs = dict(args.inputs)
+        if not args.custom:
+            # Components report outputs of their own (awsx's), not their inputs.
+            outputs_fn = OUTPUTS.get(args.typ)
+            return "", (outputs_fn(args.name, inputs, self) if outputs_fn and not self.preview else {})
+        if self.preview:
+            # A new resource in preview: only what the program gave is known.
+            return "", inputs
+        if args.typ.startswith("pulumi:providers:"):
+            return f"{args.name}-provider-id", inputs
+        name = inputs.get("name") or _autoname(args.name, inputs)
+        resource_id = ID_PREFIX[args.typ] + fake_hex(args.name) if args.typ in ID_PREFIX else name
+        service, kind = args.typ.split(":")[1].split("/")[0], args.typ.split(":")[2]
+        arn_shape = ARN.get(args.typ, "arn:aws:{service}:{region}:{account}:{kind}/{name}")
+        arn = arn_shape.format(service=service, region=self.region, account=ACCOUNT_ID, kind=kind.lower(), name=name)
+        state = {**inputs, "name": name, "arn": arn}
+        if args.typ in OUTPUTS:
+            state.update(OUTPUTS[args.typ](args.name, inputs, self))
+        return resource_id, state
+
+    def call(self, args: pulumi_mocks.MockCallArgs):
+        if args.token not in INVOKES:
+            raise NotImplementedError(
+                f"the mock does not answer the invoke {args.token}; add it to offline/mock_aws.py"
+            )
+        return INVOKES[args.token](args.args, self)
+
+
+def _autoname(logical: str, inputs: dict) -> str:
+    """Pulumi's auto-naming: the logical name (or namePrefix) plus a random-looking suffix."""
+    prefix = inputs.get("namePrefix")
+    return f"{prefix}{fake_hex(logical, 26)}" if prefix else f"{logical}-{fake_hex(logical, 7)}"
+
+
+# --- invokes -------------------------------------------------------------------------
+
+
+@answers("aws:index/getAvailabilityZones:getAvailabilityZones")
+def _availability_zones(args: dict, mocks: AwsMocks) -> dict:
+    area, direction, number = mocks.region.split("-")[-3:]
+    return {
+        "id": mocks.region,
+        "names": [f"{mocks.region}{letter}" for letter in "abc"],
+        "zoneIds": [f"{area}{direction[0]}{number}-az{i}" for i in (1, 2, 3)],
+        "state": "available",
+    }
+
+
+@answers("aws:index/getCallerIdentity:getCallerIdentity")
+def _caller_identity(args: dict, mocks: AwsMocks) -> dict:
+    return {
+        "id": ACCOUNT_ID,
+        "accountId": ACCOUNT_ID,
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/deployer",
+        "userId": "AROAEXAMPLEDEPLOYER",
+    }
+
+
+@answers("aws:index/getRegion:getRegion")
+def _region(args: dict, mocks: AwsMocks) -> dict:
+    return {"id": mocks.region, "name": mocks.region, "region": mocks.region}
+
+
+@answers("aws:index/getPartition:getPartition")
+def _partition(args: dict, mocks: AwsMocks) -> dict:
+    return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com"}
+
+
+# --- resource outputs ----------------------------------------------------------------
+
+
+@outputs("awsx:ec2:Vpc")
+def _awsx_vpc(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
+    """What awsx.ec2.Vpc reports once deployed: ids per tier, one subnet per AZ, and its layout."""
+    out: dict[str, Any] = {"vpcId": f"vpc-{fake_hex(name)}", "subnetLayout": []}
+    for spec in inputs.get("subnetSpecs", []):
+        tier = spec["type"].lower()
+        zones = inputs["availabilityZoneNames"]
+        out[f"{tier}SubnetIds"] = [f"subnet-{fake_hex(f'{name}-{tier}-{az}')}" for az in zones]
+        out["subnetLayout"].append(
+            {"type": spec["type"], "name": spec.get("name"), "cidrBlocks": spec.get("cidrBlocks")}
+        )
+    return out
