@@ -131,13 +131,16 @@ class Bastion(pulumi.ComponentResource):
 
     def port_forward_command(self, host: pulumi.Input[str], port: pulumi.Input[int]) -> pulumi.Output[str]:
         """The `aws ssm start-session` command that forwards localhost:<port> to host:port through this bastion."""
-        return pulumi.Output.all(self.instance_id, host, port).apply(
-            lambda v: (
-                f"aws ssm start-session --target {v[0]} --document-name AWS-StartPortForwardingSessionToRemoteHost "
-                f"--parameters '{json.dumps({'host': [v[1]], 'portNumber': [str(v[2])], 'localPortNumber': [str(v[2])]}, separators=(',', ':'))}' "
-                f"--region {self.region}"
+
+        def command(instance_id: str, host: str, port: int) -> str:
+            parameters = {"host": [host], "portNumber": [str(port)], "localPortNumber": [str(port)]}
+            return (
+                f"aws ssm start-session --target {instance_id} "
+                "--document-name AWS-StartPortForwardingSessionToRemoteHost "
+                f"--parameters '{json.dumps(parameters, separators=(',', ':'))}' --region {self.region}"
             )
-        )
+
+        return pulumi.Output.all(self.instance_id, host, port).apply(lambda v: command(*v))
 
     def _instance_profile(self, name: str, naming: Naming) -> aws.iam.InstanceProfile:
         """A role with the Session Manager permissions of the SSM agent only.

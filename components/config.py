@@ -364,7 +364,12 @@ def load(project: str | None = None) -> StackConfig:
 
 def describe(error: ValidationError, project: str) -> list[str]:
     """One line per problem: `<namespace>:<key path>: <what is wrong and what is allowed>`."""
-    return [f"{_key(e['loc'] + tuple(e.get('ctx', {}).get('key', ())), project)}: {_problem(e)}" for e in error.errors()]
+    lines = []
+    for e in error.errors():
+        # A check across sections (cross_key_error) names its most specific key in the context.
+        loc = e["loc"] + tuple(e.get("ctx", {}).get("key", ()))
+        lines.append(f"{_key(loc, project)}: {_problem(e)}")
+    return lines
 
 
 def _key(loc: tuple, project: str) -> str:

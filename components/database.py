@@ -62,7 +62,7 @@ class Database(pulumi.ComponentResource):
 
         key = aws.kms.Key(
             f"{name}-key",
-            description=f"Encrypts the {self.identifier} database, its snapshots, Performance Insights and master secret",
+            description=f"{self.identifier}: storage, snapshots, Performance Insights and the master secret",
             enable_key_rotation=True,
             rotation_period_in_days=365,
             deletion_window_in_days=30,

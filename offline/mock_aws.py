@@ -209,9 +209,10 @@ def _rds_instance(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
     }
     if inputs.get("manageMasterUserPassword"):
         # RDS names the secret rds!db-<uuid>; Secrets Manager appends six random characters.
+        secret = f"rds!db-{fake_uuid(name)}-AbCdEf"
         out["masterUserSecrets"] = [
             {
-                "secretArn": f"arn:aws:secretsmanager:{mocks.region}:{ACCOUNT_ID}:secret:rds!db-{fake_uuid(name)}-AbCdEf",
+                "secretArn": f"arn:aws:secretsmanager:{mocks.region}:{ACCOUNT_ID}:secret:{secret}",
                 "kmsKeyId": inputs.get("masterUserSecretKmsKeyId"),
                 "secretStatus": "active",
             }
