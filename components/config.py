@@ -16,8 +16,9 @@ import re
 from typing import Any, Literal
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 # Retention periods CloudWatch Logs accepts. "Never expire" (0) is left out on purpose:
 # logs without retention grow forever and are a finding in every audit.
@@ -126,11 +127,196 @@ def plan_subnets(cidr: ipaddress.IPv4Network, masks: SubnetMasks, slots: int) ->
     return layout
 
 
+# --- database ----------------------------------------------------------------------------
+
+# PostgreSQL majors RDS offers for new instances with standard support. 18 is the newest
+# generally available major; 13 and older are in (paid) RDS Extended Support only.
+PostgresMajor = Literal["14", "15", "16", "17", "18"]
+
+# Current-generation RDS instance class families that run PostgreSQL (db.<family>.<size>).
+DB_INSTANCE_FAMILIES = (
+    "t3", "t4g",
+    "m5", "m5d", "m6g", "m6gd", "m6i", "m6id", "m6idn", "m6in", "m7g", "m7i", "m8g", "m8gd",
+    "r5", "r5b", "r5d", "r6g", "r6gd", "r6i", "r6id", "r6idn", "r6in", "r7g", "r7i", "r8g", "r8gd",
+    "x2g", "x2idn", "x2iedn",
+)  # fmt: skip
+
+# gp3 storage limits of RDS for PostgreSQL, in GiB.
+GP3_MIN_GIB, GP3_MAX_GIB = 20, 65536
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = r"([01]\d|2[0-3]):([0-5]\d)"
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _window_minutes(window: str, weekly: bool) -> tuple[int, int]:
+    """(start, end) in minutes from Monday 00:00 (weekly) or midnight (daily); end may pass the wrap."""
+    if weekly:
+        match = re.fullmatch(rf"({'|'.join(_DAYS)}):{_HHMM}-({'|'.join(_DAYS)}):{_HHMM}", window.lower())
+        if not match:
+            raise ValueError("must read ddd:hh24:mi-ddd:hh24:mi in UTC, for example sun:04:00-sun:05:00")
+        start = _DAYS.index(match[1]) * 1440 + _minutes(f"{match[2]}:{match[3]}")
+        end = _DAYS.index(match[4]) * 1440 + _minutes(f"{match[5]}:{match[6]}")
+        span = 7 * 1440
+    else:
+        match = re.fullmatch(rf"{_HHMM}-{_HHMM}", window)
+        if not match:
+            raise ValueError("must read hh24:mi-hh24:mi in UTC, for example 02:00-03:00")
+        start, end, span = _minutes(f"{match[1]}:{match[2]}"), _minutes(f"{match[3]}:{match[4]}"), 1440
+    if end <= start:
+        end += span
+    if end - start < 30:
+        raise ValueError("must be at least 30 minutes long")
+    return start, end
+
+
+class DatabaseConfig(Model):
+    """RDS for PostgreSQL: engine, size, storage, backups, availability and monitoring.
+
+    Defaults are the cheap, safe single-AZ shape; prod turns on Multi-AZ, deletion
+    protection, Performance Insights and enhanced monitoring here, not in code.
+    """
+
+    # Major only: RDS applies minor upgrades itself (autoMinorVersionUpgrade) and the
+    # provider accepts a prefix, so the next `pulumi up` never tries to "downgrade" 18.3 to 18.1.
+    engine_version: PostgresMajor = "18"
+    instance_class: str = "db.t4g.micro"
+    allocated_storage: int = 20
+    max_allocated_storage: int = 100
+    name: str = "app"
+    master_username: str = "dbadmin"
+    port: int = Field(5432, ge=1150, le=65535)
+    multi_az: bool = False
+    deletion_protection: bool = False
+    skip_final_snapshot: bool = False
+    backup_retention_days: int = 7
+    backup_window: str = "02:00-03:00"
+    maintenance_window: str = "sun:04:00-sun:05:00"
+    apply_immediately: bool = False
+    performance_insights: bool = False
+    performance_insights_retention_days: int = 7
+    enhanced_monitoring_interval: Literal[0, 1, 5, 10, 15, 30, 60] = 0
+    slow_statement_ms: int = Field(1000, ge=-1, le=2147483647)
+    log_retention_days: RetentionDays = 30
+
+    @field_validator("engine_version", mode="before")
+    @classmethod
+    def _major_as_text(cls, version: Any) -> Any:
+        # `engineVersion: 17` in YAML is a number; a minor such as 17.4 is refused below.
+        return str(version) if isinstance(version, int) and not isinstance(version, bool) else version
+
+    @field_validator("instance_class")
+    @classmethod
+    def _known_family(cls, instance_class: str) -> str:
+        match = re.fullmatch(r"db\.([a-z0-9]+)\.(micro|small|medium|large|\d*xlarge|metal)", instance_class)
+        if not match:
+            raise ValueError("must read db.<family>.<size>, for example db.t4g.micro or db.m7g.large")
+        if match[1] not in DB_INSTANCE_FAMILIES:
+            raise ValueError(f"unknown instance class family {match[1]}; valid: {', '.join(DB_INSTANCE_FAMILIES)}")
+        return instance_class
+
+    @field_validator("allocated_storage")
+    @classmethod
+    def _gp3_size(cls, size: int) -> int:
+        if not GP3_MIN_GIB <= size <= GP3_MAX_GIB:
+            raise ValueError(f"gp3 storage for PostgreSQL is {GP3_MIN_GIB} to {GP3_MAX_GIB} GiB")
+        return size
+
+    @field_validator("max_allocated_storage")
+    @classmethod
+    def _ceiling_above_size(cls, ceiling: int, info) -> int:
+        size = info.data.get("allocated_storage")
+        # RDS refuses a storage autoscaling ceiling less than 10% above the allocated size.
+        if size is not None and ceiling < -(-size * 11 // 10):
+            raise ValueError(
+                f"the storage autoscaling ceiling must be at least 10% above allocatedStorage ({size} GiB), "
+                f"so {-(-size * 11 // 10)} or more"
+            )
+        if ceiling > GP3_MAX_GIB:
+            raise ValueError(f"gp3 storage for PostgreSQL ends at {GP3_MAX_GIB} GiB")
+        return ceiling
+
+    @field_validator("name", "master_username")
+    @classmethod
+    def _identifier(cls, value: str, info) -> str:
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,62}", value):
+            raise ValueError("must start with a letter and hold only letters, digits and _ (at most 63)")
+        if info.field_name == "master_username" and value.lower() in ("rdsadmin", "rds_superuser", "postgres_fdw"):
+            raise ValueError(f"{value} is reserved by RDS")
+        return value
+
+    @field_validator("backup_retention_days")
+    @classmethod
+    def _retention(cls, days: int) -> int:
+        # 0 would switch automated backups (and point-in-time recovery) off: not offered.
+        if not 1 <= days <= 35:
+            raise ValueError("must be 1 to 35 days; 0 would turn off automated backups and point-in-time recovery")
+        return days
+
+    @field_validator("backup_window")
+    @classmethod
+    def _daily_window(cls, window: str) -> str:
+        _window_minutes(window, weekly=False)
+        return window
+
+    @field_validator("maintenance_window")
+    @classmethod
+    def _weekly_window(cls, window: str, info) -> str:
+        start, end = _window_minutes(window, weekly=True)
+        backup = info.data.get("backup_window")
+        if backup is not None:
+            b_start, b_end = _window_minutes(backup, weekly=False)
+            for day in range(-1, 8):  # the daily backup window, every day of the week and the wrap
+                if b_start + day * 1440 < end and start < b_end + day * 1440:
+                    raise ValueError(f"overlaps the backup window {backup}; RDS needs them apart")
+        return window.lower()
+
+    @field_validator("performance_insights_retention_days")
+    @classmethod
+    def _insights_retention(cls, days: int) -> int:
+        if days != 7 and not (days % 31 == 0 and 31 <= days <= 713) and days != 731:
+            raise ValueError("must be 7 (free), a multiple of 31 up to 713, or 731")
+        return days
+
+
+# --- bastion -----------------------------------------------------------------------------
+
+# What the SSM agent must reach for Session Manager when there is no NAT gateway.
+SSM_ENDPOINTS = ("ssm", "ssmmessages", "ec2messages")
+
+
+class BastionConfig(Model):
+    """The SSM-only bastion: off unless enabled; small Graviton instance by default."""
+
+    enabled: bool = False
+    instance_type: str = "t4g.nano"
+    root_volume_size: int = Field(8, ge=8, le=100)
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, instance_type: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|\d*xlarge|metal)", instance_type):
+            raise ValueError("must be an EC2 instance type such as t4g.nano")
+        return instance_type
+
+    @property
+    def architecture(self) -> str:
+        """arm64 for Graviton families (t4g, m7g, c7gn, ...), x86_64 otherwise; picks the AMI."""
+        family = self.instance_type.split(".")[0]
+        return "arm64" if re.fullmatch(r"[a-z]+\d+g[a-z]*|a1", family) else "x86_64"
+
+
 class StackConfig(Model):
     """Everything one environment is built from."""
 
     region: str
     network: NetworkConfig
+    database: DatabaseConfig | None = None
+    bastion: BastionConfig = BastionConfig()
 
     @field_validator("region")
     @classmethod
@@ -138,6 +324,23 @@ class StackConfig(Model):
         if not re.fullmatch(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d", region):
             raise ValueError("must be an AWS region code such as eu-west-1")
         return region
+
+    @model_validator(mode="after")
+    def _bastion_reaches_ssm(self) -> StackConfig:
+        missing = [e for e in SSM_ENDPOINTS if e not in self.network.interface_endpoints]
+        if self.bastion.enabled and self.network.nat_gateways == "none" and missing:
+            raise cross_key_error(
+                ("bastion", "enabled"),
+                "the bastion needs a route to Systems Manager: with network.natGateways none, add "
+                f"{', '.join(missing)} to network.interfaceEndpoints, or use a NAT gateway",
+                True,
+            )
+        return self
+
+
+def cross_key_error(loc: tuple[str, ...], message: str, got: Any) -> PydanticCustomError:
+    """An error raised by a check across sections that names the most specific key, not the model."""
+    return PydanticCustomError("cross_key", message, {"key": loc, "got": got})
 
 
 # Keys that live outside the project's namespace.
@@ -161,7 +364,12 @@ def load(project: str | None = None) -> StackConfig:
 
 def describe(error: ValidationError, project: str) -> list[str]:
     """One line per problem: `<namespace>:<key path>: <what is wrong and what is allowed>`."""
-    return [f"{_key(e['loc'], project)}: {_problem(e)}" for e in error.errors()]
+    lines = []
+    for e in error.errors():
+        # A check across sections (cross_key_error) names its most specific key in the context.
+        loc = e["loc"] + tuple(e.get("ctx", {}).get("key", ()))
+        lines.append(f"{_key(loc, project)}: {_problem(e)}")
+    return lines
 
 
 def _key(loc: tuple, project: str) -> str:
@@ -179,6 +387,8 @@ def _problem(err: dict) -> str:
     kind, loc = err["type"], err["loc"]
     if kind == "missing":
         return "required, but not set"
+    if kind == "cross_key":
+        return f"{err['msg']} (got {_show(err['ctx']['got'])})"
     if kind == "extra_forbidden":
         valid = _keys_at(loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), valid, n=1)

@@ -31,6 +31,9 @@ ARN = {
     "aws:iam/role:Role": "arn:aws:iam::{account}:role/{name}",
     "aws:iam/policy:Policy": "arn:aws:iam::{account}:policy/{name}",
     "aws:iam/instanceProfile:InstanceProfile": "arn:aws:iam::{account}:instance-profile/{name}",
+    "aws:kms/alias:Alias": "arn:aws:kms:{region}:{account}:{name}",
+    "aws:rds/subnetGroup:SubnetGroup": "arn:aws:rds:{region}:{account}:subgrp:{name}",
+    "aws:rds/parameterGroup:ParameterGroup": "arn:aws:rds:{region}:{account}:pg:{name}",
     "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
     "aws:s3/bucket:Bucket": "arn:aws:s3:::{name}",
     "aws:s3/bucketV2:BucketV2": "arn:aws:s3:::{name}",
@@ -141,6 +144,24 @@ def _partition(args: dict, mocks: AwsMocks) -> dict:
     return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com"}
 
 
+@answers("aws:ssm/getParameter:getParameter")
+def _ssm_parameter(args: dict, mocks: AwsMocks) -> dict:
+    """AWS's public AMI parameters; any other parameter is a new invoke the mock should learn."""
+    name = args["name"]
+    if not name.startswith("/aws/service/ami-amazon-linux-latest/"):
+        raise NotImplementedError(f"the mock knows no SSM parameter {name}; add it to offline/mock_aws.py")
+    return {
+        "id": name,
+        "name": name,
+        "arn": f"arn:aws:ssm:{mocks.region}::parameter{name}",
+        "type": "String",
+        "value": f"ami-0{fake_hex(name + mocks.region, 16)}",
+        "version": 118,
+        "insecureValue": None,
+        "withDecryption": True,
+    }
+
+
 # --- resource outputs ----------------------------------------------------------------
 
 
@@ -156,3 +177,61 @@ def _awsx_vpc(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
             {"type": spec["type"], "name": spec.get("name"), "cidrBlocks": spec.get("cidrBlocks")}
         )
     return out
+
+
+def fake_uuid(seed: str) -> str:
+    digest = fake_hex(seed, 32)
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:]}"
+
+
+@outputs("aws:kms/key:Key")
+def _kms_key(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
+    key_id = fake_uuid(name)
+    return {"keyId": key_id, "arn": f"arn:aws:kms:{mocks.region}:{ACCOUNT_ID}:key/{key_id}"}
+
+
+@outputs("aws:rds/instance:Instance")
+def _rds_instance(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
+    """What RDS reports for an instance: DNS endpoint, resource id, and the secret it manages."""
+    identifier = inputs.get("identifier") or f"terraform-{fake_hex(name, 26)}"
+    port = int(inputs.get("port", 5432))
+    address = f"{identifier}.c{fake_hex(name, 11)}.{mocks.region}.rds.amazonaws.com"
+    out: dict[str, Any] = {
+        "identifier": identifier,
+        "arn": f"arn:aws:rds:{mocks.region}:{ACCOUNT_ID}:db:{identifier}",
+        "address": address,
+        "endpoint": f"{address}:{port}",
+        "port": port,
+        "resourceId": f"db-{fake_hex(name, 26).upper()}",
+        "hostedZoneId": "Z29XKXDKYMONMX",
+        "engineVersionActual": f"{inputs.get('engineVersion', '18')}.1",
+        "status": "available",
+    }
+    if inputs.get("manageMasterUserPassword"):
+        # RDS names the secret rds!db-<uuid>; Secrets Manager appends six random characters.
+        secret = f"rds!db-{fake_uuid(name)}-AbCdEf"
+        out["masterUserSecrets"] = [
+            {
+                "secretArn": f"arn:aws:secretsmanager:{mocks.region}:{ACCOUNT_ID}:secret:{secret}",
+                "kmsKeyId": inputs.get("masterUserSecretKmsKeyId"),
+                "secretStatus": "active",
+            }
+        ]
+    return out
+
+
+@outputs("aws:ec2/instance:Instance")
+def _ec2_instance(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
+    instance_id = ID_PREFIX["aws:ec2/instance:Instance"] + fake_hex(name)
+    return {
+        "arn": f"arn:aws:ec2:{mocks.region}:{ACCOUNT_ID}:instance/{instance_id}",
+        "privateIp": f"10.0.{int(fake_hex(name, 2), 16) % 16}.{int(fake_hex(name + 'ip', 2), 16) % 250 + 4}",
+        "publicIp": "",
+        "instanceState": "running",
+        "primaryNetworkInterfaceId": f"eni-{fake_hex(name + 'eni')}",
+    }
+
+
+@outputs("aws:iam/instanceProfile:InstanceProfile")
+def _instance_profile(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
+    return {"uniqueId": f"AIPA{fake_hex(name, 17).upper()}"}

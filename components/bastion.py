@@ -1,0 +1,203 @@
+"""The SSM-only bastion: a small EC2 instance in a private subnet that operators reach through
+Session Manager port forwarding, never through SSH or an open port.
+
+It has no public IP, no key pair and a security group without a single ingress rule; its
+only egress is HTTPS to Systems Manager and the database port to the database's security
+group. Its role may do what the SSM agent needs for sessions and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import BastionConfig
+from components.database import Database
+from components.naming import Naming
+
+# Amazon Linux 2023 AMI ids, published by AWS per region and architecture.
+AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
+
+
+@dataclass(frozen=True)
+class BastionArgs:
+    config: BastionConfig
+    naming: Naming
+    region: str
+    vpc_id: pulumi.Input[str]
+    subnet_id: pulumi.Input[str]
+    # The security group of the network's ssm/ssmmessages/ec2messages endpoints, when the network
+    # has all three; HTTPS egress then goes there only instead of to the NAT gateway.
+    ssm_endpoint_security_group_id: pulumi.Input[str] | None
+    database: Database | None
+
+
+class Bastion(pulumi.ComponentResource):
+    """EC2 instance for Session Manager port forwarding: no inbound rule, no public IP, no key, IMDSv2 only."""
+
+    instance_id: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    role_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: BastionArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ecs-platform:bastion:Bastion", name, None, opts)
+        cfg, naming = args.config, args.naming
+        self.region = args.region
+
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            name_prefix=naming.prefix("bastion", "security_group"),
+            description="Bastion: no inbound; HTTPS to Systems Manager and the database port out",
+            vpc_id=args.vpc_id,
+            tags={"Name": naming.name("bastion")},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.security_group_id = security_group.id
+        if args.ssm_endpoint_security_group_id is not None:
+            https = {"referenced_security_group_id": args.ssm_endpoint_security_group_id}
+            https_to = "the Systems Manager endpoints"
+        else:
+            # Systems Manager's public endpoints, through the NAT gateway; their addresses are
+            # AWS's and change, so no narrower CIDR exists.
+            https = {"cidr_ipv4": "0.0.0.0/0"}
+            https_to = "Systems Manager (through NAT)"
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-https",
+            security_group_id=security_group.id,
+            description=f"SSM agent: HTTPS to {https_to}",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            **https,
+            opts=pulumi.ResourceOptions(parent=security_group),
+        )
+        if args.database is not None:
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-postgres",
+                security_group_id=security_group.id,
+                referenced_security_group_id=args.database.security_group_id,
+                description="Port forwarding to the database",
+                ip_protocol="tcp",
+                from_port=args.database.port,
+                to_port=args.database.port,
+                opts=pulumi.ResourceOptions(parent=security_group),
+            )
+
+        profile = self._instance_profile(name, naming)
+
+        ami = aws.ssm.get_parameter(
+            name=AMI_PARAMETER.format(arch=cfg.architecture), opts=pulumi.InvokeOptions(parent=self)
+        )
+        instance = aws.ec2.Instance(
+            f"{name}-instance",
+            ami=ami.value,
+            instance_type=cfg.instance_type,
+            subnet_id=args.subnet_id,
+            vpc_security_group_ids=[security_group.id],
+            iam_instance_profile=profile.name,
+            associate_public_ip_address=False,
+            metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
+                http_endpoint="enabled",
+                http_tokens="required",  # IMDSv2 only
+                http_put_response_hop_limit=1,  # tokens cannot leave the instance (no containers here)
+                instance_metadata_tags="disabled",
+            ),
+            root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
+                volume_type="gp3",
+                volume_size=cfg.root_volume_size,
+                encrypted=True,
+                delete_on_termination=True,
+            ),
+            # Burstable types: no surprise bill from an instance that spins.
+            credit_specification=(
+                aws.ec2.InstanceCreditSpecificationArgs(cpu_credits="standard")
+                if cfg.instance_type.startswith("t")
+                else None
+            ),
+            tags={"Name": naming.name("bastion")},
+            # The parameter names a new AMI every few weeks; following it would replace the
+            # bastion (and cut open sessions) on an unrelated `pulumi up`. Refresh it on purpose
+            # with `pulumi up --replace <urn>`.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ami"]),
+        )
+        self.instance_id = instance.id
+
+        self.register_outputs(
+            {"instanceId": self.instance_id, "securityGroupId": self.security_group_id, "roleName": self.role_name}
+        )
+
+    def port_forward_command(self, host: pulumi.Input[str], port: pulumi.Input[int]) -> pulumi.Output[str]:
+        """The `aws ssm start-session` command that forwards localhost:<port> to host:port through this bastion."""
+
+        def command(instance_id: str, host: str, port: int) -> str:
+            parameters = {"host": [host], "portNumber": [str(port)], "localPortNumber": [str(port)]}
+            return (
+                f"aws ssm start-session --target {instance_id} "
+                "--document-name AWS-StartPortForwardingSessionToRemoteHost "
+                f"--parameters '{json.dumps(parameters, separators=(',', ':'))}' --region {self.region}"
+            )
+
+        return pulumi.Output.all(self.instance_id, host, port).apply(lambda v: command(*v))
+
+    def _instance_profile(self, name: str, naming: Naming) -> aws.iam.InstanceProfile:
+        """A role with the Session Manager permissions of the SSM agent only.
+
+        Not AWS's AmazonSSMManagedInstanceCore: that one also lets the instance read every SSM
+        parameter in the account and take Run Command / State Manager work, which a
+        port-forwarding bastion never needs. These are the actions AWS documents for a
+        Session-Manager-only instance profile; none of them can be scoped to a resource.
+        """
+        role = aws.iam.Role(
+            f"{name}-role",
+            name_prefix=naming.prefix("bastion", "iam_role_prefix"),
+            description="Bastion instance: registers with Systems Manager and opens Session Manager channels",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    # No aws:SourceAccount condition: EC2 does not send it when an instance
+                    # assumes its role, so the condition would lock the instance out.
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ec2.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.role_name = role.name
+        aws.iam.RolePolicy(
+            f"{name}-session-manager",
+            role=role.id,
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "SessionManagerAgent",
+                            "Effect": "Allow",
+                            "Action": [
+                                "ssm:UpdateInstanceInformation",
+                                "ssmmessages:CreateControlChannel",
+                                "ssmmessages:CreateDataChannel",
+                                "ssmmessages:OpenControlChannel",
+                                "ssmmessages:OpenDataChannel",
+                            ],
+                            "Resource": "*",
+                        }
+                    ],
+                }
+            ),
+            opts=pulumi.ResourceOptions(parent=role),
+        )
+        return aws.iam.InstanceProfile(
+            f"{name}-profile",
+            name_prefix=naming.prefix("bastion", "iam_role_prefix"),
+            role=role.name,
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -1,0 +1,272 @@
+"""The RDS PostgreSQL database of each shipped stack, read from the captured resource graph."""
+
+import json
+
+import pytest
+from conftest import config_error, with_config
+
+INSTANCE = "aws:rds/instance:Instance"
+KEY = "aws:kms/key:Key"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
+def db(graph) -> dict:
+    return graph.one(INSTANCE).inputs
+
+
+def test_the_database_is_never_public_and_sits_only_in_the_isolated_subnets(stack):
+    subnet_group = stack.one("aws:rds/subnetGroup:SubnetGroup")
+    assert db(stack)["publiclyAccessible"] is False
+    assert db(stack)["dbSubnetGroupName"] == subnet_group.outputs["name"]
+    assert subnet_group.inputs["subnetIds"] == stack.outputs["isolatedSubnetIds"]
+    assert not set(subnet_group.inputs["subnetIds"]) & set(stack.outputs["privateSubnetIds"])
+    assert not set(subnet_group.inputs["subnetIds"]) & set(stack.outputs["publicSubnetIds"])
+
+
+def test_storage_performance_insights_and_the_master_secret_are_encrypted_with_the_created_key(stack):
+    key = stack.one(KEY)
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.inputs["deletionWindowInDays"] == 30
+    alias = stack.one("aws:kms/alias:Alias")
+    assert alias.inputs == {"name": f"alias/ecs-platform-{stack.stack}-postgres", "targetKeyId": key.outputs["keyId"]}
+    assert db(stack)["storageEncrypted"] is True
+    assert db(stack)["kmsKeyId"] == key.outputs["arn"]
+    assert db(stack)["masterUserSecretKmsKeyId"] == key.outputs["arn"]
+    if db(stack)["performanceInsightsEnabled"]:
+        assert db(stack)["performanceInsightsKmsKeyId"] == key.outputs["arn"]
+
+
+def test_no_password_is_an_input_rds_manages_it_in_secrets_manager(stack):
+    inputs = db(stack)
+    assert inputs["manageMasterUserPassword"] is True
+    assert not {"password", "passwordWo", "passwordWoVersion"} & set(inputs)
+    secret = stack.one(INSTANCE).outputs["masterUserSecrets"][0]
+    assert stack.outputs["dbSecretArn"] == secret["secretArn"]
+    assert stack.outputs["dbSecretArn"].startswith("arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-")
+
+
+def test_only_the_bastion_security_group_may_reach_the_database_port_and_never_a_cidr(stack):
+    group = stack.one(SG, "database-sg")
+    bastion_group = stack.one(SG, "bastion-sg")
+    assert db(stack)["vpcSecurityGroupIds"] == [group.id]
+    assert not {"ingress", "egress"} & set(group.inputs)  # no inline rules
+    rules = [r for r in stack.of_type(INGRESS) if r.inputs["securityGroupId"] == group.id]
+    assert [r.inputs for r in rules] == [
+        {
+            "securityGroupId": group.id,
+            "referencedSecurityGroupId": bastion_group.id,
+            "description": "PostgreSQL from bastion",
+            "ipProtocol": "tcp",
+            "fromPort": 5432,
+            "toPort": 5432,
+        }
+    ]
+    assert all(r.parent == stack.one("ecs-platform:database:Database").urn for r in rules)
+    assert [r for r in stack.of_type(EGRESS) if r.inputs["securityGroupId"] == group.id] == []
+
+
+def test_the_parameter_group_forces_ssl_and_logs_slow_statements(stack):
+    params = stack.one("aws:rds/parameterGroup:ParameterGroup")
+    assert params.inputs["family"] == "postgres18"
+    assert db(stack)["parameterGroupName"] == params.outputs["name"]
+    values = {p["name"]: p["value"] for p in params.inputs["parameters"]}
+    assert values == {"rds.force_ssl": "1", "log_min_duration_statement": {"dev": "1000", "prod": "500"}[stack.stack]}
+
+
+def test_only_the_major_version_is_pinned_so_minor_upgrades_never_turn_into_a_downgrade(stack):
+    assert db(stack)["engine"] == "postgres"
+    assert db(stack)["engineVersion"] == "18"
+    assert db(stack)["autoMinorVersionUpgrade"] is True
+
+
+def test_a_configured_major_picks_its_parameter_group_family():
+    graph = with_config("dev", lambda c: c["ecs-platform:database"].update(engineVersion=16))
+    assert db(graph)["engineVersion"] == "16"
+    assert graph.one("aws:rds/parameterGroup:ParameterGroup").inputs["family"] == "postgres16"
+
+
+def test_storage_is_gp3_with_an_autoscaling_ceiling(stack):
+    sizes = {"dev": (20, 50), "prod": (100, 500)}[stack.stack]
+    assert (db(stack)["storageType"], db(stack)["allocatedStorage"], db(stack)["maxAllocatedStorage"]) == (
+        "gp3",
+        *sizes,
+    )
+
+
+def test_logs_are_exported_to_log_groups_with_retention_created_before_the_instance(stack):
+    instance = stack.one(INSTANCE)
+    identifier = instance.inputs["identifier"]
+    assert identifier == f"ecs-platform-{stack.stack}-postgres"
+    assert instance.inputs["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
+    groups = [g for g in stack.of_type(LOG_GROUP) if g.inputs["name"].startswith("/aws/rds/")]
+    assert sorted(g.inputs["name"] for g in groups) == [
+        f"/aws/rds/instance/{identifier}/postgresql",
+        f"/aws/rds/instance/{identifier}/upgrade",
+    ]
+    assert {g.inputs["retentionInDays"] for g in groups} == {{"dev": 14, "prod": 365}[stack.stack]}
+    assert {g.urn for g in groups} <= set(instance.dependencies)
+
+
+def test_backups_windows_and_tags_on_snapshots(stack):
+    inputs = db(stack)
+    assert inputs["backupRetentionPeriod"] == {"dev": 1, "prod": 14}[stack.stack]
+    assert inputs["backupWindow"] == "02:00-03:00"
+    assert inputs["maintenanceWindow"] == "sun:04:00-sun:05:00"
+    assert inputs["copyTagsToSnapshot"] is True
+
+
+def test_prod_is_protected_multi_az_and_keeps_a_final_snapshot(prod):
+    instance = prod.one(INSTANCE)
+    assert instance.protect is True
+    assert instance.inputs["deletionProtection"] is True
+    assert instance.inputs["multiAz"] is True
+    assert instance.inputs["skipFinalSnapshot"] is False
+    assert instance.inputs["finalSnapshotIdentifier"] == "ecs-platform-prod-postgres-final"
+    # The key is what makes snapshots readable: losing it loses them.
+    assert prod.one(KEY).protect is True
+
+
+def test_prod_has_performance_insights_and_enhanced_monitoring(prod):
+    inputs = db(prod)
+    assert inputs["performanceInsightsEnabled"] is True
+    assert inputs["performanceInsightsRetentionPeriod"] == 7
+    role = prod.one("aws:iam/role:Role", "database-monitoring")
+    assert inputs["monitoringInterval"] == 60
+    assert inputs["monitoringRoleArn"] == role.outputs["arn"]
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+        }
+    ]
+    attachment = prod.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "database-monitoring")
+    assert attachment.inputs == {
+        "role": role.outputs["name"],
+        "policyArn": "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+    }
+
+
+def test_dev_is_small_single_az_and_disposable(dev):
+    instance = dev.one(INSTANCE)
+    assert instance.protect is False and dev.one(KEY).protect is False
+    assert instance.inputs["instanceClass"] == "db.t4g.micro"
+    assert instance.inputs["multiAz"] is False
+    assert instance.inputs["deletionProtection"] is False
+    assert instance.inputs["skipFinalSnapshot"] is True
+    assert instance.inputs["performanceInsightsEnabled"] is False
+    assert instance.inputs["monitoringInterval"] == 0
+    assert "monitoringRoleArn" not in instance.inputs
+
+
+def test_a_final_snapshot_is_taken_unless_config_skips_it():
+    graph = with_config("dev", lambda c: c["ecs-platform:database"].pop("skipFinalSnapshot"))
+    assert db(graph)["skipFinalSnapshot"] is False
+    assert db(graph)["finalSnapshotIdentifier"] == "ecs-platform-dev-postgres-final"
+
+
+def test_deletion_protection_in_config_also_protects_the_resources_in_pulumi():
+    graph = with_config("dev", lambda c: c["ecs-platform:database"].update(deletionProtection=True))
+    assert graph.one(INSTANCE).protect is True
+    assert db(graph)["deletionProtection"] is True
+
+
+def test_the_stack_exports_how_to_reach_the_database(stack):
+    instance = stack.one(INSTANCE).outputs
+    assert stack.outputs["dbEndpoint"] == instance["endpoint"]
+    assert stack.outputs["dbAddress"] == instance["address"]
+    assert stack.outputs["dbEndpoint"] == f"{stack.outputs['dbAddress']}:5432"
+    assert (stack.outputs["dbPort"], stack.outputs["dbName"], stack.outputs["dbUsername"]) == (5432, "app", "dbadmin")
+
+
+def test_without_a_database_section_there_is_no_database():
+    def no_database(config):
+        config.pop("ecs-platform:database")
+
+    graph = with_config("dev", no_database)
+    assert graph.error is None
+    assert graph.of_type(INSTANCE, KEY, "ecs-platform:database:Database") == []
+    assert not {k for k in graph.outputs if k.startswith("db")}
+    # The bastion stays, with HTTPS egress only and nothing to forward to yet.
+    bastion_group = graph.one(SG, "bastion-sg")
+    egress = [r.inputs for r in graph.of_type(EGRESS) if r.inputs["securityGroupId"] == bastion_group.id]
+    assert [(r["fromPort"], r["toPort"]) for r in egress] == [(443, 443)]
+
+
+def database(**changes):
+    return lambda config: config["ecs-platform:database"].update(changes)
+
+
+INVALID = {
+    "storage below the engine minimum": (
+        database(allocatedStorage=10),
+        "ecs-platform:database.allocatedStorage: gp3 storage for PostgreSQL is 20 to 65536 GiB (got 10)",
+    ),
+    "autoscaling ceiling below the size": (
+        database(allocatedStorage=100, maxAllocatedStorage=80),
+        "ecs-platform:database.maxAllocatedStorage: the storage autoscaling ceiling must be at least 10% above "
+        "allocatedStorage (100 GiB), so 110 or more (got 80)",
+    ),
+    "autoscaling ceiling within 10% of the size": (
+        database(allocatedStorage=100, maxAllocatedStorage=105),
+        "ecs-platform:database.maxAllocatedStorage: the storage autoscaling ceiling must be at least 10% above "
+        "allocatedStorage (100 GiB), so 110 or more (got 105)",
+    ),
+    "unknown instance class family": (
+        database(instanceClass="db.q9.large"),
+        "ecs-platform:database.instanceClass: unknown instance class family q9; valid: t3, t4g, m5, m5d, m6g, m6gd, "
+        "m6i, m6id, m6idn, m6in, m7g, m7i, m8g, m8gd, r5, r5b, r5d, r6g, r6gd, r6i, r6id, r6idn, r6in, r7g, r7i, "
+        'r8g, r8gd, x2g, x2idn, x2iedn (got "db.q9.large")',
+    ),
+    "EC2 instance type instead of an RDS class": (
+        database(instanceClass="t4g.micro"),
+        "ecs-platform:database.instanceClass: must read db.<family>.<size>, for example db.t4g.micro or "
+        'db.m7g.large (got "t4g.micro")',
+    ),
+    "backup retention of zero": (
+        database(backupRetentionDays=0),
+        "ecs-platform:database.backupRetentionDays: must be 1 to 35 days; 0 would turn off automated backups and "
+        "point-in-time recovery (got 0)",
+    ),
+    "backup retention above the RDS maximum": (
+        database(backupRetentionDays=36),
+        "ecs-platform:database.backupRetentionDays: must be 1 to 35 days; 0 would turn off automated backups and "
+        "point-in-time recovery (got 36)",
+    ),
+    "minor engine version": (
+        database(engineVersion="18.1"),
+        "ecs-platform:database.engineVersion: must be '14', '15', '16', '17' or '18' (got \"18.1\")",
+    ),
+    "maintenance window overlapping the backups": (
+        database(backupWindow="23:45-00:30", maintenanceWindow="mon:00:00-mon:01:00"),
+        "ecs-platform:database.maintenanceWindow: overlaps the backup window 23:45-00:30; RDS needs them apart "
+        '(got "mon:00:00-mon:01:00")',
+    ),
+    "malformed backup window": (
+        database(backupWindow="2am-3am"),
+        'ecs-platform:database.backupWindow: must read hh24:mi-hh24:mi in UTC, for example 02:00-03:00 (got "2am-3am")',
+    ),
+    "Performance Insights retention AWS does not offer": (
+        database(performanceInsightsRetentionDays=30),
+        "ecs-platform:database.performanceInsightsRetentionDays: must be 7 (free), a multiple of 31 up to 713, "
+        "or 731 (got 30)",
+    ),
+    "misspelt key": (
+        database(multiAZ=True),
+        "ecs-platform:database.multiAZ: unknown key; did you mean multiAz? valid keys: engineVersion, "
+        "instanceClass, allocatedStorage, maxAllocatedStorage, name, masterUsername, port, multiAz, "
+        "deletionProtection, skipFinalSnapshot, backupRetentionDays, backupWindow, maintenanceWindow, "
+        "applyImmediately, performanceInsights, performanceInsightsRetentionDays, enhancedMonitoringInterval, "
+        "slowStatementMs, logRetentionDays",
+    ),
+}
+
+
+@pytest.mark.parametrize("change, expected", INVALID.values(), ids=INVALID.keys())
+def test_invalid_database_config_gives_one_line_naming_the_key(change, expected):
+    assert config_error("dev", change) == expected
