@@ -310,6 +310,84 @@ class BastionConfig(Model):
         return "arm64" if re.fullmatch(r"[a-z]+\d+g[a-z]*|a1", family) else "x86_64"
 
 
+# --- pipeline ----------------------------------------------------------------------------
+
+# On-demand CodeBuild compute types offered for both LINUX_CONTAINER and ARM_CONTAINER.
+BuildComputeType = Literal[
+    "BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE", "BUILD_GENERAL1_XLARGE",
+    "BUILD_GENERAL1_2XLARGE",
+]  # fmt: skip
+
+_CONNECTION_ARN = r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$"
+
+
+class GitHubSourceConfig(Model):
+    """A GitHub repository and branch, read through a CodeStar (CodeConnections) connection."""
+
+    repository: str = Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+    branch: str = "main"
+    # An existing, already activated connection; without it the stack creates one per
+    # environment (PENDING until someone completes the GitHub handshake in the console).
+    connection_arn: str | None = Field(None, pattern=_CONNECTION_ARN)
+
+    @field_validator("branch")
+    @classmethod
+    def _branch_name(cls, branch: str) -> str:
+        # git check-ref-format, the parts a branch name in a pipeline can trip over.
+        if (
+            not re.fullmatch(r"[^\s~^:?*\[\\]{1,255}", branch)
+            or ".." in branch
+            or branch.startswith(("-", "/"))
+            or branch.endswith(("/", ".", ".lock"))
+        ):
+            raise ValueError("must be a git branch name such as main or release/1.x")
+        return branch
+
+
+class S3SourceConfig(Model):
+    """A zip of the application's source in a versioned S3 bucket; the pipeline runs when a new version lands."""
+
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    key: str = Field(pattern=r"^[^/\s][^\s]{0,1023}$")
+
+
+class PipelineSourceConfig(Model):
+    """Where the pipeline reads the application's source: exactly one of github or s3."""
+
+    github: GitHubSourceConfig | None = None
+    s3: S3SourceConfig | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PipelineSourceConfig:
+        if (self.github is None) == (self.s3 is None):
+            raise ValueError(
+                "set exactly one of github (repository and branch through a CodeStar connection) "
+                "or s3 (bucket and key of a source zip)"
+            )
+        return self
+
+
+class PipelineConfig(Model):
+    """A CodePipeline for one service: source, image build, optional manual approval, ECS deploy."""
+
+    enabled: bool = True
+    source: PipelineSourceConfig
+    approval: bool = False
+    compute_type: BuildComputeType = "BUILD_GENERAL1_SMALL"
+    build_timeout_minutes: int = Field(30, ge=5, le=2160)
+    dockerfile: str = Field("Dockerfile", pattern=r"^[^/\s][^\s]{0,254}$")
+    build_context: str = Field(".", pattern=r"^[^/\s][^\s]{0,254}$")
+    artifact_expiry_days: int = Field(30, ge=1, le=3650)
+    log_retention_days: RetentionDays = 30
+
+    @field_validator("dockerfile", "build_context")
+    @classmethod
+    def _inside_the_source(cls, path: str) -> str:
+        if ".." in path.split("/"):
+            raise ValueError("must be a path inside the source, without ..")
+        return path
+
+
 class StackConfig(Model):
     """Everything one environment is built from."""
 

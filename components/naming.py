@@ -33,6 +33,7 @@ LIMITS = {
     "ecr_repository": 256,
     "codebuild_project": 150,
     "codepipeline": 100,
+    "codestar_connection": 32,
     "default": 255,
 }
 

@@ -37,6 +37,7 @@ ARN = {
     "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
     "aws:s3/bucket:Bucket": "arn:aws:s3:::{name}",
     "aws:s3/bucketV2:BucketV2": "arn:aws:s3:::{name}",
+    "aws:codepipeline/pipeline:Pipeline": "arn:aws:codepipeline:{region}:{account}:{name}",
 }
 
 OutputsFn = Callable[[str, dict, "AwsMocks"], dict]
@@ -74,6 +75,8 @@ class AwsMocks(pulumi_mocks.Mocks):
     def __init__(self, region: str, preview: bool):
         self.region = region
         self.preview = preview
+        # SSM parameters the program created, name -> value, for getParameter to read back.
+        self.parameters: dict[str, str] = {}
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         inputs = dict(args.inputs)
@@ -144,10 +147,27 @@ def _partition(args: dict, mocks: AwsMocks) -> dict:
     return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com"}
 
 
+# Values written into SSM parameters by something other than Pulumi, by parameter name: a
+# test sets one to stand for a pipeline release that recorded a newer image since the last run.
+LIVE_PARAMETER_VALUES: dict[str, str] = {}
+
+
 @answers("aws:ssm/getParameter:getParameter")
 def _ssm_parameter(args: dict, mocks: AwsMocks) -> dict:
-    """AWS's public AMI parameters; any other parameter is a new invoke the mock should learn."""
+    """AWS's public AMI parameters, and the parameters the program created (with their live value)."""
     name = args["name"]
+    if name in mocks.parameters:
+        value = LIVE_PARAMETER_VALUES.get(name, mocks.parameters[name])
+        return {
+            "id": name,
+            "name": name,
+            "arn": f"arn:aws:ssm:{mocks.region}:{ACCOUNT_ID}:parameter/{name.lstrip('/')}",
+            "type": "String",
+            "value": value,
+            "insecureValue": value,
+            "version": 2 if name in LIVE_PARAMETER_VALUES else 1,
+            "withDecryption": True,
+        }
     if not name.startswith("/aws/service/ami-amazon-linux-latest/"):
         raise NotImplementedError(f"the mock knows no SSM parameter {name}; add it to offline/mock_aws.py")
     return {
@@ -235,3 +255,26 @@ def _ec2_instance(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
 @outputs("aws:iam/instanceProfile:InstanceProfile")
 def _instance_profile(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
     return {"uniqueId": f"AIPA{fake_hex(name, 17).upper()}"}
+
+
+# --- pipeline ----------------------------------------------------------------------------
+
+
+@outputs("aws:ssm/parameter:Parameter")
+def _ssm_parameter_resource(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
+    """A parameter's ARN drops the name's leading slash; its value becomes readable through getParameter."""
+    mocks.parameters[inputs["name"]] = inputs.get("value", "")
+    return {
+        "arn": f"arn:aws:ssm:{mocks.region}:{ACCOUNT_ID}:parameter/{inputs['name'].lstrip('/')}",
+        "version": 1,
+        "tier": inputs.get("tier", "Standard"),
+    }
+
+
+@outputs("aws:codestarconnections/connection:Connection")
+def _codestar_connection(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
+    """A new connection: an ARN with a random id, PENDING until someone completes the GitHub handshake."""
+    return {
+        "arn": f"arn:aws:codestar-connections:{mocks.region}:{ACCOUNT_ID}:connection/{fake_uuid(name)}",
+        "connectionStatus": "PENDING",
+    }

@@ -1,0 +1,155 @@
+"""The Pipeline component on its own, driven through a small program with hand-made stand-ins for a service.
+
+The stand-ins are what a Service gives a pipeline: an ECR repository, a task and an execution
+role, the image parameter, and the environment's encrypted notification topic.
+"""
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+import yaml
+
+from components.config import PipelineConfig
+from components.naming import Naming
+from components.pipeline import Pipeline, PipelineArgs, github_connection
+from offline.harness import evaluate
+
+PIPELINE = "aws:codepipeline/pipeline:Pipeline"
+PROJECT = "aws:codebuild/project:Project"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+
+
+def program(config: dict, architecture: str = "x86_64"):
+    def run():
+        naming = Naming("ecs-platform", "dev", "dev")
+        opts = pulumi.ResourceOptions(provider=naming.provider(REGION))
+        repo = aws.ecr.Repository("web-repo", name="ecs-platform-dev-web", opts=opts)
+        task = aws.iam.Role("web-task", assume_role_policy="{}", opts=opts)
+        execution = aws.iam.Role("web-exec", assume_role_policy="{}", opts=opts)
+        parameter = aws.ssm.Parameter(
+            "web-image", name="/ecs-platform/dev/web/image", type="String", value="web:initial", opts=opts
+        )
+        topic_key = aws.kms.Key("alarms-key", opts=opts)
+        topic = aws.sns.Topic("alarms", name="ecs-platform-dev-alarms", kms_master_key_id=topic_key.arn, opts=opts)
+        connection = github_connection("github", naming, opts)
+        Pipeline(
+            "web-pipeline",
+            PipelineArgs(
+                config=PipelineConfig.model_validate(config),
+                naming=naming,
+                region=REGION,
+                service="web",
+                repository_name=repo.name,
+                repository_arn=repo.arn,
+                repository_url=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/ecs-platform-dev-web",
+                cluster_name="ecs-platform-dev",
+                service_name="web-service",
+                container_name="web",
+                architecture=architecture,
+                task_role_arn=task.arn,
+                execution_role_arn=execution.arn,
+                task_definition_family="ecs-platform-dev-web",
+                image_parameter_name=parameter.name,
+                image_parameter_arn=parameter.arn,
+                notification_topic_arn=topic.arn,
+                notification_topic_key_arn=topic_key.arn,
+                connection_arn=connection.arn,
+            ),
+            opts=opts,
+        )
+
+    return evaluate("dev", program=run)
+
+
+GITHUB = {"source": {"github": {"repository": "acme/web", "branch": "main"}}}
+S3 = {"source": {"s3": {"bucket": "acme-sources", "key": "web/source.zip"}}}
+
+
+@pytest.fixture(scope="module")
+def github():
+    graph = program(GITHUB)
+    assert graph.error is None, graph.error
+    return graph
+
+
+@pytest.fixture(scope="module")
+def approved():
+    graph = program({**GITHUB, "approval": True}, architecture="ARM64")
+    assert graph.error is None, graph.error
+    return graph
+
+
+def stages(graph) -> list[str]:
+    return [s["name"] for s in graph.one(PIPELINE).inputs["stages"]]
+
+
+def test_source_build_deploy_in_that_order_without_approval(github):
+    assert stages(github) == ["Source", "Build", "Deploy"]
+    pipeline = github.one(PIPELINE).inputs
+    assert pipeline["pipelineType"] == "V2"
+    assert pipeline["name"] == "ecs-platform-dev-web"
+
+
+def test_an_approval_stage_sits_between_build_and_deploy_and_notifies_the_topic(approved):
+    assert stages(approved) == ["Source", "Build", "Approval", "Deploy"]
+    (action,) = approved.one(PIPELINE).inputs["stages"][2]["actions"]
+    assert (action["category"], action["provider"]) == ("Approval", "Manual")
+    assert action["configuration"]["NotificationArn"] == approved.one("aws:sns/topic:Topic").outputs["arn"]
+
+
+def test_the_github_source_uses_the_connection_and_branch(github):
+    (action,) = github.one(PIPELINE).inputs["stages"][0]["actions"]
+    connection = github.one("aws:codestarconnections/connection:Connection")
+    assert connection.inputs == {"name": "ecs-platform-dev-github", "providerType": "GitHub"}
+    assert action["provider"] == "CodeStarSourceConnection"
+    assert action["configuration"] == {
+        "ConnectionArn": connection.outputs["arn"],
+        "FullRepositoryId": "acme/web",
+        "BranchName": "main",
+        "DetectChanges": "true",
+        "OutputArtifactFormat": "CODE_ZIP",
+    }
+
+
+def test_the_build_matches_the_architecture_and_caches_docker_layers(github, approved):
+    x86 = github.one(PROJECT, "web-pipeline-build").inputs
+    assert (x86["environment"]["type"], x86["environment"]["image"]) == (
+        "LINUX_CONTAINER",
+        "aws/codebuild/amazonlinux-x86_64-standard:5.0",
+    )
+    arm = approved.one(PROJECT, "web-pipeline-build").inputs
+    assert (arm["environment"]["type"], arm["environment"]["image"]) == (
+        "ARM_CONTAINER",
+        "aws/codebuild/amazonlinux-aarch64-standard:3.0",
+    )
+    variables = {v["name"]: v["value"] for v in arm["environment"]["environmentVariables"]}
+    assert variables["DOCKER_PLATFORM"] == "linux/arm64"
+    assert x86["environment"]["privilegedMode"] is True
+    assert x86["cache"] == {"type": "LOCAL", "modes": ["LOCAL_DOCKER_LAYER_CACHE"]}
+
+
+def test_the_buildspec_tags_with_the_short_commit_pushes_and_writes_imagedefinitions(github):
+    project = github.one(PROJECT, "web-pipeline-build").inputs
+    spec = yaml.safe_load(project["source"]["buildspec"])
+    commands = "\n".join(c for phase in spec["phases"].values() for c in phase["commands"])
+    assert "docker login" in commands and "docker push" in commands
+    assert "$CODEBUILD_RESOLVED_SOURCE_VERSION" in commands and "cut -c1-7" in commands
+    assert "imagedefinitions.json" in commands and spec["artifacts"]["files"] == ["imagedefinitions.json"]
+    assert "ssm" not in commands  # the build never records an image it has not deployed
+
+
+def test_s3_source_reads_only_that_object():
+    graph = program(S3)
+    assert graph.error is None, graph.error
+    (action,) = graph.one(PIPELINE).inputs["stages"][0]["actions"]
+    assert action["provider"] == "S3"
+    assert action["configuration"]["S3Bucket"] == "acme-sources"
+    statements = json.loads(graph.one(ROLE_POLICY, "web-pipeline-pipeline").inputs["policy"])["Statement"]
+    reads = next(s for s in statements if s["Sid"] == "ReadTheSource")
+    assert reads["Resource"] == "arn:aws:s3:::acme-sources/web/source.zip"
+    assert not any("codestar" in json.dumps(s) for s in statements)
