@@ -86,9 +86,8 @@ def check_volumes(props: dict, config: Mapping, args: Any) -> Iterator[str]:
         return
     if args.resource_type == LAUNCH_TEMPLATE:
         for i, mapping in enumerate(as_list(props.get("blockDeviceMappings"))):
-            if isinstance(mapping, Mapping) and isinstance(mapping.get("ebs"), Mapping):
-                if _unencrypted(mapping["ebs"]):
-                    yield f"blockDeviceMappings[{i}].ebs.encrypted is not true."
+            if isinstance(mapping, Mapping) and _unencrypted(mapping.get("ebs")):
+                yield f"blockDeviceMappings[{i}].ebs.encrypted is not true."
         return
     root = props.get("rootBlockDevice")
     if root is None:
