@@ -100,7 +100,7 @@ def pack_config(stack: str) -> dict[str, Any]:
 
 
 _JSON_TYPES = {
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and float(v).is_integer(),
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
     "string": lambda v: isinstance(v, str),
@@ -303,7 +303,8 @@ def run(stack: str, *, preview: bool = False) -> Result:
     return result
 
 
-def report(result: Result, out: Any = sys.stdout) -> None:
+def report(result: Result, out: Any = None) -> None:
+    out = out or sys.stdout
     total = result.program_seconds + result.policy_seconds
     print(
         f"== {result.stack}: {result.resources} resources, {total:.2f} s "

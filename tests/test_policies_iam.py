@@ -42,7 +42,9 @@ def test_statement_as_object_and_document_as_object_are_read():
     violates(identity_policy(single), "iam-no-wildcard-actions")
     # A TypeScript or YAML program may send the document as an object; the Python SDK would refuse one.
     object_doc = {"Version": "2012-10-17", "Statement": [allow("s3:*")]}
-    violates(lambda: pulumi.CustomResource("aws:iam/policy:Policy", "p", {"policy": object_doc}), "iam-no-wildcard-actions")
+    violates(
+        lambda: pulumi.CustomResource("aws:iam/policy:Policy", "p", {"policy": object_doc}), "iam-no-wildcard-actions"
+    )
 
 
 def test_not_action_and_not_resource_in_an_allow_are_caught():
@@ -124,9 +126,13 @@ ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
     "attach",
     [
         lambda: aws.iam.RolePolicyAttachment("a", role=role().name, policy_arn=ADMIN),
-        lambda: aws.iam.PolicyAttachment("a", roles=[role().name], policy_arn="arn:aws:iam::aws:policy/PowerUserAccess"),
+        lambda: aws.iam.PolicyAttachment(
+            "a", roles=[role().name], policy_arn="arn:aws:iam::aws:policy/PowerUserAccess"
+        ),
         lambda: aws.iam.UserPolicyAttachment("a", user="bob", policy_arn="arn:aws:iam::aws:policy/IAMFullAccess"),
-        lambda: aws.iam.GroupPolicyAttachment("a", group="ops", policy_arn="arn:aws:iam::aws:policy/AmazonS3FullAccess"),
+        lambda: aws.iam.GroupPolicyAttachment(
+            "a", group="ops", policy_arn="arn:aws:iam::aws:policy/AmazonS3FullAccess"
+        ),
         lambda: role(managed_policy_arns=[ADMIN]),
         lambda: aws.iam.RolePolicyAttachmentsExclusive("a", role_name=role().name, policy_arns=[ADMIN]),
         lambda: aws.iam.RolePolicyAttachment(
@@ -176,8 +182,11 @@ def test_trust_in_anyone_is_caught(statement):
 
 @pytest.mark.parametrize(
     "principal",
-    [{"Service": ["ecs-tasks.amazonaws.com", "ec2.amazonaws.com"]}, {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-     {"AWS": ACCOUNT}],
+    [
+        {"Service": ["ecs-tasks.amazonaws.com", "ec2.amazonaws.com"]},
+        {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        {"AWS": ACCOUNT},
+    ],
 )
 def test_trust_in_services_and_named_accounts_passes(principal):
     statement = {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}

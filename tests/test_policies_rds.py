@@ -60,8 +60,13 @@ def test_publicly_accessible_cluster_instance_and_cluster():
             storage_encrypted=True,
             publicly_accessible=True,
         )
-        aws.rds.ClusterInstance("aurora-1", cluster_identifier=cluster.id, instance_class="db.r6g.large",
-                                engine="aurora-postgresql", publicly_accessible=True)
+        aws.rds.ClusterInstance(
+            "aurora-1",
+            cluster_identifier=cluster.id,
+            instance_class="db.r6g.large",
+            engine="aurora-postgresql",
+            publicly_accessible=True,
+        )
 
     found = violates(program, "rds-not-publicly-accessible")
     assert {f.urn.split("::")[-1] for f in found} == {"aurora", "aurora-1"}
@@ -69,10 +74,20 @@ def test_publicly_accessible_cluster_instance_and_cluster():
 
 def test_private_cluster_instance_passes():
     def program():
-        cluster = aws.rds.Cluster("aurora", engine="aurora-postgresql", master_username="app",
-                                  manage_master_user_password=True, storage_encrypted=True)
-        aws.rds.ClusterInstance("aurora-1", cluster_identifier=cluster.id, instance_class="db.r6g.large",
-                                engine="aurora-postgresql", publicly_accessible=False)
+        cluster = aws.rds.Cluster(
+            "aurora",
+            engine="aurora-postgresql",
+            master_username="app",
+            manage_master_user_password=True,
+            storage_encrypted=True,
+        )
+        aws.rds.ClusterInstance(
+            "aurora-1",
+            cluster_identifier=cluster.id,
+            instance_class="db.r6g.large",
+            engine="aurora-postgresql",
+            publicly_accessible=False,
+        )
 
     passes(program, "rds-not-publicly-accessible")
 
@@ -98,18 +113,25 @@ def plain_network(public_route: str, subnet_kwargs=None):
         network = aws.ec2.Vpc("plain", cidr_block="10.1.0.0/16")
         gateway = aws.ec2.InternetGateway("gateway", vpc_id=network.id)
         subnets = [
-            aws.ec2.Subnet(f"db-{az}", vpc_id=network.id, cidr_block=f"10.1.{i}.0/24", availability_zone=az,
-                           **(subnet_kwargs or {}))
+            aws.ec2.Subnet(
+                f"db-{az}",
+                vpc_id=network.id,
+                cidr_block=f"10.1.{i}.0/24",
+                availability_zone=az,
+                **(subnet_kwargs or {}),
+            )
             for i, az in enumerate(["eu-west-1a", "eu-west-1b"])
         ]
         if public_route == "inline":
-            table = aws.ec2.RouteTable("rt", vpc_id=network.id,
-                                       routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}])
+            table = aws.ec2.RouteTable(
+                "rt", vpc_id=network.id, routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}]
+            )
         else:
             table = aws.ec2.RouteTable("rt", vpc_id=network.id)
             if public_route in ("separate", "main"):
-                aws.ec2.Route("default", route_table_id=table.id, destination_cidr_block="0.0.0.0/0",
-                              gateway_id=gateway.id)
+                aws.ec2.Route(
+                    "default", route_table_id=table.id, destination_cidr_block="0.0.0.0/0", gateway_id=gateway.id
+                )
         if public_route == "main":
             aws.ec2.MainRouteTableAssociation("main", vpc_id=network.id, route_table_id=table.id)
         else:
@@ -117,9 +139,17 @@ def plain_network(public_route: str, subnet_kwargs=None):
                 aws.ec2.RouteTableAssociation(f"{s._name}-rt", subnet_id=s.id, route_table_id=table.id)
         group = aws.rds.SubnetGroup("db-subnets", subnet_ids=[s.id for s in subnets])
         sg = aws.ec2.SecurityGroup("db-sg", vpc_id=network.id)
-        aws.rds.Instance("db", engine="postgres", instance_class="db.t4g.micro", allocated_storage=20,
-                         username="app", manage_master_user_password=True, storage_encrypted=True,
-                         db_subnet_group_name=group.name, vpc_security_group_ids=[sg.id])
+        aws.rds.Instance(
+            "db",
+            engine="postgres",
+            instance_class="db.t4g.micro",
+            allocated_storage=20,
+            username="app",
+            manage_master_user_password=True,
+            storage_encrypted=True,
+            db_subnet_group_name=group.name,
+            vpc_security_group_ids=[sg.id],
+        )
 
     return program
 
@@ -150,14 +180,29 @@ def test_database_naming_a_subnet_group_outside_the_stack_is_caught():
 @pytest.mark.parametrize(
     "rule",
     [
-        lambda sg: aws.vpc.SecurityGroupIngressRule("cidr4", security_group_id=sg.id, ip_protocol="tcp",
-                                                     from_port=5432, to_port=5432, cidr_ipv4="10.0.0.0/16"),
-        lambda sg: aws.vpc.SecurityGroupIngressRule("cidr6", security_group_id=sg.id, ip_protocol="tcp",
-                                                     from_port=5432, to_port=5432, cidr_ipv6="::/0"),
-        lambda sg: aws.vpc.SecurityGroupIngressRule("plist", security_group_id=sg.id, ip_protocol="tcp",
-                                                     from_port=5432, to_port=5432, prefix_list_id="pl-12345678"),
-        lambda sg: aws.ec2.SecurityGroupRule("legacy", type="ingress", security_group_id=sg.id, protocol="tcp",
-                                             from_port=5432, to_port=5432, cidr_blocks=["0.0.0.0/0"]),
+        lambda sg: aws.vpc.SecurityGroupIngressRule(
+            "cidr4", security_group_id=sg.id, ip_protocol="tcp", from_port=5432, to_port=5432, cidr_ipv4="10.0.0.0/16"
+        ),
+        lambda sg: aws.vpc.SecurityGroupIngressRule(
+            "cidr6", security_group_id=sg.id, ip_protocol="tcp", from_port=5432, to_port=5432, cidr_ipv6="::/0"
+        ),
+        lambda sg: aws.vpc.SecurityGroupIngressRule(
+            "plist",
+            security_group_id=sg.id,
+            ip_protocol="tcp",
+            from_port=5432,
+            to_port=5432,
+            prefix_list_id="pl-12345678",
+        ),
+        lambda sg: aws.ec2.SecurityGroupRule(
+            "legacy",
+            type="ingress",
+            security_group_id=sg.id,
+            protocol="tcp",
+            from_port=5432,
+            to_port=5432,
+            cidr_blocks=["0.0.0.0/0"],
+        ),
     ],
     ids=["vpc-rule-ipv4", "vpc-rule-ipv6", "prefix-list", "ec2-rule"],
 )
@@ -173,8 +218,14 @@ def test_inline_cidr_ingress_on_the_database_group_is_caught():
 def test_ingress_from_a_client_security_group_passes():
     def from_app(sg):
         app = aws.ec2.SecurityGroup("app-sg")
-        aws.vpc.SecurityGroupIngressRule("from-app", security_group_id=sg.id, ip_protocol="tcp", from_port=5432,
-                                         to_port=5432, referenced_security_group_id=app.id)
+        aws.vpc.SecurityGroupIngressRule(
+            "from-app",
+            security_group_id=sg.id,
+            ip_protocol="tcp",
+            from_port=5432,
+            to_port=5432,
+            referenced_security_group_id=app.id,
+        )
 
     passes(database(group_rules=[from_app]), "rds-security-group-no-cidr-ingress")
 
@@ -203,8 +254,13 @@ def test_a_master_password_input_is_caught_even_when_secret_or_unknown(preview):
 
 def test_a_cluster_master_password_is_caught():
     def program():
-        aws.rds.Cluster("aurora", engine="aurora-postgresql", master_username="app", master_password="p4ssw0rd!",
-                        storage_encrypted=True)
+        aws.rds.Cluster(
+            "aurora",
+            engine="aurora-postgresql",
+            master_username="app",
+            master_password="p4ssw0rd!",
+            storage_encrypted=True,
+        )
 
     violates(program, "rds-no-plain-master-password")
     passes(database(), "rds-no-plain-master-password")
