@@ -3,6 +3,8 @@
 
 python3 tasks.py test    run the test suite
 python3 tasks.py lint    ruff: lint and formatting
+python3 tasks.py policy [STACK ...] [--preview]
+                         offline policy check (default: every stack); fails on a mandatory violation
 """
 
 from __future__ import annotations
@@ -51,7 +53,11 @@ def lint() -> None:
     run(str(PYTHON), "-m", "ruff", "format", "--check", ".")
 
 
-TASKS = {"test": test, "lint": lint}
+def policy(*args: str) -> None:
+    run(str(PYTHON), "-m", "offline.policycheck", *args)
+
+
+TASKS = {"test": test, "lint": lint, "policy": policy}
 
 
 def main(argv: list[str]) -> None:
