@@ -3,6 +3,8 @@
 
 python3 tasks.py test    run the test suite
 python3 tasks.py lint    ruff: lint and formatting
+python3 tasks.py plan [STACK ...] [--json FILE] [--diagram FILE]
+                         offline preview: resource tree, policy verdicts, monthly cost
 """
 
 from __future__ import annotations
@@ -51,7 +53,11 @@ def lint() -> None:
     run(str(PYTHON), "-m", "ruff", "format", "--check", ".")
 
 
-TASKS = {"test": test, "lint": lint}
+def plan(*args: str) -> None:
+    sys.exit(subprocess.call([str(PYTHON), "-m", "offline.plan", *args], cwd=ROOT))
+
+
+TASKS = {"test": test, "lint": lint, "plan": plan}
 
 
 def main(argv: list[str]) -> None:
