@@ -70,7 +70,8 @@ def estimate(graph: Graph, prices: dict[str, Any] | None = None) -> Estimate:
             f"the estimate uses {prices['region']} list prices"
         )
     ctx = _Context(graph, prices, result)
-    for res in graph.registered:
+    # By URN rather than registration order (which varies between runs), so the output is stable.
+    for res in sorted(graph.registered, key=lambda r: r.urn):
         pricer = PRICERS.get(res.type)
         if pricer:
             for item, formula, monthly in pricer(ctx, res):
@@ -233,16 +234,16 @@ def _ecs_service(ctx: _Context, res: Resource) -> Priced:
     formula_task = f"({vcpu:g} x {_money(rate['vcpuHour'])} + {memory:g} x {_money(rate['gbHour'])}) x {ctx.hours} h"
     if on_demand:
         yield (
-            f"{on_demand:g} Fargate task{'s' if on_demand != 1 else ''} on demand, {size}",
-            f"{on_demand:g} x {formula_task}",
+            f"{on_demand:.3g} Fargate task{'s' if on_demand != 1 else ''} on demand, {size}",
+            f"{on_demand:.3g} x {formula_task}",
             on_demand * per_task_hour * ctx.hours,
         )
     if spot:
         ctx.used_spot = True
         discount = ctx.assume["fargateSpotDiscount"]
         yield (
-            f"{spot:g} Fargate Spot task{'s' if spot != 1 else ''}, {size}",
-            f"{spot:g} x {formula_task} x (1 - {discount:g})",
+            f"{spot:.3g} Fargate Spot task{'s' if spot != 1 else ''}, {size}",
+            f"{spot:.3g} x {formula_task} x (1 - {discount:g})",
             spot * per_task_hour * ctx.hours * (1 - discount),
         )
     if not tasks:
@@ -304,7 +305,7 @@ def _split(strategy: list[dict[str, Any]], tasks: int) -> tuple[float, float]:
         on_demand += remaining * (total - spot_weight) / total
     elif remaining:
         on_demand += remaining
-    return round(on_demand, 2), round(spot, 2)
+    return on_demand, spot
 
 
 def _rds_instance(ctx: _Context, res: Resource) -> Priced:

@@ -51,8 +51,10 @@ def safe_id(text: str) -> str:
     return "n_" + re.sub(r"[^A-Za-z0-9_]", "_", text)
 
 
-def _label(text: str) -> str:
-    return '"' + text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;") + '"'
+def _label(*lines: str) -> str:
+    """A quoted Mermaid label; each argument is one line of text, escaped, joined with <br/>."""
+    escaped = [line.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;") for line in lines if line]
+    return '"' + "<br/>".join(escaped) + '"'
 
 
 class _Diagram:
@@ -65,15 +67,15 @@ class _Diagram:
             for tier in TIERS:
                 for subnet in vpc.outputs.get(f"{tier}SubnetIds") or []:
                     self.subnet_tier[subnet] = tier
-        self.nodes: dict[str, tuple[str, str]] = {}  # id -> (label, shape)
+        self.nodes: dict[str, tuple[tuple[str, ...], str]] = {}  # id -> (label lines, shape)
         self.placement: dict[str, str | None] = {}  # id -> tier, "vpc", or None (outside the VPC)
         self.owner: dict[str, str] = {}  # resource urn -> node id
         self.edges: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # (src, dst, style) -> labels
 
     # --- nodes ---------------------------------------------------------------------------
 
-    def _add(self, node: str, label: str, shape: str, tier: str | None) -> str:
-        self.nodes.setdefault(node, (label, shape))
+    def _add(self, node: str, label: str | tuple[str, ...], shape: str, tier: str | None) -> str:
+        self.nodes.setdefault(node, ((label,) if isinstance(label, str) else label, shape))
         self.placement.setdefault(node, tier)
         return node
 
@@ -82,36 +84,39 @@ class _Diagram:
         for dep_urns in res.property_dependencies.values():
             for urn in dep_urns:
                 dep = self.by_urn.get(urn)
-                if dep and dep.type not in (AWSX_VPC, SECURITY_GROUP) and dep.custom:
-                    strings |= set(_strings(dep.inputs))  # e.g. the DB subnet group's subnetIds
+                if dep and "subnetGroup" in dep.type:
+                    strings |= set(_strings(dep.inputs))  # the DB subnet group's subnetIds
         for tier in TIERS:
             if any(self.subnet_tier.get(s) == tier for s in strings):
                 return tier
         return None
 
     def _collect_nodes(self) -> None:
-        for res in self.graph.registered:
+        # Sorted, not in registration order (which varies between runs), so the diagram is stable.
+        for res in sorted(self.graph.registered, key=lambda r: r.urn):
             kind = NODE_TYPES.get(res.type)
             if kind is None:
                 continue
             label = {
-                "lb": f"load balancer {res.name}"
-                + (" (internal)" if res.inputs.get("internal") is True else " (internet-facing)"),
-                "service": f"ECS service {res.name}",
-                "db": f"database {res.name}<br/>{res.inputs.get('engine', '')} {res.inputs.get('instanceClass', '')}",
-                "instance": f"EC2 {res.name}<br/>{res.inputs.get('instanceType', '')}",
-                "pipeline": f"pipeline {res.name}",
+                "lb": (
+                    f"load balancer {res.name}",
+                    "internal" if res.inputs.get("internal") is True else "internet-facing",
+                ),
+                "service": (f"ECS service {res.name}",),
+                "db": (f"database {res.name}", f"{res.inputs.get('engine', '')} {res.inputs.get('instanceClass', '')}"),
+                "instance": (f"EC2 instance {res.name}", str(res.inputs.get("instanceType", ""))),
+                "pipeline": (f"pipeline {res.name}",),
             }[kind]
             shape = {"db": "cyl", "pipeline": "round"}.get(kind, "box")
-            node = self._add(safe_id(f"{kind}_{res.name}"), label.strip(), shape, self._tier(res))
+            node = self._add(safe_id(f"{kind}_{res.name}"), label, shape, self._tier(res))
             self.owner[res.urn] = node
         endpoints: dict[str | None, list[Resource]] = defaultdict(list)
         for res in self.graph.of_type(ENDPOINT):
             if res.inputs.get("vpcEndpointType") == "Interface":
                 endpoints[self._tier(res)].append(res)
         for tier, group in endpoints.items():
-            names = ", ".join(_endpoint_service(r) for r in group)
-            node = self._add(safe_id(f"endpoints_{tier}"), f"interface endpoints<br/>{names}", "box", tier)
+            names = ", ".join(sorted(_endpoint_service(r) for r in group))
+            node = self._add(safe_id(f"endpoints_{tier}"), ("interface endpoints", names), "box", tier)
             for res in group:
                 self.owner[res.urn] = node
 
@@ -131,7 +136,7 @@ class _Diagram:
     def _ingress_edges(self) -> None:
         owners = self._sg_owners()
         vpc_cidrs = {str(v.inputs.get("cidrBlock")) for v in self.vpcs}
-        for rule in self.graph.of_type(INGRESS_RULE):
+        for rule in sorted(self.graph.of_type(INGRESS_RULE), key=lambda r: r.urn):
             targets = {n for sg in rule.property_dependencies.get("securityGroupId", []) for n in owners.get(sg, ())}
             if not targets:
                 continue
@@ -203,16 +208,17 @@ class _Diagram:
         self._routing_edges()
         self._pipeline_edges()
         lines = ["flowchart TB"]
-        outside = [n for n, tier in self.placement.items() if tier is None]
-        for node in outside:
-            lines.append(f"  {self._node(node)}")
-        if self.vpcs:
-            vpc = self.vpcs[0]
+        vpc = self.vpcs[0] if self.vpcs else None
+        specs = {str(s.get("type", "")).lower(): s for s in (vpc.inputs.get("subnetSpecs") or [] if vpc else [])}
+        inside = {*specs, "vpc"} if vpc else set()
+        for node, placed in self.placement.items():
+            if placed not in inside:
+                lines.append(f"  {self._node(node)}")
+        if vpc:
             lines.append(f"  subgraph vpc[{_label('VPC ' + str(vpc.inputs.get('cidrBlock', '')))}]")
             lines.append("    direction TB")
             lines += [f"    {self._node(n)}" for n, placed in self.placement.items() if placed == "vpc"]
             zones = ", ".join(vpc.inputs.get("availabilityZoneNames") or [])
-            specs = {str(s.get("type", "")).lower(): s for s in vpc.inputs.get("subnetSpecs") or []}
             for tier in TIERS:
                 if tier not in specs:
                     continue
@@ -225,7 +231,7 @@ class _Diagram:
                         lines.append(f"      {self._node(node)}")
                 lines.append("    end")
             lines.append("  end")
-        for (src, dst, style), labels in self.edges.items():
+        for (src, dst, style), labels in sorted(self.edges.items()):
             text = "; ".join(sorted({label for label in labels if label}))
             lines.append(f"  {src} {style}|{_label(text)}| {dst}" if text else f"  {src} {style} {dst}")
         return "\n".join(lines)
@@ -233,7 +239,7 @@ class _Diagram:
     def _node(self, node: str) -> str:
         label, shape = self.nodes[node]
         open_, close = {"box": ("[", "]"), "cyl": ("[(", ")]"), "round": ("(", ")"), "circle": ("((", "))")}[shape]
-        return f"{node}{open_}{_label(label)}{close}"
+        return f"{node}{open_}{_label(*label)}{close}"
 
 
 def _strings(value: Any) -> list[str]:

@@ -111,7 +111,7 @@ def render(result: Preview) -> str:
     out += ["", "Resources:", f"    + {len(result.graph.resources)} to create", ""]
     out += _verdict_lines(result.verdicts)
     if result.cost:
-        out += [""] + cost_lines(result.cost)
+        out += ["", *cost_lines(result.cost)]
     return "\n".join(out)
 
 

@@ -48,8 +48,9 @@ def document(
         "duration": int(duration_seconds * 1e9),
         "changeSummary": {"create": len(steps)} if steps else {},
     }
-    if not doc["diagnostics"]:
-        del doc["diagnostics"]
+    for key in ("steps", "diagnostics", "changeSummary"):  # omitempty, as in the engine's struct
+        if not doc[key]:
+            del doc[key]
     doc["ecsPlatform"] = {
         "stack": graph.stack,
         "countsByType": dict(sorted(Counter(r.type for r in graph.resources).items())),
