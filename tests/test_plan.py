@@ -95,7 +95,7 @@ def test_prod_pays_for_a_nat_gateway_per_az_and_each_interface_endpoint_in_each_
 
 
 def test_alb_hours_assumed_lcu_and_public_addresses():
-    estimate = cost.estimate(synthetic())
+    estimate = cost.estimate(synthetic(preview=True))
     [hours] = lines_of(estimate, "web", "ALB hours")
     assert hours.monthly == money(HOURS * PRICES["albHour"]["usd"]) == 18.40
     [lcu] = lines_of(estimate, "web", "LCU")
@@ -105,7 +105,7 @@ def test_alb_hours_assumed_lcu_and_public_addresses():
 
 
 def test_fargate_tasks_follow_the_cluster_strategy_base_and_weights_and_the_task_size():
-    estimate = cost.estimate(synthetic())
+    estimate = cost.estimate(synthetic(preview=True))
     arm = PRICES["fargate"]["arm64"]
     per_task = (0.5 * arm["vcpuHour"] + 1 * arm["gbHour"]) * HOURS
     discount = cost.load_prices()["assumptions"]["fargateSpotDiscount"]
@@ -119,7 +119,7 @@ def test_fargate_tasks_follow_the_cluster_strategy_base_and_weights_and_the_task
 
 
 def test_rds_multi_az_instance_storage_and_managed_secret():
-    estimate = cost.estimate(synthetic())
+    estimate = cost.estimate(synthetic(preview=True))
     rds = PRICES["rdsPostgres"]["instanceHour"]["db.t4g.micro"]
     [instance] = lines_of(estimate, "db", "db.t4g.micro PostgreSQL Multi-AZ")
     assert instance.monthly == money(HOURS * rds["multiAz"]) == 24.82
@@ -130,7 +130,7 @@ def test_rds_multi_az_instance_storage_and_managed_secret():
 
 
 def test_bastion_kms_secret_alarm_dashboard_and_pipeline_are_priced():
-    estimate = cost.estimate(synthetic())
+    estimate = cost.estimate(synthetic(preview=True))
     [ec2] = lines_of(estimate, "bastion", "t4g.nano")
     assert ec2.monthly == money(HOURS * PRICES["ec2LinuxHour"]["t4g.nano"])
     [root] = lines_of(estimate, "bastion", "8 GB gp3 root volume")
@@ -143,8 +143,15 @@ def test_bastion_kms_secret_alarm_dashboard_and_pipeline_are_priced():
     assert estimate.total == pytest.approx(sum(line.monthly for line in estimate.lines))
 
 
+def test_the_estimate_needs_no_deployed_values():
+    """Priced from the preview graph (subnets unknown: AZs come from the VPC they were taken from)."""
+    preview, known = cost.estimate(synthetic(preview=True)), cost.estimate(synthetic())
+    assert [(x.item, x.monthly) for x in preview.lines] == [(x.item, x.monthly) for x in known.lines]
+    assert not preview.warnings
+
+
 def test_a_stack_in_another_region_is_estimated_at_the_table_region_with_a_warning():
-    estimate = cost.estimate(synthetic("us-east-1"))
+    estimate = cost.estimate(synthetic("us-east-1", preview=True))
     assert any("us-east-1" in w and "eu-west-1 list prices" in w for w in estimate.warnings)
 
 
