@@ -16,6 +16,7 @@ The real `--json` output drops policy events, so verdicts only appear there.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -23,7 +24,7 @@ from google.protobuf import json_format
 from pulumi.runtime import rpc
 
 from offline.cost import Estimate
-from offline.harness import STACK_TYPE, Graph, Resource
+from offline.harness import Graph, Resource, Secret
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # computedValuePlaceholder in pkg/resource/stack
 SECRET = "[secret]"
@@ -123,10 +124,7 @@ def wire_to_json(struct: Any) -> dict[str, Any]:
 
 
 def _config_value(value: Any) -> str:
-    import json
-
-    from offline.harness import Secret
-
+    """Config as the engine prints it: strings as they are, structured values as JSON, secrets masked."""
     if isinstance(value, Secret):
         return SECRET
     if isinstance(value, str):
@@ -135,8 +133,6 @@ def _config_value(value: Any) -> str:
 
 
 def _mask(value: Any) -> Any:
-    from offline.harness import Secret
-
     if isinstance(value, Secret):
         return SECRET
     if isinstance(value, dict):
@@ -170,6 +166,3 @@ def _cost(cost: Estimate) -> dict[str, Any]:
         "leftOut": cost.left_out,
         "warnings": cost.warnings,
     }
-
-
-__all__ = ["SECRET", "STACK_TYPE", "UNKNOWN", "document", "wire_to_json"]
