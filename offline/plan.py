@@ -175,7 +175,9 @@ def cost_lines(estimate: cost_model.Estimate) -> list[str]:
     lines = [head]
     lines += [f"    {a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d:>10}" for a, b, c, d in rows]
     total_width = sum(widths) + 6
-    lines.append(f"    {'Total':<{total_width}}  {estimate.total:>10,.2f}")
+    unpriced = [w for w in estimate.warnings if "not priced" in w]
+    label = f"Total (incomplete: {len(unpriced)} item(s) not priced, see warnings)" if unpriced else "Total"
+    lines.append(f"    {label:<{total_width}}  {estimate.total:>10,.2f}")
     for title, items in (
         ("Assumptions", estimate.assumptions),
         ("Left out (usage-based, not estimated)", estimate.left_out),

@@ -1,5 +1,6 @@
 """The offline preview (`python3 tasks.py plan`): tree, counts, cost, preview JSON, diagram, config errors."""
 
+import dataclasses
 import functools
 import json
 import re
@@ -148,6 +149,16 @@ def test_the_estimate_needs_no_deployed_values():
     preview, known = cost.estimate(synthetic(preview=True)), cost.estimate(synthetic())
     assert [(x.item, x.monthly) for x in preview.lines] == [(x.item, x.monthly) for x in known.lines]
     assert not preview.warnings
+
+
+def test_a_resource_missing_from_the_price_table_is_named_and_the_total_says_it_is_incomplete():
+    graph = synthetic(preview=True)
+    db = next(r for r in graph.resources if r.type == "aws:rds/instance:Instance")
+    unknown_class = dataclasses.replace(db, inputs={**db.inputs, "instanceClass": "db.x2iedn.32xlarge"})
+    other = dataclasses.replace(graph, resources=[unknown_class if r is db else r for r in graph.resources])
+    estimate = cost.estimate(other)
+    assert any("db.x2iedn.32xlarge is not in the price table: instance not priced" in w for w in estimate.warnings)
+    assert "Total (incomplete: 1 item(s) not priced, see warnings)" in "\n".join(plan.cost_lines(estimate))
 
 
 def test_a_stack_in_another_region_is_estimated_at_the_table_region_with_a_warning():
