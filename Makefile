@@ -1,5 +1,5 @@
 # Shortcuts for tasks.py, which needs only Python (make is optional).
-.PHONY: test lint policy
+.PHONY: test lint policy plan
 test:
 	python3 tasks.py test
 lint:
@@ -7,3 +7,6 @@ lint:
 # make policy STACK=dev (every stack without STACK)
 policy:
 	python3 tasks.py policy $(STACK)
+# Offline preview: `make plan` (every stack) or `make plan STACK=dev`; ARGS="--json plan.json" etc.
+plan:
+	python3 tasks.py plan $(STACK) $(ARGS)

@@ -5,6 +5,8 @@ python3 tasks.py test    run the test suite
 python3 tasks.py lint    ruff: lint and formatting
 python3 tasks.py policy [STACK ...] [--preview]
                          offline policy check (default: every stack); fails on a mandatory violation
+python3 tasks.py plan [STACK ...] [--json FILE] [--diagram FILE]
+                         offline preview: resource tree, policy verdicts, monthly cost
 """
 
 from __future__ import annotations
@@ -57,7 +59,11 @@ def policy(*args: str) -> None:
     run(str(PYTHON), "-m", "offline.policycheck", *args)
 
 
-TASKS = {"test": test, "lint": lint, "policy": policy}
+def plan(*args: str) -> None:
+    sys.exit(subprocess.call([str(PYTHON), "-m", "offline.plan", *args], cwd=ROOT))
+
+
+TASKS = {"test": test, "lint": lint, "policy": policy, "plan": plan}
 
 
 def main(argv: list[str]) -> None:
