@@ -1,6 +1,12 @@
 # Shortcuts for tasks.py, which needs only Python (make is optional).
-.PHONY: test lint
+.PHONY: test lint policy plan
 test:
 	python3 tasks.py test
 lint:
 	python3 tasks.py lint
+# make policy STACK=dev (every stack without STACK)
+policy:
+	python3 tasks.py policy $(STACK)
+# Offline preview: `make plan` (every stack) or `make plan STACK=dev`; ARGS="--json plan.json" etc.
+plan:
+	python3 tasks.py plan $(STACK) $(ARGS)

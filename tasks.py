@@ -3,6 +3,10 @@
 
 python3 tasks.py test    run the test suite
 python3 tasks.py lint    ruff: lint and formatting
+python3 tasks.py policy [STACK ...] [--preview]
+                         offline policy check (default: every stack); fails on a mandatory violation
+python3 tasks.py plan [STACK ...] [--json FILE] [--diagram FILE]
+                         offline preview: resource tree, policy verdicts, monthly cost
 """
 
 from __future__ import annotations
@@ -51,7 +55,15 @@ def lint() -> None:
     run(str(PYTHON), "-m", "ruff", "format", "--check", ".")
 
 
-TASKS = {"test": test, "lint": lint}
+def policy(*args: str) -> None:
+    run(str(PYTHON), "-m", "offline.policycheck", *args)
+
+
+def plan(*args: str) -> None:
+    sys.exit(subprocess.call([str(PYTHON), "-m", "offline.plan", *args], cwd=ROOT))
+
+
+TASKS = {"test": test, "lint": lint, "policy": policy, "plan": plan}
 
 
 def main(argv: list[str]) -> None:

@@ -148,8 +148,10 @@ class Bastion(pulumi.ComponentResource):
         Not AWS's AmazonSSMManagedInstanceCore: that one also lets the instance read every SSM
         parameter in the account and take Run Command / State Manager work, which a
         port-forwarding bastion never needs. These are the actions AWS documents for a
-        Session-Manager-only instance profile; none of them can be scoped to a resource.
+        Session-Manager-only instance profile.
         """
+        identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self))
+        account_id, partition = identity.account_id, identity.arn.split(":")[1]
         role = aws.iam.Role(
             f"{name}-role",
             name_prefix=naming.prefix("bastion", "iam_role_prefix"),
@@ -179,17 +181,25 @@ class Bastion(pulumi.ComponentResource):
                     "Version": "2012-10-17",
                     "Statement": [
                         {
-                            "Sid": "SessionManagerAgent",
+                            # AWS offers no resource type for the session channels.
+                            "Sid": "SessionManagerChannels",
                             "Effect": "Allow",
                             "Action": [
-                                "ssm:UpdateInstanceInformation",
                                 "ssmmessages:CreateControlChannel",
                                 "ssmmessages:CreateDataChannel",
                                 "ssmmessages:OpenControlChannel",
                                 "ssmmessages:OpenDataChannel",
                             ],
                             "Resource": "*",
-                        }
+                        },
+                        {
+                            # Registration is scoped to instances; the exact ARN would only exist
+                            # after the instance boots, when the agent already needs it.
+                            "Sid": "RegisterWithSystemsManager",
+                            "Effect": "Allow",
+                            "Action": "ssm:UpdateInstanceInformation",
+                            "Resource": f"arn:{partition}:ec2:{self.region}:{account_id}:instance/*",
+                        },
                     ],
                 }
             ),

@@ -217,8 +217,13 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
         return response
 
     def RegisterResourceOutputs(self, request):
+        # Components (and the stack, whose outputs are the exports) report outputs here.
+        outputs = plain(request.outputs)
         if request.urn.split("::")[2] == STACK_TYPE:
-            self.graph.outputs = plain(request.outputs)
+            self.graph.outputs = outputs
+        for resource in self.graph.resources:
+            if resource.urn == request.urn:
+                resource.outputs = {**resource.outputs, **outputs}
         return super().RegisterResourceOutputs(request)
 
 

@@ -78,17 +78,22 @@ def test_the_bastion_role_may_only_register_with_ssm_and_open_session_channels(s
     statements = [s for p in policies for s in json.loads(p.inputs["policy"])["Statement"]]
     assert statements == [
         {
-            "Sid": "SessionManagerAgent",
+            "Sid": "SessionManagerChannels",
             "Effect": "Allow",
             "Action": [
-                "ssm:UpdateInstanceInformation",
                 "ssmmessages:CreateControlChannel",
                 "ssmmessages:CreateDataChannel",
                 "ssmmessages:OpenControlChannel",
                 "ssmmessages:OpenDataChannel",
             ],
             "Resource": "*",
-        }
+        },
+        {
+            "Sid": "RegisterWithSystemsManager",
+            "Effect": "Allow",
+            "Action": "ssm:UpdateInstanceInformation",
+            "Resource": "arn:aws:ec2:eu-west-1:123456789012:instance/*",
+        },
     ]
     attachments = stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert [a for a in attachments if a.inputs["role"] == role.outputs["name"]] == []

@@ -27,3 +27,9 @@ def test_resources_record_parent_and_provider(dev):
     assert {r.name for r in dev.children(network)} >= {"network-vpc", "network-flow-logs"}
     flow_logs = "network-flow-logs"
     assert dev.one("aws:iam/rolePolicy:RolePolicy", flow_logs).parent == dev.one("aws:iam/role:Role", flow_logs).urn
+
+
+def test_components_carry_the_outputs_they_register(dev):
+    network = dev.one("ecs-platform:network:Network")
+    assert network.outputs["vpcId"] == dev.outputs["vpcId"]
+    assert network.outputs["isolatedSubnetIds"] == dev.outputs["isolatedSubnetIds"]

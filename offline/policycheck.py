@@ -1,0 +1,351 @@
+"""The offline policy check: each stack's graph through the policy pack, the way the Pulumi engine does it.
+
+`python3 tasks.py policy [STACK ...] [--preview]` (default: every stack). For each stack it
+runs the program under the mock harness (`offline.harness.evaluate`), then talks to
+pulumi_policy's own analyzer servicer with the real protobuf messages, as the engine does
+over gRPC (no server and no CLI here, the servicer's methods are called directly):
+
+1. `GetAnalyzerInfo`, then the pack config is reconciled like the engine does for
+   `--policy-pack-config` (schema defaults, the file's `all` and per-policy levels and
+   properties; unknown policies and ill-typed properties are errors) and sent with
+   `Configure`; `ConfigureStack` tells the stack's name.
+2. `Analyze` for every resource, with its inputs marshalled as the engine sends them
+   (unknowns as the unknown-string sentinel, secrets kept, output values and resource
+   references flattened) and its provider.
+3. `AnalyzeStack` once with every resource's outputs (state), parent, dependencies and
+   property dependencies.
+
+The pack config of a stack is `policies/config.<stack>.json`, the same file users pass to
+`pulumi preview --policy-pack policies --policy-pack-config policies/config.<stack>.json`.
+Violations are printed by enforcement level; any mandatory one makes the exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi.output
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import analyzer_pb2
+from pulumi_policy.policy import _PolicyAnalyzerServicer
+
+from offline import harness
+from offline.harness import PROJECT, ROOT, Graph, Resource, evaluate, stack_names
+from policies import DESCRIPTION, ENFORCEMENT_LEVEL, NAME, all_policies
+
+POLICY_DIR = ROOT / "policies"
+UNKNOWN = rpc.UNKNOWN  # what the engine sends for a value not known during preview
+_SIG = rpc._special_sig_key
+LEVELS = {
+    "advisory": analyzer_pb2.ADVISORY,
+    "mandatory": analyzer_pb2.MANDATORY,
+    "remediate": analyzer_pb2.REMEDIATE,
+    "disabled": analyzer_pb2.DISABLED,
+}
+LEVEL_NAMES = {value: name for name, value in LEVELS.items()}
+
+
+class PolicyConfigError(Exception):
+    """A pack config the engine would refuse."""
+
+
+@dataclass
+class Finding:
+    policy: str
+    level: str  # "mandatory" or "advisory"
+    urn: str  # "" for a violation of the stack as a whole
+    message: str  # without the policy's description
+
+
+@dataclass
+class Result:
+    stack: str
+    findings: list[Finding] = field(default_factory=list)
+    resources: int = 0
+    program_seconds: float = 0.0
+    policy_seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def mandatory(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "mandatory"]
+
+    @property
+    def advisory(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "advisory"]
+
+    def of(self, policy: str) -> list[Finding]:
+        return [f for f in self.findings if f.policy == policy]
+
+
+# --- the pack and its config ------------------------------------------------------------------
+
+
+def new_analyzer() -> _PolicyAnalyzerServicer:
+    """What `PolicyPack(...)` in policies/__main__.py builds before it starts serving."""
+    return _PolicyAnalyzerServicer(NAME, "0.0.1", all_policies(), ENFORCEMENT_LEVEL, None, DESCRIPTION)
+
+
+def pack_config(stack: str) -> dict[str, Any]:
+    path = POLICY_DIR / f"config.{stack}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+_JSON_TYPES = {
+    "integer": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and float(v).is_integer(),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "string": lambda v: isinstance(v, str),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
+def reconcile(info: analyzer_pb2.AnalyzerInfo, config: Mapping[str, Any]) -> dict[str, analyzer_pb2.PolicyConfig]:
+    """Every policy's level and properties, as the engine computes them from the pack and the config file."""
+    policies = {p.name: p for p in info.policies}
+    unknown = sorted(set(config) - set(policies) - {"all"})
+    if unknown:
+        raise PolicyConfigError(f"policy pack config names unknown policies: {', '.join(unknown)}")
+    result = {}
+    for name, policy in policies.items():
+        level = LEVEL_NAMES[policy.enforcementLevel]
+        schema = json_format.MessageToDict(policy.configSchema.properties)
+        properties = {key: spec["default"] for key, spec in schema.items() if "default" in spec}
+        entries = [config.get("all"), config.get(name)]
+        for entry in entries:
+            if isinstance(entry, str):
+                level = entry
+            elif isinstance(entry, Mapping) and entry is config.get(name):
+                level = entry.get("enforcementLevel", level)
+                properties.update({k: v for k, v in entry.items() if k != "enforcementLevel"})
+        if level not in LEVELS:
+            raise PolicyConfigError(f"{name}: unknown enforcement level {level!r}")
+        for key, value in properties.items():
+            spec = schema.get(key)
+            if spec is None:
+                raise PolicyConfigError(f"{name}: unknown property {key!r} (known: {', '.join(schema) or 'none'})")
+            check = _JSON_TYPES.get(spec.get("type", ""), lambda v: True)
+            if not check(value):
+                raise PolicyConfigError(f"{name}.{key}: expected {spec['type']}, got {value!r}")
+            if ("minimum" in spec and value < spec["minimum"]) or ("maximum" in spec and value > spec["maximum"]):
+                raise PolicyConfigError(
+                    f"{name}.{key}: {value} is outside {spec.get('minimum')}..{spec.get('maximum')}"
+                )
+        struct = struct_pb2.Struct()
+        struct.update(properties)
+        result[name] = analyzer_pb2.PolicyConfig(enforcementLevel=LEVELS[level], properties=struct)
+    return result
+
+
+# --- marshalling as the engine does ------------------------------------------------------------
+
+
+def engine_value(value: Any) -> Any:
+    """An SDK wire value as the engine forwards it to analyzers (KeepUnknowns, KeepSecrets, no resources/outputs)."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG)
+        if sig == rpc._special_secret_sig:
+            return {_SIG: sig, "value": engine_value(value.get("value"))}
+        if sig == rpc._special_output_value_sig:
+            if "value" not in value:
+                return UNKNOWN
+            inner = engine_value(value["value"])
+            return {_SIG: rpc._special_secret_sig, "value": inner} if value.get("secret") else inner
+        if sig == rpc._special_resource_sig:
+            if "id" in value:  # a custom resource is referred to by its id
+                return value["id"] or UNKNOWN
+            return value.get("urn", "")
+        if sig in (rpc._special_asset_sig, rpc._special_archive_sig):
+            return value
+        return {k: engine_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [engine_value(v) for v in value]
+    return value
+
+
+def state_value(value: Any) -> Any:
+    """A resource's state (the mock's Python values) as the engine sends outputs to analyzers."""
+    if isinstance(value, pulumi.output.Unknown | harness.Unknown):
+        return UNKNOWN
+    if isinstance(value, Mapping):
+        return {str(k): state_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [state_value(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(values)
+    return struct
+
+
+def _inputs(resource: Resource) -> struct_pb2.Struct:
+    if resource.wire_inputs is None:
+        return struct_pb2.Struct()
+    return _struct(engine_value(json_format.MessageToDict(resource.wire_inputs)))
+
+
+def _outputs(resource: Resource, graph: Graph) -> struct_pb2.Struct:
+    if resource.type == harness.STACK_TYPE:
+        return _struct(state_value(graph.outputs))
+    state = state_value(resource.outputs)
+    if resource.custom and resource.id and "id" not in state:
+        state["id"] = resource.id  # bridged providers report the id among the outputs
+    return _struct(state)
+
+
+def _options(resource: Resource) -> analyzer_pb2.AnalyzerResourceOptions:
+    return analyzer_pb2.AnalyzerResourceOptions(
+        protect=resource.protect,
+        ignoreChanges=resource.ignore_changes,
+        deleteBeforeReplace=resource.delete_before_replace,
+        deleteBeforeReplaceDefined=resource.delete_before_replace,
+        parent=resource.parent,
+    )
+
+
+def _provider(resource: Resource, by_urn: Mapping[str, Resource]) -> analyzer_pb2.AnalyzerProviderResource | None:
+    provider = by_urn.get(resource.provider_urn) if resource.provider else None
+    if provider is None:
+        return None
+    return analyzer_pb2.AnalyzerProviderResource(
+        type=provider.type, properties=_inputs(provider), urn=provider.urn, name=provider.name
+    )
+
+
+# --- the check -----------------------------------------------------------------------------------
+
+
+def check(graph: Graph, config: Mapping[str, Any] | None = None, *, dry_run: bool = False) -> Result:
+    """Runs the pack over `graph` with `config` (default: the stack's `policies/config.<stack>.json`)."""
+    started = time.perf_counter()
+    result = Result(stack=graph.stack, resources=len(graph.resources))
+    analyzer = new_analyzer()
+    info = analyzer.GetAnalyzerInfo(empty_pb2.Empty(), None)
+    config = pack_config(graph.stack) if config is None else config
+    analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=reconcile(info, config)), None)
+    analyzer.ConfigureStack(
+        analyzer_pb2.AnalyzerStackConfigureRequest(
+            stack=graph.stack, project=PROJECT, organization="organization", dry_run=dry_run
+        ),
+        None,
+    )
+    by_urn = {r.urn: r for r in graph.resources}
+
+    for resource in graph.resources:
+        request = analyzer_pb2.AnalyzeRequest(
+            type=resource.type,
+            properties=_inputs(resource),
+            urn=resource.urn,
+            name=resource.name,
+            options=_options(resource),
+        )
+        provider = _provider(resource, by_urn)
+        if provider is not None:
+            request.provider.CopyFrom(provider)
+        response = analyzer.Analyze(request, None)
+        # The engine files a resource policy's violation under the resource it analysed.
+        _collect(result, response.diagnostics, default_urn=resource.urn)
+
+    stack_request = analyzer_pb2.AnalyzeStackRequest()
+    for resource in graph.resources:
+        entry = stack_request.resources.add(
+            type=resource.type,
+            properties=_outputs(resource, graph),
+            urn=resource.urn,
+            name=resource.name,
+            options=_options(resource),
+            parent=resource.parent,
+            dependencies=resource.dependencies,
+        )
+        provider = _provider(resource, by_urn)
+        if provider is not None:
+            entry.provider.CopyFrom(provider)
+        for key, urns in resource.property_dependencies.items():
+            entry.propertyDependencies[key].urns.extend(urns)
+    _collect(result, analyzer.AnalyzeStack(stack_request, None).diagnostics, default_urn="")
+
+    result.policy_seconds = time.perf_counter() - started
+    return result
+
+
+def _collect(result: Result, diagnostics: Iterable[Any], default_urn: str) -> None:
+    for d in diagnostics:
+        message = d.message
+        if message.startswith(d.description):
+            message = message[len(d.description) :].lstrip("\n")
+        result.findings.append(
+            Finding(d.policyName, LEVEL_NAMES.get(d.enforcementLevel, "advisory"), d.urn or default_urn, message)
+        )
+
+
+def run(stack: str, *, preview: bool = False) -> Result:
+    """Evaluates `stack`'s program under mocks and checks it with the stack's pack config."""
+    started = time.perf_counter()
+    graph = evaluate(stack, preview=preview)
+    program_seconds = time.perf_counter() - started
+    if graph.error:
+        return Result(stack=stack, program_seconds=program_seconds, error=graph.error)
+    result = check(graph, dry_run=preview)
+    result.program_seconds = program_seconds
+    return result
+
+
+def report(result: Result, out: Any = None) -> None:
+    out = out or sys.stdout
+    total = result.program_seconds + result.policy_seconds
+    print(
+        f"== {result.stack}: {result.resources} resources, {total:.2f} s "
+        f"(program {result.program_seconds:.2f} s, policies {result.policy_seconds:.2f} s)",
+        file=out,
+    )
+    if result.error:
+        print(f"   program failed: {result.error}", file=out)
+        return
+    for level, findings in (("mandatory", result.mandatory), ("advisory", result.advisory)):
+        print(f"   {level}: {len(findings)}", file=out)
+        for f in sorted(findings, key=lambda f: (f.policy, f.urn)):
+            print(f"   - [{f.policy}] {f.urn or '(stack)'}", file=out)
+            for line in f.message.splitlines():
+                print(f"       {line}", file=out)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="tasks.py policy", description=__doc__.split("\n")[0])
+    parser.add_argument("stacks", nargs="*", help="stacks to check (default: every Pulumi.<stack>.yaml)")
+    parser.add_argument("--preview", action="store_true", help="check as a first preview: computed values unknown")
+    args = parser.parse_args(argv)
+    stacks = args.stacks or stack_names()
+    missing = [s for s in stacks if s not in stack_names()]
+    if missing:
+        parser.error(f"no Pulumi.<stack>.yaml for: {', '.join(missing)}")
+    started = time.perf_counter()
+    failed = False
+    for stack in stacks:
+        try:
+            result = run(stack, preview=args.preview)
+        except PolicyConfigError as error:
+            print(f"== {stack}: policies/config.{stack}.json: {error}")
+            failed = True
+            continue
+        report(result)
+        failed |= bool(result.error or result.mandatory)
+    print(f"checked {len(stacks)} stack(s) in {time.perf_counter() - started:.2f} s: {'FAILED' if failed else 'ok'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,168 @@
+"""The offline preview as a `pulumi preview --json` document, so tools written for the real one can read it.
+
+The shape follows the engine's `PreviewDigest` (pkg/display/json.go in pulumi/pulumi):
+`config`, `steps` (one `create` step per resource with `op`, `urn`, `provider` and a
+`newState` in the state file's `ResourceV3` shape: `urn`, `custom`, `id`, `type`,
+`inputs`, `parent`, `provider`, `dependencies`, `propertyDependencies`, `protect`, ...),
+`diagnostics` (`urn`, `message`, `severity`), `duration` (nanoseconds) and
+`changeSummary`. As in the real output, unknown values are the engine's placeholder
+string `04da6b54-80e4-46f7-96ec-b56ff0331ba9`, secrets are `[secret]`, and resource
+references are the state file's resource-reference objects.
+
+What the real preview has no place for goes under one extra top-level key, `ecsPlatform`
+(cost estimate, counts per type, policy verdicts); readers of the real format ignore it.
+The real `--json` output drops policy events, so verdicts only appear there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from google.protobuf import json_format
+from pulumi.runtime import rpc
+
+from offline.cost import Estimate
+from offline.harness import Graph, Resource, Secret
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # computedValuePlaceholder in pkg/resource/stack
+SECRET = "[secret]"
+RESOURCE_REFERENCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+
+
+def document(
+    graph: Graph,
+    config: dict[str, Any],
+    cost: Estimate | None = None,
+    verdicts: list[dict[str, Any]] | None = None,
+    duration_seconds: float = 0.0,
+    diagnostics: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The preview digest of one stack, as a JSON-ready dict."""
+    steps = [_step(res) for res in graph.resources]
+    doc: dict[str, Any] = {
+        "config": {key: _config_value(value) for key, value in config.items()},
+        "steps": steps,
+        "diagnostics": diagnostics or [],
+        "duration": int(duration_seconds * 1e9),
+        "changeSummary": {"create": len(steps)} if steps else {},
+    }
+    for key in ("steps", "diagnostics", "changeSummary"):  # omitempty, as in the engine's struct
+        if not doc[key]:
+            del doc[key]
+    doc["ecsPlatform"] = {
+        "stack": graph.stack,
+        "countsByType": dict(sorted(Counter(r.type for r in graph.resources).items())),
+        "policyVerdicts": verdicts,
+        "cost": _cost(cost) if cost else None,
+    }
+    return doc
+
+
+def _step(res: Resource) -> dict[str, Any]:
+    provider = res.provider if res.custom and not res.type.startswith("pulumi:providers:") else ""
+    new_state: dict[str, Any] = {
+        "urn": res.urn,
+        "custom": res.custom,
+        "id": "",
+        "type": res.type,
+        "inputs": wire_to_json(res.wire_inputs),
+        "outputs": {},
+    }
+    if res.parent:
+        new_state["parent"] = res.parent
+    if res.protect:
+        new_state["protect"] = True
+    if res.dependencies:
+        new_state["dependencies"] = list(res.dependencies)
+    if provider:
+        new_state["provider"] = provider
+    deps = {key: urns for key, urns in res.property_dependencies.items() if urns}
+    if deps:
+        new_state["propertyDependencies"] = deps
+    if res.ignore_changes:
+        new_state["ignoreChanges"] = list(res.ignore_changes)
+    step: dict[str, Any] = {"op": "create", "urn": res.urn}
+    if provider:
+        step["provider"] = provider
+    step["newState"] = new_state
+    step["detailedDiff"] = None
+    return step
+
+
+def wire_to_json(struct: Any) -> dict[str, Any]:
+    """Engine wire properties as the real preview prints them: unknowns as the placeholder, secrets masked."""
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, dict):
+            sig = value.get(rpc._special_sig_key)
+            if sig == rpc._special_secret_sig:
+                return SECRET
+            if sig == rpc._special_resource_sig:
+                ref = {SIG_KEY: RESOURCE_REFERENCE_SIG, "urn": value.get("urn")}
+                if "id" in value:
+                    ref["id"] = UNKNOWN if value["id"] in ("", rpc.UNKNOWN) else value["id"]
+                if value.get("packageVersion"):
+                    ref["packageVersion"] = value["packageVersion"]
+                return ref
+            if sig == rpc._special_output_value_sig:
+                if value.get("secret"):
+                    return SECRET
+                return convert(value["value"]) if "value" in value else UNKNOWN
+            return {k: convert(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        if value == rpc.UNKNOWN:
+            return UNKNOWN
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
+    return convert(json_format.MessageToDict(struct)) if struct is not None else {}
+
+
+def _config_value(value: Any) -> str:
+    """Config as the engine prints it: strings as they are, structured values as JSON, secrets masked."""
+    if isinstance(value, Secret):
+        return SECRET
+    if isinstance(value, str):
+        return value
+    return json.dumps(_mask(value))
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return SECRET
+    if isinstance(value, dict):
+        return {k: _mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return value
+
+
+def _cost(cost: Estimate) -> dict[str, Any]:
+    return {
+        "currency": "USD",
+        "period": "month (730 h)",
+        "region": cost.region,
+        "priceRegion": cost.price_region,
+        "priceDate": cost.price_date,
+        "source": cost.source,
+        "totalMonthly": round(cost.total, 2),
+        "lines": [
+            {
+                "urn": line.urn,
+                "type": line.type,
+                "name": line.name,
+                "item": line.item,
+                "formula": line.formula,
+                "monthly": line.monthly,
+            }
+            for line in cost.lines
+        ],
+        "assumptions": cost.assumptions,
+        "leftOut": cost.left_out,
+        "warnings": cost.warnings,
+    }

@@ -1,0 +1,211 @@
+"""Compute guardrails: EC2 instances (the bastion) and ECS services and task definitions.
+
+EC2: IMDSv2 required, no public IP (asked for, or given by a public subnet), no key pair,
+encrypted volumes. ECS: no public IP on tasks, no privileged containers, logging on, no
+secret-looking names in plain `environment` (secrets go in `secrets` from Secrets Manager or
+SSM). Task definitions carry `containerDefinitions` as JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from policies.common import (
+    ADVISORY,
+    MANDATORY,
+    Graph,
+    as_list,
+    has_unknown,
+    is_true,
+    is_unknown,
+    resource_policy,
+    stack_policy,
+)
+from policies.rds import subnet_tier
+
+EC2_INSTANCE = "aws:ec2/instance:Instance"
+SPOT_INSTANCE = "aws:ec2/spotInstanceRequest:SpotInstanceRequest"
+INSTANCES = (EC2_INSTANCE, SPOT_INSTANCE)
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+EBS_VOLUME = "aws:ebs/volume:Volume"
+ECS_SERVICE = "aws:ecs/service:Service"
+ECS_TASK_SET = "aws:ecs/taskSet:TaskSet"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+
+_SECRET_NAME = re.compile(
+    r"PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH_KEY|SESSION_KEY",
+    re.IGNORECASE,
+)
+# Names that point at a secret rather than holding one.
+_REFERENCE_SUFFIX = re.compile(r"_(ARN|NAME|ID|PATH|PARAM|PARAMETER|REF|FILE|URL_PARAM)$", re.IGNORECASE)
+
+
+def check_imdsv2(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    options = props.get("metadataOptions")
+    if is_unknown(options):
+        return
+    tokens = options.get("httpTokens") if isinstance(options, Mapping) else None
+    if is_unknown(tokens):
+        return
+    if tokens != "required":
+        yield f"metadataOptions.httpTokens is {tokens or 'not set (optional)'}: IMDSv1 lets SSRF steal the role."
+
+
+def check_public_ip(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    for instance in graph.of_type(*INSTANCES):
+        asked = graph.get(instance, "associatePublicIpAddress")
+        if is_true(asked):
+            yield instance, "associatePublicIpAddress is true."
+        elif asked is None and subnet_tier(graph, instance, "subnetId") == "public":
+            yield instance, "it is in a public subnet, which gives it a public IP."
+    for template in graph.of_type(LAUNCH_TEMPLATE):
+        for i, nic in enumerate(as_list(graph.get(template, "networkInterfaces"))):
+            if isinstance(nic, Mapping) and is_true(nic.get("associatePublicIpAddress")):
+                yield template, f"networkInterfaces[{i}].associatePublicIpAddress is true."
+
+
+def check_key_pair(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    if props.get("keyName") not in (None, ""):
+        yield "keyName is set: SSH keys are long-lived credentials outside IAM."
+
+
+def _unencrypted(device: Any, key: str = "encrypted") -> bool:
+    if not isinstance(device, Mapping):
+        return False
+    value = device.get(key)
+    return not is_unknown(value) and not is_true(value)
+
+
+def check_volumes(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    if args.resource_type == EBS_VOLUME:
+        if _unencrypted(props):
+            yield "encrypted is not true."
+        return
+    if args.resource_type == LAUNCH_TEMPLATE:
+        for i, mapping in enumerate(as_list(props.get("blockDeviceMappings"))):
+            if isinstance(mapping, Mapping) and _unencrypted(mapping.get("ebs")):
+                yield f"blockDeviceMappings[{i}].ebs.encrypted is not true."
+        return
+    root = props.get("rootBlockDevice")
+    if root is None:
+        yield "rootBlockDevice is not set, so the root volume is encrypted only if the account defaults to it."
+    elif _unencrypted(root):
+        yield "rootBlockDevice.encrypted is not true."
+    for i, device in enumerate(as_list(props.get("ebsBlockDevices"))):
+        if _unencrypted(device):
+            yield f"ebsBlockDevices[{i}].encrypted is not true."
+
+
+def check_ecs_public_ip(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    network = props.get("networkConfiguration")
+    if isinstance(network, Mapping) and is_true(network.get("assignPublicIp")):
+        yield "networkConfiguration.assignPublicIp is true: tasks get public addresses."
+
+
+def containers(props: Mapping) -> list[dict] | None:
+    """The container definitions of a task definition (JSON text on the wire), None while unknown."""
+    raw = props.get("containerDefinitions")
+    if raw is None or has_unknown(raw):
+        return None
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return None
+    return [c for c in as_list(value) if isinstance(c, Mapping)]
+
+
+def check_privileged(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    for c in containers(props) or []:
+        if is_true(c.get("privileged")):
+            yield f"container {c.get('name', '?')} is privileged (root on the host)."
+
+
+def check_logging(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    for c in containers(props) or []:
+        log = c.get("logConfiguration")
+        if not isinstance(log, Mapping) or not log.get("logDriver"):
+            yield f"container {c.get('name', '?')} has no logConfiguration: its output is lost."
+
+
+def check_plain_secrets(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    for c in containers(props) or []:
+        for variable in as_list(c.get("environment")):
+            if not isinstance(variable, Mapping):
+                continue
+            name, value = str(variable.get("name", "")), variable.get("value")
+            if not _SECRET_NAME.search(name) or _REFERENCE_SUFFIX.search(name):
+                continue
+            if isinstance(value, str) and value.startswith("arn:"):
+                continue
+            yield f"container {c.get('name', '?')} has {name} in plain environment."
+
+
+POLICIES = [
+    resource_policy(
+        "ec2-imdsv2-required",
+        "EC2 instances and launch templates require IMDSv2 (session tokens).",
+        MANDATORY,
+        [*INSTANCES, LAUNCH_TEMPLATE],
+        check_imdsv2,
+        'set metadataOptions={"httpTokens": "required", "httpEndpoint": "enabled"}.',
+    ),
+    stack_policy(
+        "ec2-no-public-ip",
+        "EC2 instances get no public IP, neither asked for nor from a public subnet.",
+        MANDATORY,
+        check_public_ip,
+        "put the instance in a private subnet with associatePublicIpAddress=False; reach it with SSM.",
+    ),
+    resource_policy(
+        "ec2-no-key-pair",
+        "EC2 instances and launch templates carry no SSH key pair: access is through SSM Session Manager.",
+        MANDATORY,
+        [*INSTANCES, LAUNCH_TEMPLATE],
+        check_key_pair,
+        "remove keyName and use `aws ssm start-session`.",
+    ),
+    resource_policy(
+        "ec2-encrypted-volumes",
+        "EC2 root and data volumes (instances, launch templates, EBS volumes) are encrypted.",
+        MANDATORY,
+        [*INSTANCES, LAUNCH_TEMPLATE, EBS_VOLUME],
+        check_volumes,
+        'set rootBlockDevice={"encrypted": True, ...} and encrypted=True on every EBS volume.',
+    ),
+    resource_policy(
+        "ecs-no-public-ip",
+        "ECS services and task sets do not give tasks public IPs.",
+        MANDATORY,
+        [ECS_SERVICE, ECS_TASK_SET],
+        check_ecs_public_ip,
+        "set networkConfiguration.assignPublicIp=False and run tasks in the private subnets (NAT or endpoints).",
+    ),
+    resource_policy(
+        "ecs-no-privileged-containers",
+        "ECS containers never run privileged.",
+        MANDATORY,
+        [TASK_DEFINITION],
+        check_privileged,
+        "remove privileged (Fargate refuses it anyway); add only the Linux capabilities needed.",
+    ),
+    resource_policy(
+        "ecs-container-logging",
+        "Every ECS container sends its output to a log driver.",
+        ADVISORY,
+        [TASK_DEFINITION],
+        check_logging,
+        'set logConfiguration={"logDriver": "awslogs", "options": {...}} with the service\'s log group.',
+    ),
+    resource_policy(
+        "ecs-no-secrets-in-environment",
+        "ECS containers carry no secret-looking variable (PASSWORD, SECRET, TOKEN, API_KEY, ...) in plain environment.",
+        MANDATORY,
+        [TASK_DEFINITION],
+        check_plain_secrets,
+        'move the value to Secrets Manager or SSM and reference it under "secrets" (valueFrom); a variable '
+        "holding only a secret's ARN or name may end in _ARN or _NAME.",
+    ),
+]

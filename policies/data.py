@@ -1,0 +1,261 @@
+"""Data and logs: S3 buckets private, encrypted and TLS-only; log groups expire; ECR scans on push; RDS
+backups, deletion protection and Multi-AZ as far as the pack's config for the environment asks.
+
+A bucket's settings may sit on the bucket (`aws:s3/bucket:Bucket`, legacy inline arguments) or
+on separate resources that name it (`bucketPublicAccessBlock`, `bucketServerSideEncryption-
+Configuration(V2)`, `bucketPolicy`, `bucketAcl(V2)`); each bucket is judged from all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pulumi_policy import PolicyConfigSchema
+
+from policies.common import (
+    ADVISORY,
+    MANDATORY,
+    Graph,
+    Unparsable,
+    as_list,
+    document,
+    has_unknown,
+    is_allow,
+    is_true,
+    is_unknown,
+    number,
+    resource_policy,
+    stack_policy,
+    statements,
+)
+from policies.rds import CLUSTER, CLUSTER_INSTANCE, INSTANCE
+
+BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+ENCRYPTION_CONFIGS = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+)
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKET_ACLS = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+
+BLOCK_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+PUBLIC_ACLS = frozenset({"public-read", "public-read-write", "authenticated-read"})
+PUBLIC_GRANTEES = (
+    "http://acs.amazonaws.com/groups/global/AllUsers",
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+)
+
+
+def _bucket_policies(graph: Graph, bucket: Any) -> list[tuple[Any, Any]]:
+    """(resource, raw document) of every policy that applies to the bucket."""
+    found = [(bucket, graph.get(bucket, "policy"))] if graph.get(bucket, "policy") else []
+    found += [(p, graph.get(p, "policy")) for p in graph.referrers(bucket, "bucket", [BUCKET_POLICY])]
+    return found
+
+
+def _public_statements(raw: Any) -> list[str]:
+    try:
+        doc = document(raw)
+    except Unparsable:
+        return ["the bucket policy is not valid JSON"]
+    if doc is None:
+        return []
+    problems = []
+    for i, statement in enumerate(statements(doc)):
+        principal = statement.get("Principal")
+        anyone = principal == "*" or (isinstance(principal, Mapping) and "*" in as_list(principal.get("AWS")))
+        if is_allow(statement) and (anyone or "NotPrincipal" in statement) and not statement.get("Condition"):
+            problems.append(f"bucket policy statement {statement.get('Sid') or i} allows anyone")
+    return problems
+
+
+def check_public_access(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    for bucket in graph.of_type(*BUCKETS):
+        blocks = graph.referrers(bucket, "bucket", [PUBLIC_ACCESS_BLOCK])
+        if not blocks:
+            yield bucket, f"bucket {bucket.name} has no bucketPublicAccessBlock."
+        for block in blocks:
+            off = [f for f in BLOCK_FLAGS if not is_unknown(graph.get(block, f)) and not is_true(graph.get(block, f))]
+            if off:
+                yield block, f"bucket {bucket.name}: {', '.join(off)} not true."
+        acls = [(bucket, graph.get(bucket, "acl"))] + [
+            (acl, graph.get(acl, "acl")) for acl in graph.referrers(bucket, "bucket", BUCKET_ACLS)
+        ]
+        for resource, acl in acls:
+            if isinstance(acl, str) and acl in PUBLIC_ACLS:
+                yield resource, f"bucket {bucket.name} has the public canned ACL {acl}."
+        for acl in graph.referrers(bucket, "bucket", BUCKET_ACLS):
+            policy = graph.get(acl, "accessControlPolicy")
+            grants = as_list(policy.get("grants")) if isinstance(policy, Mapping) else []
+            for grant in grants:
+                grantee = grant.get("grantee") if isinstance(grant, Mapping) else None
+                if isinstance(grantee, Mapping) and grantee.get("uri") in PUBLIC_GRANTEES:
+                    yield acl, f"bucket {bucket.name} grants {grant.get('permission')} to {grantee['uri']}."
+        for resource, raw in _bucket_policies(graph, bucket):
+            for problem in _public_statements(raw):
+                yield resource, f"bucket {bucket.name}: {problem}."
+
+
+def check_encryption(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    for bucket in graph.of_type(*BUCKETS):
+        inline = graph.get(bucket, "serverSideEncryptionConfiguration")
+        if inline or graph.referrers(bucket, "bucket", ENCRYPTION_CONFIGS):
+            continue
+        yield bucket, f"bucket {bucket.name} has no server-side encryption configuration."
+
+
+def _denies_plain_http(raw: Any) -> bool:
+    try:
+        doc = document(raw)
+    except Unparsable:
+        return False
+    for statement in statements(doc or {}):
+        if str(statement.get("Effect", "")).lower() != "deny":
+            continue
+        condition = statement.get("Condition")
+        bool_ = condition.get("Bool") if isinstance(condition, Mapping) else None
+        if isinstance(bool_, Mapping) and str(bool_.get("aws:SecureTransport", "")).lower() == "false":
+            return True
+    return False
+
+
+def check_tls_only(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    for bucket in graph.of_type(*BUCKETS):
+        policies = _bucket_policies(graph, bucket)
+        if any(has_unknown(raw) for _, raw in policies):
+            continue
+        if not any(_denies_plain_http(raw) for _, raw in policies):
+            yield bucket, f"bucket {bucket.name} has no policy denying requests without TLS."
+
+
+def check_retention(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    value = props.get("retentionInDays")
+    if is_unknown(value):
+        return
+    if not number(value):
+        yield "retentionInDays is not set: the logs are kept (and billed) forever."
+
+
+def check_scan_on_push(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    scanning = props.get("imageScanningConfiguration")
+    value = scanning.get("scanOnPush") if isinstance(scanning, Mapping) else None
+    if not is_unknown(value) and not is_true(value):
+        yield "imageScanningConfiguration.scanOnPush is not true: pushed images are not scanned."
+
+
+# --- RDS resilience, per environment through the pack's config ------------------------------------
+
+
+def check_backups(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    if args.resource_type == INSTANCE and props.get("replicateSourceDb"):
+        return
+    minimum = config.get("minimumRetentionDays", 1)
+    value = props.get("backupRetentionPeriod")
+    if is_unknown(value):
+        return
+    days = 1 if value is None else number(value)  # AWS's default is one day
+    if days is not None and days < minimum:
+        yield f"backupRetentionPeriod is {int(days)} day(s); this environment requires at least {minimum}."
+
+
+def check_deletion_protection(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    if not config.get("required", False):
+        return
+    value = props.get("deletionProtection")
+    if not is_unknown(value) and not is_true(value):
+        yield "deletionProtection is not true; this environment requires it."
+
+
+def check_multi_az(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    if not config.get("required", False):
+        return
+    for instance in graph.of_type(INSTANCE):
+        value = graph.get(instance, "multiAz")
+        if not is_unknown(value) and not is_true(value) and not graph.get(instance, "replicateSourceDb"):
+            yield instance, "multiAz is not true; this environment requires a standby in a second AZ."
+    for cluster in graph.of_type(CLUSTER):
+        if graph.get(cluster, "dbClusterInstanceClass"):
+            continue  # a Multi-AZ DB cluster: always three instances over three AZs
+        members = graph.referrers(cluster, "clusterIdentifier", [CLUSTER_INSTANCE])
+        if len(members) < 2:
+            yield (
+                cluster,
+                f"cluster has {len(members)} instance(s); this environment requires a replica in a second AZ.",
+            )
+
+
+_REQUIRED = PolicyConfigSchema(properties={"required": {"type": "boolean", "default": False}})
+
+POLICIES = [
+    stack_policy(
+        "s3-block-public-access",
+        "S3 buckets block all public access (all four public-access-block flags) and grant nothing to anyone "
+        "through ACLs or bucket policies.",
+        MANDATORY,
+        check_public_access,
+        "add an aws.s3.BucketPublicAccessBlock for the bucket with all four flags true; grant access to named "
+        "roles only.",
+    ),
+    stack_policy(
+        "s3-encrypted",
+        "S3 buckets have a server-side encryption configuration.",
+        MANDATORY,
+        check_encryption,
+        'add an aws.s3.BucketServerSideEncryptionConfiguration with "aws:kms" (the pipeline key) and bucketKeyEnabled.',
+    ),
+    stack_policy(
+        "s3-tls-only",
+        "S3 bucket policies deny every request that does not use TLS.",
+        ADVISORY,
+        check_tls_only,
+        'add a Deny statement on the bucket and its objects with Condition {"Bool": {"aws:SecureTransport": "false"}}.',
+    ),
+    resource_policy(
+        "log-group-retention",
+        "CloudWatch log groups have a retention period.",
+        ADVISORY,
+        [LOG_GROUP],
+        check_retention,
+        "set retentionInDays (e.g. 30 in dev, 365 in prod).",
+    ),
+    resource_policy(
+        "ecr-scan-on-push",
+        "ECR repositories scan images on push.",
+        ADVISORY,
+        [ECR_REPOSITORY],
+        check_scan_on_push,
+        'set imageScanningConfiguration={"scanOnPush": True}.',
+    ),
+    resource_policy(
+        "rds-backup-retention",
+        "RDS instances and clusters keep automated backups at least `minimumRetentionDays` days (pack config).",
+        ADVISORY,
+        [INSTANCE, CLUSTER],
+        check_backups,
+        "raise backupRetentionPeriod (up to 35 days) in the database config of this environment.",
+        PolicyConfigSchema(
+            properties={"minimumRetentionDays": {"type": "integer", "minimum": 0, "maximum": 35, "default": 1}}
+        ),
+    ),
+    resource_policy(
+        "rds-deletion-protection",
+        "RDS instances and clusters have deletion protection where the pack config sets `required`.",
+        ADVISORY,
+        [INSTANCE, CLUSTER],
+        check_deletion_protection,
+        "set deletionProtection=True in the database config of this environment.",
+        _REQUIRED,
+    ),
+    stack_policy(
+        "rds-multi-az",
+        "RDS databases span two availability zones where the pack config sets `required`.",
+        ADVISORY,
+        check_multi_az,
+        "set multiAz=True (instances) or add a second cluster instance in the database config.",
+        _REQUIRED,
+    ),
+]

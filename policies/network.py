@@ -1,0 +1,180 @@
+"""Network guardrails: no security group open to the internet except 80/443 on a load balancer's group,
+HTTP redirected to HTTPS where HTTPS exists, invalid headers dropped by the ALB.
+
+Load balancers and listeners exist under several type tokens (`aws:lb/...`, `aws:alb/...` and
+the legacy `aws:elasticloadbalancingv2/...`, `aws:applicationloadbalancing/...`); every one counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from policies.common import (
+    ADVISORY,
+    MANDATORY,
+    Graph,
+    as_list,
+    is_true,
+    is_unknown,
+    number,
+    resource_policy,
+    stack_policy,
+)
+
+LOAD_BALANCERS = (
+    "aws:lb/loadBalancer:LoadBalancer",
+    "aws:alb/loadBalancer:LoadBalancer",
+    "aws:elasticloadbalancingv2/loadBalancer:LoadBalancer",
+    "aws:applicationloadbalancing/loadBalancer:LoadBalancer",
+)
+LISTENERS = (
+    "aws:lb/listener:Listener",
+    "aws:alb/listener:Listener",
+    "aws:elasticloadbalancingv2/listener:Listener",
+    "aws:applicationloadbalancing/listener:Listener",
+)
+LISTENER_RULES = (
+    "aws:lb/listenerRule:ListenerRule",
+    "aws:alb/listenerRule:ListenerRule",
+    "aws:elasticloadbalancingv2/listenerRule:ListenerRule",
+    "aws:applicationloadbalancing/listenerRule:ListenerRule",
+)
+SECURITY_GROUPS = ("aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+SG_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+WORLD = frozenset({"0.0.0.0/0", "::/0"})
+WEB_PORTS = frozenset({80, 443})
+
+
+def _ports(rule: Mapping, protocol_key: str) -> tuple[str, float | None, float | None]:
+    protocol = str(rule.get(protocol_key, "")).lower()
+    return protocol, number(rule.get("fromPort")), number(rule.get("toPort"))
+
+
+def _is_web_port(protocol: str, low: float | None, high: float | None) -> bool:
+    return protocol in ("tcp", "6") and low is not None and low == high and int(low) in WEB_PORTS
+
+
+def _describe(protocol: str, low: float | None, high: float | None) -> str:
+    if protocol in ("-1", "all"):
+        return "all traffic"
+    if low is None:
+        return f"{protocol or '?'} (ports unknown)"
+    return f"{protocol} {int(low)}" + (f"-{int(high)}" if high is not None and high != low else "")
+
+
+def _world_sources(rule: Mapping, keys: tuple[str, ...]) -> list[str]:
+    return [v for key in keys for v in as_list(rule.get(key)) if isinstance(v, str) and v in WORLD]
+
+
+def load_balancer_groups(graph: Graph) -> set[str]:
+    return {sg.urn for lb in graph.of_type(*LOAD_BALANCERS) for sg in graph.referenced(lb, "securityGroups")}
+
+
+def check_world_ingress(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    lb_groups = load_balancer_groups(graph)
+
+    def verdict(resource: Any, sg_urns: set[str], rule: Mapping, protocol_key: str, keys: tuple[str, ...], where: str):
+        world = _world_sources(rule, keys)
+        if not world:
+            return None
+        protocol, low, high = _ports(rule, protocol_key)
+        if _is_web_port(protocol, low, high) and sg_urns and sg_urns <= lb_groups:
+            return None
+        where_to = "a load balancer's group" if sg_urns and sg_urns <= lb_groups else "a group of no load balancer"
+        return resource, f"{where}: {_describe(protocol, low, high)} open to {', '.join(world)} on {where_to}."
+
+    for sg in graph.of_type(*SECURITY_GROUPS):
+        for i, rule in enumerate(as_list(graph.get(sg, "ingress"))):
+            if isinstance(rule, Mapping):
+                found = verdict(sg, {sg.urn}, rule, "protocol", ("cidrBlocks", "ipv6CidrBlocks"), f"ingress[{i}]")
+                if found:
+                    yield found
+    for rule in graph.of_type(SG_RULE):
+        if graph.get(rule, "type") == "ingress":
+            targets = {sg.urn for sg in graph.referenced(rule, "securityGroupId", SECURITY_GROUPS)}
+            found = verdict(rule, targets, graph.props[rule.urn], "protocol", ("cidrBlocks", "ipv6CidrBlocks"), "rule")
+            if found:
+                yield found
+    for rule in graph.of_type(SG_INGRESS_RULE):
+        targets = {sg.urn for sg in graph.referenced(rule, "securityGroupId", SECURITY_GROUPS)}
+        found = verdict(rule, targets, graph.props[rule.urn], "ipProtocol", ("cidrIpv4", "cidrIpv6"), "rule")
+        if found:
+            yield found
+
+
+def _protocol(graph: Graph, listener: Any) -> str:
+    value = graph.get(listener, "protocol")
+    if value is None:
+        # AWS's default: HTTPS when a certificate is given, else HTTP.
+        return "HTTPS" if graph.get(listener, "certificateArn") else "HTTP"
+    return "" if is_unknown(value) else str(value).upper()
+
+
+def _redirects_to_https(actions: Any) -> bool:
+    for action in as_list(actions):
+        if not isinstance(action, Mapping):
+            return False
+        redirect = action.get("redirect")
+        if str(action.get("type", "")).lower() != "redirect" or not isinstance(redirect, Mapping):
+            return False
+        if str(redirect.get("protocol", "")).upper() != "HTTPS":
+            return False
+    return bool(as_list(actions))
+
+
+def check_https_redirect(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    listeners = graph.of_type(*LISTENERS)
+    for lb in graph.of_type(*LOAD_BALANCERS):
+        own = [ls for ls in listeners if lb in graph.referenced(ls, "loadBalancerArn")]
+        if not any(_protocol(graph, ls) == "HTTPS" for ls in own):
+            continue
+        for listener in own:
+            if _protocol(graph, listener) != "HTTP":
+                continue
+            actions = graph.get(listener, "defaultActions")
+            if not is_unknown(actions) and not _redirects_to_https(actions):
+                yield listener, f"HTTP listener of {lb.name} serves traffic instead of redirecting to HTTPS."
+            for rule in graph.referrers(listener, "listenerArn", LISTENER_RULES):
+                rule_actions = graph.get(rule, "actions")
+                if not is_unknown(rule_actions) and not _redirects_to_https(rule_actions):
+                    yield rule, f"listener rule on the HTTP listener of {lb.name} serves traffic over HTTP."
+
+
+def check_drop_invalid_headers(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    kind = props.get("loadBalancerType")
+    if kind not in (None, "application"):
+        return
+    value = props.get("dropInvalidHeaderFields")
+    if not is_unknown(value) and not is_true(value):
+        yield "dropInvalidHeaderFields is not true: malformed headers reach the targets (request smuggling)."
+
+
+POLICIES = [
+    stack_policy(
+        "sg-no-world-ingress",
+        "No security group accepts traffic from 0.0.0.0/0 or ::/0, except TCP 80/443 on a load balancer's group.",
+        MANDATORY,
+        check_world_ingress,
+        "allow from the load balancer's or the client's security group (referencedSecurityGroupId); reach "
+        "hosts through SSM Session Manager instead of open ports.",
+    ),
+    stack_policy(
+        "alb-http-redirects-to-https",
+        "A load balancer with an HTTPS listener answers plain HTTP only with a redirect to HTTPS.",
+        MANDATORY,
+        check_https_redirect,
+        'make the port-80 listener\'s default action {"type": "redirect", "redirect": {"protocol": "HTTPS", '
+        '"port": "443", "statusCode": "HTTP_301"}} and attach listener rules to the HTTPS listener.',
+    ),
+    resource_policy(
+        "alb-drop-invalid-headers",
+        "Application load balancers drop HTTP headers that are not valid.",
+        ADVISORY,
+        LOAD_BALANCERS,
+        check_drop_invalid_headers,
+        "set dropInvalidHeaderFields=True on the load balancer.",
+    ),
+]

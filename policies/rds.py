@@ -1,0 +1,254 @@
+"""Private RDS (mandatory): no public endpoint, only isolated or private subnets, no CIDR ingress to a
+database's security groups, encrypted storage, no master password in the program.
+
+"Public" is decided from the resource graph, so a database cannot be made reachable by a
+route around the `publiclyAccessible` flag: its subnet group's subnets are traced to the
+awsx Vpc tier they come from (`publicSubnetIds` / `privateSubnetIds` / `isolatedSubnetIds`
+outputs) or, for plain subnets, to their route tables and any route to an internet gateway;
+its security groups are the ones the instance or cluster names, with every inline and
+separate ingress rule that targets them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from policies.common import (
+    MANDATORY,
+    Graph,
+    as_list,
+    has_unknown,
+    is_true,
+    is_unknown,
+    resource_policy,
+    stack_policy,
+)
+
+INSTANCE = "aws:rds/instance:Instance"
+CLUSTER = "aws:rds/cluster:Cluster"
+CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+DATABASES = (INSTANCE, CLUSTER, CLUSTER_INSTANCE)
+SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
+
+SUBNET = "aws:ec2/subnet:Subnet"
+DEFAULT_SUBNET = "aws:ec2/defaultSubnet:DefaultSubnet"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+DEFAULT_ROUTE_TABLE = "aws:ec2/defaultRouteTable:DefaultRouteTable"
+ROUTE = "aws:ec2/route:Route"
+ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+MAIN_ASSOCIATION = "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation"
+INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
+
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+SG_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+TIER_KEYS = {"publicSubnetIds": "public", "privateSubnetIds": "private", "isolatedSubnetIds": "isolated"}
+
+
+# --- per resource ---------------------------------------------------------------------------
+
+
+def check_public(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    if is_true(props.get("publiclyAccessible")):
+        yield "publiclyAccessible is true: the database gets a public DNS name and address."
+
+
+def check_encrypted(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    if args.resource_type == CLUSTER_INSTANCE:
+        return  # cluster instances store nothing of their own: the cluster's storageEncrypted applies
+    if args.resource_type == INSTANCE and props.get("replicateSourceDb"):
+        return  # a read replica inherits its source's encryption
+    value = props.get("storageEncrypted")
+    if is_unknown(value) or is_true(value):
+        return
+    yield "storageEncrypted is not true: the database's storage, backups and snapshots are unencrypted."
+
+
+def check_password(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    for key in ("password", "passwordWo", "masterPassword", "masterPasswordWo"):
+        if props.get(key) not in (None, ""):
+            yield f"{key} is set: the master password passes through the program, its config and its state."
+
+
+# --- over the graph ---------------------------------------------------------------------------
+
+
+def _routes_to_internet(graph: Graph, table: Any) -> bool:
+    for route in as_list(graph.get(table, "routes")):
+        if isinstance(route, Mapping) and str(route.get("gatewayId", "")).startswith("igw-"):
+            return True
+    if graph.referenced(table, "routes", [INTERNET_GATEWAY]):
+        return True
+    for route in graph.referrers(table, "routeTableId", [ROUTE]):
+        if str(graph.get(route, "gatewayId") or "").startswith("igw-"):
+            return True
+        if graph.referenced(route, "gatewayId", [INTERNET_GATEWAY]):
+            return True
+    return False
+
+
+def _subnet_route_tables(graph: Graph, subnet: Any) -> list[Any]:
+    tables = [
+        table
+        for association in graph.referrers(subnet, "subnetId", [ASSOCIATION])
+        for table in graph.referenced(association, "routeTableId", [ROUTE_TABLE, DEFAULT_ROUTE_TABLE])
+    ]
+    if tables:
+        return tables
+    # No explicit association: the subnet uses its VPC's main route table.
+    vpcs = graph.referenced(subnet, "vpcId")
+    main = [
+        table
+        for vpc in vpcs
+        for association in graph.referrers(vpc, "vpcId", [MAIN_ASSOCIATION])
+        for table in graph.referenced(association, "routeTableId", [ROUTE_TABLE])
+    ]
+    main += [
+        table
+        for table in graph.of_type(DEFAULT_ROUTE_TABLE)
+        if set(graph.referenced(table, "defaultRouteTableId")) & set(vpcs)
+    ]
+    return main
+
+
+def _plain_subnet_tier(graph: Graph, subnet: Any) -> str:
+    if subnet.resource_type == DEFAULT_SUBNET or is_true(graph.get(subnet, "mapPublicIpOnLaunch")):
+        return "public"
+    if any(_routes_to_internet(graph, table) for table in _subnet_route_tables(graph, subnet)):
+        return "public"
+    return "private"
+
+
+def subnet_tiers(graph: Graph, resource: Any, key: str) -> Iterator[tuple[str, str]]:
+    """(subnet, tier) for each subnet id in `resource`'s property `key`: public, private, isolated or untraceable."""
+    value = graph.get(resource, key)
+    if value is None or has_unknown(value):
+        # Ids unknown (preview): plain subnet resources can still be followed through the graph.
+        for subnet in graph.referenced(resource, key, [SUBNET, DEFAULT_SUBNET]):
+            yield subnet.name, _plain_subnet_tier(graph, subnet)
+        return
+    for subnet_id in as_list(value):
+        subnets = [r for r in graph.by_value(subnet_id) if r.resource_type in (SUBNET, DEFAULT_SUBNET)]
+        if subnets:
+            yield subnet_id, _plain_subnet_tier(graph, subnets[0])
+            continue
+        tiers = {
+            tier
+            for resource in graph.resources
+            for key, tier in TIER_KEYS.items()
+            if isinstance(graph.get(resource, key), list) and subnet_id in graph.get(resource, key)
+        }
+        if not tiers:
+            yield subnet_id, "untraceable"
+        else:
+            yield subnet_id, "public" if "public" in tiers else ("private" if "private" in tiers else "isolated")
+
+
+def subnet_tier(graph: Graph, resource: Any, key: str) -> str | None:
+    """The most exposed tier among the subnets in `resource`'s property `key` (None when none is known)."""
+    tiers = {tier for _, tier in subnet_tiers(graph, resource, key)}
+    return next((t for t in ("public", "untraceable", "private", "isolated") if t in tiers), None)
+
+
+def check_subnets(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    for group in graph.of_type(SUBNET_GROUP):
+        for subnet, tier in subnet_tiers(graph, group, "subnetIds"):
+            if tier == "public":
+                yield group, f"subnet {subnet} routes to an internet gateway (public tier)."
+            elif tier == "untraceable":
+                yield group, f"subnet {subnet} is not a subnet of this stack, so it cannot be shown to be private."
+    for database in graph.of_type(INSTANCE, CLUSTER):
+        if graph.get(database, "replicateSourceDb"):
+            continue
+        name = graph.get(database, "dbSubnetGroupName")
+        if name is None or name == "":
+            yield database, "no dbSubnetGroupName: RDS places the database in the default VPC's (public) subnets."
+        elif not has_unknown(name) and not graph.referenced(database, "dbSubnetGroupName", [SUBNET_GROUP]):
+            yield database, f'DB subnet group "{name}" is not defined in this stack, so it cannot be verified.'
+
+
+def database_security_groups(graph: Graph) -> dict[str, Any]:
+    """urn -> security group, for every group attached to an RDS instance or cluster."""
+    groups: dict[str, Any] = {}
+    for database in graph.of_type(INSTANCE, CLUSTER):
+        for sg in graph.referenced(database, "vpcSecurityGroupIds", [SECURITY_GROUP]):
+            groups[sg.urn] = sg
+    return groups
+
+
+def _cidr_sources(rule: Mapping, keys: tuple[str, ...]) -> list[str]:
+    found = []
+    for key in keys:
+        for value in as_list(rule.get(key)):
+            if value not in (None, "") and not is_unknown(value):
+                found.append(f"{key}={value}")
+    return found
+
+
+def check_db_security_groups(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    for database in graph.of_type(INSTANCE, CLUSTER):
+        if graph.get(database, "vpcSecurityGroupIds") in (None, []):
+            yield database, "no vpcSecurityGroupIds: the database gets the VPC's default security group."
+    for sg in database_security_groups(graph).values():
+        for i, rule in enumerate(as_list(graph.get(sg, "ingress"))):
+            if isinstance(rule, Mapping):
+                cidrs = _cidr_sources(rule, ("cidrBlocks", "ipv6CidrBlocks", "prefixListIds"))
+                if cidrs:
+                    yield sg, f"database security group {sg.name}: inline ingress[{i}] from {', '.join(cidrs)}."
+        for rule in graph.referrers(sg, "securityGroupId", [SG_RULE]):
+            if graph.get(rule, "type") != "egress":
+                cidrs = _cidr_sources(graph.props[rule.urn], ("cidrBlocks", "ipv6CidrBlocks", "prefixListIds"))
+                if cidrs:
+                    yield rule, f"ingress to database security group {sg.name} from {', '.join(cidrs)}."
+        for rule in graph.referrers(sg, "securityGroupId", [SG_INGRESS_RULE]):
+            cidrs = _cidr_sources(graph.props[rule.urn], ("cidrIpv4", "cidrIpv6", "prefixListId"))
+            if cidrs:
+                yield rule, f"ingress to database security group {sg.name} from {', '.join(cidrs)}."
+
+
+POLICIES = [
+    resource_policy(
+        "rds-not-publicly-accessible",
+        "RDS instances, cluster instances and clusters are never publicly accessible.",
+        MANDATORY,
+        DATABASES,
+        check_public,
+        "set publiclyAccessible=False; reach the database through the SSM bastion (port forwarding).",
+    ),
+    resource_policy(
+        "rds-storage-encrypted",
+        "RDS instances and clusters encrypt their storage.",
+        MANDATORY,
+        [INSTANCE, CLUSTER],
+        check_encrypted,
+        "set storageEncrypted=True (with the database's KMS key as kmsKeyId).",
+    ),
+    resource_policy(
+        "rds-no-plain-master-password",
+        "The RDS master password is never a program input: RDS manages it in Secrets Manager.",
+        MANDATORY,
+        DATABASES,
+        check_password,
+        "remove password/masterPassword and set manageMasterUserPassword=True.",
+    ),
+    stack_policy(
+        "rds-isolated-subnets",
+        "DB subnet groups use only subnets without a route to an internet gateway, traced through the graph; "
+        "every database names such a group.",
+        MANDATORY,
+        check_subnets,
+        "use the network's isolated subnet ids (network.isolated_subnet_ids) for the DB subnet group and pass "
+        "its name as dbSubnetGroupName.",
+    ),
+    stack_policy(
+        "rds-security-group-no-cidr-ingress",
+        "Security groups attached to a database accept no CIDR or prefix-list ingress at all, only other "
+        "security groups.",
+        MANDATORY,
+        check_db_security_groups,
+        "allow the database port from the clients' security groups (referencedSecurityGroupId), never from "
+        "an address range.",
+    ),
+]

@@ -1,0 +1,75 @@
+"""Synthetic programs through the offline policy check: what the pack reports for a few hand-made resources."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pulumi_aws as aws
+import pulumi_awsx as awsx
+
+from offline.harness import evaluate
+from offline.policycheck import Finding, Result, check
+
+ACCOUNT = "123456789012"
+
+
+def run(program: Callable[[], Any], *, preview: bool = False, config: dict | None = None) -> Result:
+    """Evaluates `program` as the dev stack and runs the pack over it (dev's pack config unless `config`)."""
+    graph = evaluate("dev", program=program, preview=preview)
+    assert graph.error is None, graph.error
+    return check(graph, config, dry_run=preview)
+
+
+def hits(result: Result, policy: str) -> list[Finding]:
+    return result.of(policy)
+
+
+def violates(program: Callable[[], Any], policy: str, level: str = "mandatory", **kwargs: Any) -> list[Finding]:
+    found = hits(run(program, **kwargs), policy)
+    assert found, f"{policy} did not fire"
+    assert {f.level for f in found} == {level}, found
+    assert all("Remediation:" in f.message for f in found), found
+    return found
+
+
+def passes(program: Callable[[], Any], policy: str, **kwargs: Any) -> None:
+    result = run(program, **kwargs)
+    assert hits(result, policy) == [], hits(result, policy)
+
+
+def doc(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def allow(action: Any, resource: Any = "arn:aws:s3:::bucket/*", **extra: Any) -> dict:
+    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
+
+
+def vpc(name: str = "vpc") -> awsx.ec2.Vpc:
+    return awsx.ec2.Vpc(
+        name,
+        cidr_block="10.0.0.0/16",
+        availability_zone_names=["eu-west-1a", "eu-west-1b"],
+        subnet_specs=[
+            awsx.ec2.SubnetSpecArgs(type=awsx.ec2.SubnetType.PUBLIC, name="public"),
+            awsx.ec2.SubnetSpecArgs(type=awsx.ec2.SubnetType.PRIVATE, name="private"),
+            awsx.ec2.SubnetSpecArgs(type=awsx.ec2.SubnetType.ISOLATED, name="isolated"),
+        ],
+    )
+
+
+def service_trust(service: str = "ecs-tasks.amazonaws.com") -> str:
+    return doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+        }
+    )
+
+
+def role(name: str = "app", **kwargs: Any) -> aws.iam.Role:
+    return aws.iam.Role(name, assume_role_policy=kwargs.pop("assume_role_policy", service_trust()), **kwargs)

@@ -1,0 +1,137 @@
+"""The offline check itself: shipped stacks, preview with unknowns, the pack as the CLI loads it, its config."""
+
+import re
+import subprocess
+import sys
+
+import grpc
+import pulumi_aws as aws
+import pytest
+from conftest import shipped
+from google.protobuf import empty_pb2
+from policy_helpers import doc, role, run
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from test_policies_data import bucket
+from test_policies_rds import database, plain_network
+
+from offline.harness import ROOT, evaluate
+from offline.policycheck import PolicyConfigError, check, main, new_analyzer, reconcile
+from policies import all_policies
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("preview", [False, True])
+def test_shipped_stacks_pass_every_policy(stack, preview):
+    graph = shipped(stack) if not preview else evaluate(stack, preview=True)
+    result = check(graph, dry_run=preview)
+    assert result.mandatory == [], result.mandatory
+    assert result.advisory == [], result.advisory  # any advisory finding must be fixed or explained in the README
+
+
+def test_preview_with_unknown_values_neither_crashes_nor_reports_false_mandatory_violations():
+    def program():
+        database()()
+        plain_network("none")()
+        bucket()()
+        r = role("task")
+        artifacts = aws.s3.Bucket("b")
+        for kind, args in (
+            (
+                aws.s3.BucketPublicAccessBlock,
+                dict(
+                    block_public_acls=True,
+                    block_public_policy=True,
+                    ignore_public_acls=True,
+                    restrict_public_buckets=True,
+                ),
+            ),
+            (aws.s3.BucketServerSideEncryptionConfiguration, dict(rules=[])),
+        ):
+            kind("b", bucket=artifacts.id, **args)
+        # Documents built from unknown ARNs are unknown as a whole during preview.
+        aws.iam.RolePolicy(
+            "p",
+            role=r.id,
+            policy=artifacts.arn.apply(
+                lambda arn: doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{arn}/*"})
+            ),
+        )
+        aws.ec2.Instance(
+            "i",
+            ami="ami-1",
+            instance_type="t4g.nano",
+            subnet_id=aws.ec2.Subnet("s", vpc_id="v").id,
+            metadata_options={"http_tokens": "required"},
+            root_block_device={"encrypted": True},
+            associate_public_ip_address=False,
+        )
+
+    result = run(program, preview=True)
+    assert result.mandatory == []
+    # The one real finding: bucket "b" has no TLS-only policy (advisory).
+    assert [(f.policy, f.urn.split("::")[-1]) for f in result.findings] == [("s3-tls-only", "b")]
+
+
+def test_resource_violations_are_filed_under_the_resource_and_stack_ones_under_theirs():
+    result = run(database(publicly_accessible=True, subnets=lambda v: v.public_subnet_ids))
+    public = result.of("rds-not-publicly-accessible")[0]
+    subnets = result.of("rds-isolated-subnets")[0]
+    assert public.urn.endswith("aws:rds/instance:Instance::db")
+    assert subnets.urn.endswith("aws:rds/subnetGroup:SubnetGroup::db-subnets")
+
+
+def test_every_policy_is_named_described_and_levelled():
+    policies = all_policies()
+    assert len({p.name for p in policies}) == len(policies)
+    for p in policies:
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", p.name), p.name
+        assert p.description and p.remediation_steps and p.enforcement_level is not None
+        if p.name.startswith(("rds-not", "rds-isolated", "rds-security", "rds-storage", "rds-no", "iam-")):
+            assert p.enforcement_level.value == "mandatory", p.name
+
+
+def test_the_pack_starts_as_the_cli_runs_it_and_answers_over_grpc():
+    process = subprocess.Popen([sys.executable, "policies/__main__.py"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(process.stdout.readline())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            info = analyzer_pb2_grpc.AnalyzerStub(channel).GetAnalyzerInfo(empty_pb2.Empty(), timeout=10)
+    finally:
+        process.kill()
+        process.wait()
+    assert info.name == "ecs-platform"
+    assert [p.name for p in info.policies] == [p.name for p in all_policies()]
+
+
+def test_pack_config_is_reconciled_like_the_engine():
+    info = new_analyzer().GetAnalyzerInfo(empty_pb2.Empty(), None)
+    configured = reconcile(
+        info, {"all": "advisory", "rds-multi-az": {"enforcementLevel": "mandatory", "required": True}}
+    )
+    assert configured["rds-multi-az"].enforcementLevel == analyzer_pb2.MANDATORY
+    assert configured["iam-no-wildcard-actions"].enforcementLevel == analyzer_pb2.ADVISORY  # "all" wins
+    assert dict(configured["rds-backup-retention"].properties) == {"minimumRetentionDays": 1.0}  # schema default
+    with pytest.raises(PolicyConfigError, match="unknown policies: rds-multiaz"):
+        reconcile(info, {"rds-multiaz": {"required": True}})
+    with pytest.raises(PolicyConfigError, match=r"rds-backup-retention.minimumRetentionDays: expected integer"):
+        reconcile(info, {"rds-backup-retention": {"minimumRetentionDays": "7"}})
+
+
+def test_the_command_checks_every_stack_and_prints_timings(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"== dev: \d+ resources, [\d.]+ s", out) and "== prod:" in out and "mandatory: 0" in out
+
+
+def test_the_report_groups_violations_by_level_with_urn_and_message(capsys):
+    from offline.policycheck import report
+
+    result = run(lambda: aws.iam.Policy("admin", policy=doc({"Effect": "Allow", "Action": "*", "Resource": "*"})))
+    report(result)
+    out = capsys.readouterr().out
+    assert "mandatory: 2" in out and "advisory: 0" in out
+    assert (
+        "- [iam-no-wildcard-actions] urn:pulumi:dev::ecs-platform::pulumi:pulumi:Stack$aws:iam/policy:Policy::admin"
+        in out
+    )
+    assert "wildcard action(s) *. Remediation: list each action" in out

@@ -1,0 +1,129 @@
+"""Data and logs guardrails, and RDS resilience demanded per environment through the pack config."""
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+from policy_helpers import passes, run, violates
+
+from offline.policycheck import pack_config
+
+
+def bucket(*, block=True, encrypt=True, tls=True, kind=aws.s3.Bucket, policy_statements=(), **block_kwargs):
+    def program():
+        b = kind("artifacts")
+        if block:
+            flags = dict(
+                block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True
+            )
+            aws.s3.BucketPublicAccessBlock("artifacts", bucket=b.id, **{**flags, **block_kwargs})
+        if encrypt:
+            aws.s3.BucketServerSideEncryptionConfiguration(
+                "artifacts",
+                bucket=b.id,
+                rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}}],
+            )
+        statements = list(policy_statements)
+        if tls:
+            statements.append(
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": "*",
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            )
+        if statements:
+            aws.s3.BucketPolicy(
+                "artifacts",
+                bucket=b.id,
+                policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
+            )
+
+    return program
+
+
+@pytest.mark.parametrize("kind", [aws.s3.Bucket, aws.s3.BucketV2], ids=["bucket", "bucketV2"])
+def test_a_private_encrypted_tls_only_bucket_passes_every_policy(kind):
+    assert run(bucket(kind=kind)).findings == []
+
+
+@pytest.mark.parametrize("kind", [aws.s3.Bucket, aws.s3.BucketV2], ids=["bucket", "bucketV2"])
+def test_public_buckets_are_caught(kind):
+    violates(bucket(kind=kind, block=False), "s3-block-public-access")
+    violates(bucket(kind=kind, restrict_public_buckets=False), "s3-block-public-access")
+    public = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::a/*"}
+    violates(bucket(kind=kind, policy_statements=[public]), "s3-block-public-access")
+
+
+def test_unencrypted_bucket_is_caught():
+    violates(bucket(encrypt=False), "s3-encrypted")
+
+
+def test_bucket_without_tls_only_policy_is_advisory():
+    violates(bucket(tls=False), "s3-tls-only", level="advisory")
+
+
+def test_log_group_retention_is_advisory():
+    violates(lambda: aws.cloudwatch.LogGroup("app"), "log-group-retention", level="advisory")
+    passes(lambda: aws.cloudwatch.LogGroup("app", retention_in_days=30), "log-group-retention")
+
+
+def test_ecr_scan_on_push_is_advisory():
+    violates(lambda: aws.ecr.Repository("app"), "ecr-scan-on-push", level="advisory")
+    passes(lambda: aws.ecr.Repository("app", image_scanning_configuration={"scan_on_push": True}), "ecr-scan-on-push")
+
+
+def db(**kwargs):
+    args = dict(
+        engine="postgres",
+        instance_class="db.t4g.micro",
+        allocated_storage=20,
+        username="app",
+        manage_master_user_password=True,
+        storage_encrypted=True,
+        backup_retention_period=1,
+    )
+    return lambda: aws.rds.Instance("db", **{**args, **kwargs})
+
+
+PROD = pack_config("prod")
+
+
+def test_prod_config_demands_backups_deletion_protection_and_multi_az():
+    result = run(db(), config=PROD)
+    assert {f.policy for f in result.mandatory} >= {"rds-backup-retention", "rds-deletion-protection", "rds-multi-az"}
+    good = run(db(backup_retention_period=7, deletion_protection=True, multi_az=True), config=PROD)
+    assert [f for f in good.findings if f.policy.startswith(("rds-backup", "rds-deletion", "rds-multi"))] == []
+
+
+def test_dev_config_accepts_a_single_az_one_day_database():
+    result = run(db())
+    assert [f for f in result.findings if f.policy.startswith(("rds-backup", "rds-deletion", "rds-multi"))] == []
+
+
+def test_backup_minimum_comes_from_config():
+    config = {"rds-backup-retention": {"minimumRetentionDays": 14}}
+    found = violates(db(backup_retention_period=7), "rds-backup-retention", level="advisory", config=config)
+    assert "at least 14" in found[0].message
+
+
+def test_aurora_cluster_needs_two_instances_where_multi_az_is_required():
+    def cluster(instances):
+        def program():
+            c = aws.rds.Cluster(
+                "aurora",
+                engine="aurora-postgresql",
+                master_username="app",
+                manage_master_user_password=True,
+                storage_encrypted=True,
+            )
+            for i in range(instances):
+                aws.rds.ClusterInstance(
+                    f"aurora-{i}", cluster_identifier=c.id, instance_class="db.r6g.large", engine="aurora-postgresql"
+                )
+
+        return program
+
+    violates(cluster(1), "rds-multi-az", config=PROD)
+    passes(cluster(2), "rds-multi-az", config=PROD)
