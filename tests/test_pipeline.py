@@ -153,3 +153,133 @@ def test_s3_source_reads_only_that_object():
     reads = next(s for s in statements if s["Sid"] == "ReadTheSource")
     assert reads["Resource"] == "arn:aws:s3:::acme-sources/web/source.zip"
     assert not any("codestar" in json.dumps(s) for s in statements)
+
+
+def policy(graph, role: str) -> list[dict]:
+    return json.loads(graph.one(ROLE_POLICY, f"web-pipeline-{role}").inputs["policy"])["Statement"]
+
+
+def by_sid(statements: list[dict]) -> dict[str, dict]:
+    return {s["Sid"]: s for s in statements}
+
+
+def test_the_artifact_bucket_is_kms_encrypted_private_versioned_tls_only_and_expires(github):
+    bucket = github.one("aws:s3/bucket:Bucket", "web-pipeline-artifacts")
+    key = github.one("aws:kms/key:Key", "web-pipeline-key")
+    assert key.inputs["enableKeyRotation"] is True
+    of_bucket = {r.type.split(":")[-1]: r.inputs for r in github.children(bucket)}
+    assert of_bucket["BucketPublicAccessBlock"] == {
+        "bucket": bucket.id,
+        "blockPublicAcls": True,
+        "blockPublicPolicy": True,
+        "ignorePublicAcls": True,
+        "restrictPublicBuckets": True,
+    }
+    assert of_bucket["BucketOwnershipControls"]["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+    assert of_bucket["BucketVersioning"]["versioningConfiguration"] == {"status": "Enabled"}
+    (rule,) = of_bucket["BucketServerSideEncryptionConfiguration"]["rules"]
+    assert rule == {
+        "applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key.outputs["arn"]},
+        "bucketKeyEnabled": True,
+    }
+    expiry = of_bucket["BucketLifecycleConfiguration"]["rules"][0]
+    assert expiry["expiration"] == {"days": 30} and expiry["noncurrentVersionExpiration"] == {"noncurrentDays": 1}
+    (deny,) = json.loads(of_bucket["BucketPolicy"]["policy"])["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Resource"] == [bucket.outputs["arn"], f"{bucket.outputs['arn']}/*"]
+    store = github.one(PIPELINE).inputs["artifactStores"]
+    assert store == [{"location": bucket.id, "type": "S3", "encryptionKey": {"id": key.outputs["arn"], "type": "KMS"}}]
+
+
+def test_each_role_is_trusted_only_by_its_service_for_its_own_project_or_pipeline(github):
+    expected = {
+        "build": ("codebuild", "arn:aws:codebuild:eu-west-1:123456789012:project/ecs-platform-dev-web-build"),
+        "release": ("codebuild", "arn:aws:codebuild:eu-west-1:123456789012:project/ecs-platform-dev-web-release"),
+        "pipeline": ("codepipeline", "arn:aws:codepipeline:eu-west-1:123456789012:ecs-platform-dev-web"),
+    }
+    for actor, (service, source) in expected.items():
+        (trust,) = json.loads(github.one(ROLE, f"web-pipeline-{actor}").inputs["assumeRolePolicy"])["Statement"]
+        assert trust["Principal"] == {"Service": f"{service}.amazonaws.com"}
+        assert trust["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+            "ArnLike": {"aws:SourceArn": source},
+        }
+    assert github.one(PIPELINE).inputs["roleArn"] == github.one(ROLE, "web-pipeline-pipeline").outputs["arn"]
+    assert (
+        github.one(PROJECT, "web-pipeline-build").inputs["serviceRole"]
+        == github.one(ROLE, "web-pipeline-build").outputs["arn"]
+    )
+
+
+def test_the_build_role_pushes_only_to_its_repository_and_writes_only_its_log_group(github):
+    statements = policy(github, "build")
+    repo = github.one("aws:ecr/repository:Repository").outputs["arn"]
+    bucket = github.one("aws:s3/bucket:Bucket").outputs["arn"]
+    key = github.one("aws:kms/key:Key", "web-pipeline-key").outputs["arn"]
+    log_group = github.one("aws:cloudwatch/logGroup:LogGroup", "web-pipeline-logs").outputs["arn"]
+    assert {(s["Sid"], json.dumps(s["Resource"])) for s in statements} == {
+        ("WriteOwnLogs", json.dumps(f"{log_group}:log-stream:*")),
+        ("UseArtifacts", json.dumps(f"{bucket}/*")),
+        ("LocateArtifactBucket", json.dumps(bucket)),
+        ("UseArtifactKey", json.dumps(key)),
+        ("PushToTheServiceRepository", json.dumps(repo)),
+        ("EcrLogin", json.dumps("*")),
+    }
+    assert by_sid(statements)["EcrLogin"]["Action"] == "ecr:GetAuthorizationToken"
+    assert not any("ssm:" in json.dumps(s["Action"]) for s in statements)
+
+
+def test_only_the_release_role_may_record_the_image_and_only_in_its_parameter(github):
+    parameter = github.one("aws:ssm/parameter:Parameter").outputs["arn"]
+    assert by_sid(policy(github, "release"))["RecordTheDeployedImage"] == {
+        "Sid": "RecordTheDeployedImage",
+        "Effect": "Allow",
+        "Action": "ssm:PutParameter",
+        "Resource": parameter,
+    }
+    spec = yaml.safe_load(github.one(PROJECT, "web-pipeline-release").inputs["source"]["buildspec"])
+    assert any("aws ssm put-parameter" in c for c in spec["phases"]["build"]["commands"])
+    deploy = github.one(PIPELINE).inputs["stages"][-1]["actions"]
+    assert [(a["name"], a["runOrder"]) for a in deploy] == [("Deploy", 1), ("Release", 2)]
+
+
+def test_the_pipeline_role_deploys_one_service_and_passes_only_its_two_roles(approved):
+    statements = by_sid(policy(approved, "pipeline"))
+    assert statements["DeployTheService"]["Resource"] == (
+        "arn:aws:ecs:eu-west-1:123456789012:service/ecs-platform-dev/web-service"
+    )
+    family = "arn:aws:ecs:eu-west-1:123456789012:task-definition/ecs-platform-dev-web:*"
+    assert statements["RegisterOwnRevisions"]["Resource"] == family
+    assert statements["TagOwnRevisionsOnCreate"]["Condition"] == {
+        "StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}
+    }
+    roles = [approved.one(ROLE, n).outputs["arn"] for n in ("web-task", "web-exec")]
+    assert statements["PassOnlyTheServiceRoles"]["Resource"] == roles
+    assert statements["PassOnlyTheServiceRoles"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    }
+    projects = [p.outputs["arn"] for p in approved.of_type(PROJECT)]
+    assert sorted(statements["RunOwnBuilds"]["Resource"]) == sorted(projects)
+    connection = approved.one("aws:codestarconnections/connection:Connection").outputs["arn"]
+    assert statements["UseTheConnection"]["Resource"] == connection
+    assert statements["AnnounceApprovals"]["Resource"] == approved.one("aws:sns/topic:Topic").outputs["arn"]
+    # "*" only where AWS has no resource to name.
+    assert {s["Action"] for s in statements.values() if s["Resource"] == "*"} == {
+        "ecs:DescribeTaskDefinition",
+        "ecs:ListTasks",
+    }
+    assert statements["ListTheClusterTasks"]["Condition"] == {
+        "ArnEquals": {"ecs:cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/ecs-platform-dev"}
+    }
+
+
+def test_no_statement_of_any_pipeline_role_uses_a_wildcard_action(github, approved):
+    for graph in (github, approved):
+        for role in ("build", "release", "pipeline"):
+            for statement in policy(graph, role):
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                assert not any("*" in a or "?" in a for a in actions), statement
+
+
+def test_without_approval_the_pipeline_cannot_publish_to_the_topic(github):
+    assert not any("sns:" in json.dumps(s) for s in policy(github, "pipeline"))
