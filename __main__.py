@@ -3,8 +3,11 @@
 import pulumi
 
 from components import config
+from components.cluster import Cluster, ClusterArgs
+from components.monitoring import AlarmTopic, AlarmTopicArgs, Dashboard, DashboardArgs
 from components.naming import Naming
 from components.network import Network, NetworkArgs
+from components.service import Service, ServiceArgs
 
 cfg = config.load()
 naming = Naming.current()
@@ -13,9 +16,44 @@ in_env = pulumi.ResourceOptions(provider=aws_provider)
 
 network = Network("network", NetworkArgs(cfg.network, naming, cfg.region), opts=in_env)
 
+public_hosts = [host for s in cfg.services if s.public for host in s.rule.hosts]
+cluster = Cluster("cluster", ClusterArgs(cfg.cluster, naming, network, cfg.region, public_hosts), opts=in_env)
+alarms = AlarmTopic("alarms", AlarmTopicArgs(cfg.monitoring, naming, cfg.region), opts=in_env)
+services = {
+    s.name: Service(
+        s.name,
+        ServiceArgs(
+            s,
+            naming,
+            cfg.region,
+            cluster,
+            cfg.monitoring,
+            alarms.topic_arn,
+            listener_priority=config.listener_priority(s, cfg.services) if s.public else None,
+        ),
+        opts=in_env,
+    )
+    for s in cfg.services
+}
+for s in cfg.services:
+    for source in s.allow_from:
+        services[s.name].allow_from(source, services[source].security_group_id)
+dashboard = Dashboard("dashboard", DashboardArgs(naming, cfg.region, cluster, list(services.values())), opts=in_env)
+
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("vpcCidr", network.cidr_block)
 pulumi.export("availabilityZones", network.availability_zones)
 pulumi.export("publicSubnetIds", network.public_subnet_ids)
 pulumi.export("privateSubnetIds", network.private_subnet_ids)
 pulumi.export("isolatedSubnetIds", network.isolated_subnet_ids)
+pulumi.export("clusterName", cluster.cluster_name)
+pulumi.export("albDnsName", cluster.alb_dns_name)
+pulumi.export("alarmTopicArn", alarms.topic_arn)
+pulumi.export("dashboardName", dashboard.dashboard_name)
+pulumi.export(
+    "services",
+    {
+        name: {"url": s.url, "repositoryUrl": s.repository_url, "logGroup": s.log_group_name}
+        for name, s in services.items()
+    },
+)
