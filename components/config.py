@@ -368,7 +368,7 @@ class AutoscalingConfig(Model):
     min_tasks: int = Field(1, ge=1, le=1000)
     max_tasks: int = Field(ge=1, le=1000)
     cpu_target: int | None = Field(None, ge=10, le=90)
-    requests_per_target: int | None = Field(None, ge=1, le=100000)
+    requests_per_target: int | None = Field(None, ge=1, le=100000, validate_default=True)
     scale_in_cooldown: int = Field(300, ge=0, le=3600)
     scale_out_cooldown: int = Field(60, ge=0, le=3600)
 
@@ -460,7 +460,9 @@ class ServiceConfig(Model):
             if not re.fullmatch(_VARIABLE_NAME, name):
                 raise ValueError(f"{name!r} is not a variable name")
             if _SECRET_LOOKING_NAME.search(name):
-                raise ValueError(f"{name} looks like a secret; declare it under secrets as a reference instead")
+                raise ValueError(
+                    f"the name {name} looks like a secret; declare it under secrets as a reference instead"
+                )
         return environment
 
     @field_validator("secrets")
@@ -470,11 +472,11 @@ class ServiceConfig(Model):
             if not re.fullmatch(_VARIABLE_NAME, name):
                 raise ValueError(f"{name!r} is not a variable name")
             if name in info.data.get("environment", {}):
-                raise ValueError(f"{name} is also a plain environment variable")
+                raise ValueError(f"the name {name} is also a plain environment variable")
             if not (_SECRETS_MANAGER_ARN.fullmatch(ref) or _SSM_PARAMETER.fullmatch(ref)):
                 raise ValueError(
-                    f"{name}: a Secrets Manager secret ARN (optionally :jsonKey:: appended) or an SSM parameter "
-                    "name or ARN, never the secret value"
+                    f"the value of {name} must be a Secrets Manager secret ARN (optionally with :jsonKey:: appended) "
+                    "or an SSM parameter name or ARN, never the secret itself"
                 )
         return secrets
 
@@ -552,7 +554,7 @@ def check_services(cfg: Any) -> None:
             problem(
                 (index,),
                 "set exactly one of image (an external image) or repository (an ECR repository for the service)",
-                {"image": service.image, "repository": service.repository and service.repository.model_dump()},
+                [key for key in ("image", "repository") if getattr(service, key) is not None],
             )
         for other in service.allow_from:
             if other == service.name or other not in {s.name for s in cfg.services}:
@@ -597,8 +599,8 @@ def listener_priority(service: ServiceConfig, services: list[ServiceConfig]) -> 
     """
     if service.rule.priority is not None:
         return service.rule.priority
-    public = [s.name for s in services if s.public]
-    return 10 * (public.index(service.name) + 1)
+    public = [s for s in services if s.public]
+    return 10 * (next(i for i, s in enumerate(public) if s is service) + 1)
 
 
 def _covers(cert_name: str, host: str) -> bool:

@@ -73,7 +73,9 @@ def statements(document: str) -> list[dict]:
 
 
 def role_statements(graph, role) -> list[dict]:
-    return [s for p in graph.of_type(ROLE_POLICY) if p.inputs["role"] == role.id for s in statements(p.inputs["policy"])]
+    return [
+        s for p in graph.of_type(ROLE_POLICY) if p.inputs["role"] == role.id for s in statements(p.inputs["policy"])
+    ]
 
 
 def as_list(value) -> list:

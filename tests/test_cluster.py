@@ -63,9 +63,9 @@ def test_alb_ingress_is_http_and_https_from_the_configured_sources_only(stack):
         for r in stack.of_type(INGRESS)
         if r.inputs["securityGroupId"] == sg.id
     )
-    assert rules == {"dev": [(80, 80, "0.0.0.0/0")], "prod": [(80, 80, "0.0.0.0/0"), (443, 443, "0.0.0.0/0")]}[
-        stack.stack
-    ]
+    assert (
+        rules == {"dev": [(80, 80, "0.0.0.0/0")], "prod": [(80, 80, "0.0.0.0/0"), (443, 443, "0.0.0.0/0")]}[stack.stack]
+    )
 
 
 def test_alb_ingress_from_cidrs_and_prefix_lists():
@@ -197,7 +197,7 @@ def test_dev_keeps_no_access_logs(dev):
         (
             lb(certificate={}),
             "ecs-platform:cluster.loadBalancer.certificate: set exactly one of arn (an existing certificate) or "
-            'domainName (one the stack requests) (got {})',
+            "domainName (one the stack requests) (got {})",
         ),
         (
             lb(sslPolicy="ELBSecurityPolicy-2016-08"),
