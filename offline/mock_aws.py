@@ -293,3 +293,10 @@ def _bucket(name: str, inputs: dict, mocks: AwsMocks) -> dict:
 @outputs("aws:cloudwatch/dashboard:Dashboard")
 def _dashboard(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     return {"dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{inputs['dashboardName']}"}
+
+
+@outputs("aws:secretsmanager/secret:Secret")
+def _secret(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    secret_name = inputs.get("name") or _autoname(name, inputs)
+    # Secrets Manager appends six random characters to the name in the ARN.
+    return {"arn": _arn(mocks, "secretsmanager", f"secret:{secret_name}-{fake_hex(name, 6)}")}

@@ -5,7 +5,6 @@ import json
 import pytest
 from compute import (
     ECS_SERVICE,
-    EGRESS,
     INGRESS,
     KMS_KEY_ARN,
     ROLE,
