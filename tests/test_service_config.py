@@ -161,3 +161,17 @@ def test_cross_service_problems_are_reported_together():
         'ecs-platform:services[1].name: admin is already the name of services[0] (got "admin")',
         'ecs-platform:services[4].allowFrom: nobody is not another service of this stack (got ["nobody"])',
     ]
+
+
+def test_the_complete_example_in_the_readme_is_valid():
+    from pathlib import Path
+
+    import yaml
+    from conftest import with_config
+
+    readme = Path(__file__).resolve().parent.parent.joinpath("README.md").read_text()
+    block = readme.split("A complete entry", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    (example,) = yaml.safe_load(block)["ecs-platform:services"]
+    graph = with_config("dev", lambda c: c["ecs-platform:services"].append(example))
+    assert graph.error is None, graph.error
+    assert graph.outputs["services"]["orders"]["url"] == "http://shop.example.com/orders/"
