@@ -4,9 +4,12 @@ import pulumi
 
 from components import config
 from components.bastion import Bastion, BastionArgs
+from components.cluster import Cluster, ClusterArgs
 from components.database import Database, DatabaseArgs
+from components.monitoring import AlarmTopic, AlarmTopicArgs, Dashboard, DashboardArgs
 from components.naming import Naming
 from components.network import Network, NetworkArgs
+from components.service import Service, ServiceArgs
 
 cfg = config.load()
 naming = Naming.current()
@@ -41,6 +44,29 @@ if cfg.bastion.enabled:
     )
     if database is not None:
         database.allow_from("bastion", bastion.security_group_id)
+public_hosts = [host for s in cfg.services if s.public for host in s.rule.hosts]
+cluster = Cluster("cluster", ClusterArgs(cfg.cluster, naming, network, cfg.region, public_hosts), opts=in_env)
+alarms = AlarmTopic("alarms", AlarmTopicArgs(cfg.monitoring, naming, cfg.region), opts=in_env)
+services = {
+    s.name: Service(
+        s.name,
+        ServiceArgs(
+            s,
+            naming,
+            cfg.region,
+            cluster,
+            cfg.monitoring,
+            alarms.topic_arn,
+            listener_priority=config.listener_priority(s, cfg.services) if s.public else None,
+        ),
+        opts=in_env,
+    )
+    for s in cfg.services
+}
+for s in cfg.services:
+    for source in s.allow_from:
+        services[s.name].allow_from(source, services[source].security_group_id)
+dashboard = Dashboard("dashboard", DashboardArgs(naming, cfg.region, cluster, list(services.values())), opts=in_env)
 
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("vpcCidr", network.cidr_block)
@@ -60,3 +86,14 @@ if bastion is not None:
     pulumi.export("bastionInstanceId", bastion.instance_id)
     if database is not None:
         pulumi.export("dbTunnelCommand", bastion.port_forward_command(database.address, database.port))
+pulumi.export("clusterName", cluster.cluster_name)
+pulumi.export("albDnsName", cluster.alb_dns_name)
+pulumi.export("alarmTopicArn", alarms.topic_arn)
+pulumi.export("dashboardName", dashboard.dashboard_name)
+pulumi.export(
+    "services",
+    {
+        name: {"url": s.url, "repositoryUrl": s.repository_url, "logGroup": s.log_group_name}
+        for name, s in services.items()
+    },
+)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import pulumi
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 # Retention periods CloudWatch Logs accepts. "Never expire" (0) is left out on purpose:
 # logs without retention grow forever and are a finding in every audit.
@@ -30,6 +30,10 @@ RetentionDays = Literal[
 # Subnet slots are reserved for this many AZs whatever azCount is, so going from 2 to 3
 # AZs adds subnets without moving the existing ones.
 MAX_AZS = 3
+
+
+# A problem found by a check across keys: (key path, what is wrong, the offending value).
+Problem = tuple[tuple, str, Any]
 
 
 class Model(BaseModel):
@@ -387,6 +391,483 @@ class PipelineConfig(Model):
             raise ValueError("must be a path inside the source, without ..")
         return path
 
+# --- compute: cluster, load balancer, services, monitoring ---------------------------
+
+# Memory (MiB) Fargate accepts for each task cpu (CPU units), from the ECS task-size table.
+FARGATE_MEMORY: dict[int, list[int]] = {
+    256: [512, 1024, 2048],
+    512: list(range(1024, 4096 + 1, 1024)),
+    1024: list(range(2048, 8192 + 1, 1024)),
+    2048: list(range(4096, 16384 + 1, 1024)),
+    4096: list(range(8192, 30720 + 1, 1024)),
+    8192: list(range(16384, 61440 + 1, 4096)),
+    16384: list(range(32768, 122880 + 1, 8192)),
+}
+
+# Actions that AWS only allows on Resource "*" (no resource-level permissions); a task-role
+# grant may name "*" as resource only when every one of its actions is in this list.
+UNSCOPED_ACTIONS = frozenset(
+    {
+        "cloudwatch:PutMetricData",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+        "xray:GetSamplingStatisticSummaries",
+        "ecr:GetAuthorizationToken",
+    }
+)
+
+_DNS_NAME = r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+_SECRETS_MANAGER_ARN = re.compile(
+    r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}"
+    r"(?P<key>:[^:]*:[^:]*:[^:]*)?"
+)
+_SSM_PARAMETER = re.compile(
+    r"arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]+|/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*"
+)
+# Plain environment variables are visible in the task definition and the console: a name like
+# these belongs under `secrets`, as a reference.
+_SECRET_LOOKING_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
+_VARIABLE_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+
+
+def fargate_memory_problem(cpu: int, memory: int) -> str | None:
+    """None when `memory` fits `cpu` on Fargate, else the reason naming the valid values."""
+    valid = FARGATE_MEMORY[cpu]
+    if memory in valid:
+        return None
+    if len(valid) <= 4:
+        allowed = ", ".join(map(str, valid))
+    else:
+        allowed = f"{valid[0]} to {valid[-1]} in steps of {valid[1] - valid[0]}"
+    return f"not a valid Fargate memory for cpu {cpu}; valid: {allowed}"
+
+
+class CapacityProviderItem(Model):
+    """One entry of the cluster's default capacity provider strategy."""
+
+    provider: Literal["FARGATE", "FARGATE_SPOT"]
+    weight: int = Field(1, ge=0, le=1000)
+    base: int = Field(0, ge=0, le=100000)
+
+
+class HostedZoneConfig(Model):
+    """A public Route53 hosted zone the stack may write records into (certificate validation, aliases)."""
+
+    id: str = Field(pattern=r"^Z[A-Z0-9]{1,31}$")
+    name: str = Field(pattern=f"^{_DNS_NAME}$")
+
+
+class CertificateConfig(Model):
+    """The ALB's TLS certificate: an existing ACM certificate, or one the stack requests and validates by DNS."""
+
+    arn: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+    domain_name: str | None = Field(None, pattern=rf"^(\*\.)?{_DNS_NAME}$")
+    alternative_names: list[str] = []
+
+    @field_validator("alternative_names")
+    @classmethod
+    def _names(cls, names: list[str], info) -> list[str]:
+        for name in names:
+            if not re.fullmatch(rf"(\*\.)?{_DNS_NAME}", name):
+                raise ValueError(f"{name!r} is not a DNS name")
+        if names and not info.data.get("domain_name"):
+            raise ValueError("only with domainName (a certificate the stack requests)")
+        return names
+
+    def domains(self) -> list[str]:
+        return [self.domain_name, *self.alternative_names] if self.domain_name else []
+
+
+class AccessLogsConfig(Model):
+    enabled: bool = False
+    expire_days: int = Field(90, ge=1, le=3650)
+
+
+class LoadBalancerConfig(Model):
+    """The environment's shared internet-facing Application Load Balancer."""
+
+    ingress_cidrs: list[ipaddress.IPv4Network] = [ipaddress.IPv4Network("0.0.0.0/0")]
+    ingress_prefix_lists: list[str] = []
+    deletion_protection: bool = False
+    idle_timeout: int = Field(60, ge=1, le=4000)
+    # Current AWS recommendation: TLS 1.3 with TLS 1.2 fallback, forward-secret ciphers only.
+    ssl_policy: str = Field("ELBSecurityPolicy-TLS13-1-2-2021-06", pattern=r"^ELBSecurityPolicy-TLS13-1-[23]-")
+    hosted_zone: HostedZoneConfig | None = None
+    certificate: CertificateConfig | None = None
+    access_logs: AccessLogsConfig = AccessLogsConfig()
+
+    @field_validator("ingress_prefix_lists")
+    @classmethod
+    def _prefix_lists(cls, ids: list[str], info) -> list[str]:
+        for pl in ids:
+            if not re.fullmatch(r"pl-[0-9a-f]{8,17}", pl):
+                raise ValueError(f"{pl!r} is not a managed prefix list id such as pl-0123456789abcdef0")
+        if not ids and not info.data.get("ingress_cidrs"):
+            raise ValueError("with no ingressCidrs either, nobody could reach the load balancer")
+        return ids
+
+    @field_validator("certificate")
+    @classmethod
+    def _certificate(cls, cert: CertificateConfig | None, info) -> CertificateConfig | None:
+        if cert is None:
+            return cert
+        if (cert.arn is None) == (cert.domain_name is None):
+            raise ValueError("set exactly one of arn (an existing certificate) or domainName (one the stack requests)")
+        zone = info.data.get("hosted_zone")
+        if cert.domain_name and zone is None:
+            raise ValueError("a requested certificate is validated by DNS and needs hostedZone")
+        for name in cert.domains():
+            if zone and not in_zone(name, zone.name):
+                raise ValueError(f"{name} is not inside the hosted zone {zone.name}, so it cannot be validated")
+        return cert
+
+
+def in_zone(host: str, zone: str) -> bool:
+    host = host.removeprefix("*.")
+    return host == zone or host.endswith("." + zone)
+
+
+class ClusterConfig(Model):
+    """The ECS cluster, its default capacity strategy, service discovery and the shared load balancer."""
+
+    container_insights: Literal["enabled", "enhanced", "disabled"] = "enabled"
+    capacity_providers: list[CapacityProviderItem] = Field(
+        default_factory=lambda: [CapacityProviderItem(provider="FARGATE")], min_length=1, max_length=2
+    )
+    namespace: str | None = Field(None, pattern=f"^{_DNS_NAME}$")
+    load_balancer: LoadBalancerConfig = LoadBalancerConfig()
+
+    @field_validator("capacity_providers")
+    @classmethod
+    def _strategy(cls, items: list[CapacityProviderItem]) -> list[CapacityProviderItem]:
+        providers = [i.provider for i in items]
+        if len(set(providers)) != len(providers):
+            raise ValueError("each capacity provider may appear once")
+        if sum(1 for i in items if i.base > 0) > 1:
+            raise ValueError("only one capacity provider of a strategy may have a base")
+        if not any(i.weight > 0 for i in items):
+            raise ValueError("at least one capacity provider needs a weight above 0")
+        return items
+
+
+class RepositoryConfig(Model):
+    """An ECR repository created for the service; the task runs `tag` from it."""
+
+    tag: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    immutable_tags: bool = True
+    keep_images: int = Field(30, ge=1, le=1000)
+    scan_on_push: bool = True
+
+
+class RoutingConfig(Model):
+    """Which requests the shared ALB sends to a public service: path patterns and/or host names."""
+
+    paths: list[str] = []
+    hosts: list[str] = []
+    priority: int | None = Field(None, ge=1, le=50000)
+
+    @field_validator("paths")
+    @classmethod
+    def _paths(cls, paths: list[str]) -> list[str]:
+        for path in paths:
+            if not re.fullmatch(r"/[A-Za-z0-9_.\-~/*?&=%:+@!$'()]{0,127}", path):
+                raise ValueError(f"{path!r} is not a path pattern such as /api/*")
+        return paths
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts(cls, hosts: list[str], info) -> list[str]:
+        for host in hosts:
+            if not re.fullmatch(rf"(\*\.)?{_DNS_NAME}", host):
+                raise ValueError(f"{host!r} is not a host name such as api.example.com")
+        # ALB limit: five condition values per rule, paths and hosts together.
+        if len(hosts) + len(info.data.get("paths", [])) > 5:
+            raise ValueError("at most 5 paths and hosts together per service (an ALB rule limit)")
+        return hosts
+
+    def claims(self) -> list[tuple[str, str]]:
+        """The (host, path) pairs this rule matches; "*" host means any."""
+        return [(h, p) for h in (self.hosts or ["*"]) for p in (self.paths or ["/*"])]
+
+
+class TargetHealthCheckConfig(Model):
+    """The load balancer's health check of each task."""
+
+    path: str = Field("/", pattern=r"^/[^\s]{0,1023}$")
+    matcher: str = Field("200-399", pattern=r"^[1-5][0-9]{2}(-[1-5][0-9]{2})?(,[1-5][0-9]{2}(-[1-5][0-9]{2})?)*$")
+    interval: int = Field(30, ge=5, le=300)
+    timeout: int = Field(5, ge=2, le=120)
+    healthy_threshold: int = Field(3, ge=2, le=10)
+    unhealthy_threshold: int = Field(3, ge=2, le=10)
+
+    @field_validator("timeout")
+    @classmethod
+    def _shorter_than_interval(cls, timeout: int, info) -> int:
+        if "interval" in info.data and timeout >= info.data["interval"]:
+            raise ValueError(f"must be shorter than interval ({info.data['interval']})")
+        return timeout
+
+
+class ContainerHealthCheckConfig(Model):
+    """A health check command run inside the container (ECS marks the task unhealthy when it fails)."""
+
+    command: list[str] = Field(min_length=2)
+    interval: int = Field(30, ge=5, le=300)
+    timeout: int = Field(5, ge=2, le=60)
+    retries: int = Field(3, ge=1, le=10)
+    start_period: int = Field(0, ge=0, le=300)
+
+    @field_validator("command")
+    @classmethod
+    def _form(cls, command: list[str]) -> list[str]:
+        if command[0] not in ("CMD", "CMD-SHELL"):
+            raise ValueError('must start with "CMD" or "CMD-SHELL", e.g. ["CMD-SHELL", "curl -f localhost/ || exit 1"]')
+        return command
+
+
+class AutoscalingConfig(Model):
+    """Task count range and target-tracking policies; at least one policy."""
+
+    min_tasks: int = Field(1, ge=1, le=1000)
+    max_tasks: int = Field(ge=1, le=1000)
+    cpu_target: int | None = Field(None, ge=10, le=90)
+    requests_per_target: int | None = Field(None, ge=1, le=100000, validate_default=True)
+    scale_in_cooldown: int = Field(300, ge=0, le=3600)
+    scale_out_cooldown: int = Field(60, ge=0, le=3600)
+
+    @field_validator("max_tasks")
+    @classmethod
+    def _range(cls, max_tasks: int, info) -> int:
+        if max_tasks < info.data.get("min_tasks", 1):
+            raise ValueError(f"must be at least minTasks ({info.data['min_tasks']})")
+        return max_tasks
+
+    @field_validator("requests_per_target")
+    @classmethod
+    def _some_policy(cls, requests: int | None, info) -> int | None:
+        if requests is None and info.data.get("cpu_target") is None:
+            raise ValueError("set cpuTarget and/or requestsPerTarget: autoscaling needs a policy")
+        return requests
+
+
+class GrantConfig(Model):
+    """One statement of the task role: explicit actions on explicit resources."""
+
+    actions: list[str] = Field(min_length=1)
+    resources: list[str] = Field(min_length=1)
+
+    @field_validator("actions")
+    @classmethod
+    def _no_wildcards(cls, actions: list[str]) -> list[str]:
+        for action in actions:
+            if "*" in action or "?" in action:
+                raise ValueError(f"{action}: wildcard actions are not allowed; name each action, e.g. s3:GetObject")
+            if not re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+", action):
+                raise ValueError(f"{action!r} is not an IAM action such as s3:GetObject")
+        return actions
+
+    @field_validator("resources")
+    @classmethod
+    def _scoped(cls, resources: list[str], info) -> list[str]:
+        for resource in resources:
+            if resource != "*" and not resource.startswith("arn:"):
+                raise ValueError(f"{resource!r} is not an ARN")
+        scopable = sorted(set(info.data.get("actions", [])) - UNSCOPED_ACTIONS)
+        if "*" in resources and scopable:
+            raise ValueError(
+                f'"*" is only allowed for actions AWS cannot scope; name the resources of {", ".join(scopable)}'
+            )
+        return resources
+
+
+class ServiceConfig(Model):
+    """One Fargate service: image, size, container, routing, scaling and permissions."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$")
+    public: bool = False
+    image: str | None = Field(None, pattern=r"^[a-z0-9][^\s]{0,254}$")
+    repository: RepositoryConfig | None = None
+    cpu: Literal[256, 512, 1024, 2048, 4096, 8192, 16384] = 256
+    memory: int = 512
+    architecture: Literal["x86_64", "arm64"] = "x86_64"
+    port: int = Field(8080, ge=1, le=65535)
+    command: list[str] | None = None
+    container_health_check: ContainerHealthCheckConfig | None = None
+    readonly_root_filesystem: bool = False
+    environment: dict[str, str] = {}
+    secrets: dict[str, str] = {}
+    secrets_kms_keys: list[str] = []
+    desired_count: int = Field(1, ge=0, le=1000)
+    autoscaling: AutoscalingConfig | None = None
+    routing: RoutingConfig | None = None
+    health_check: TargetHealthCheckConfig = TargetHealthCheckConfig()
+    health_check_grace_period: int = Field(60, ge=0, le=7200)
+    allow_from: list[str] = []
+    log_retention_days: RetentionDays = 30
+    ecs_exec: bool = False
+    permissions: list[GrantConfig] = []
+
+    @field_validator("memory")
+    @classmethod
+    def _fargate_size(cls, memory: int, info) -> int:
+        cpu = info.data.get("cpu")
+        problem = fargate_memory_problem(cpu, memory) if cpu else None
+        if problem:
+            raise ValueError(problem)
+        return memory
+
+    @field_validator("environment")
+    @classmethod
+    def _plain_values_only(cls, environment: dict[str, str]) -> dict[str, str]:
+        for name in environment:
+            if not re.fullmatch(_VARIABLE_NAME, name):
+                raise ValueError(f"{name!r} is not a variable name")
+            if _SECRET_LOOKING_NAME.search(name):
+                raise ValueError(
+                    f"the name {name} looks like a secret; declare it under secrets as a reference instead"
+                )
+        return environment
+
+    @field_validator("secrets")
+    @classmethod
+    def _references_only(cls, secrets: dict[str, str], info) -> dict[str, str]:
+        for name, ref in secrets.items():
+            if not re.fullmatch(_VARIABLE_NAME, name):
+                raise ValueError(f"{name!r} is not a variable name")
+            if name in info.data.get("environment", {}):
+                raise ValueError(f"the name {name} is also a plain environment variable")
+            if not (_SECRETS_MANAGER_ARN.fullmatch(ref) or _SSM_PARAMETER.fullmatch(ref)):
+                raise ValueError(
+                    f"the value of {name} must be a Secrets Manager secret ARN (optionally with :jsonKey:: appended) "
+                    "or an SSM parameter name or ARN, never the secret itself"
+                )
+        return secrets
+
+    @field_validator("secrets_kms_keys")
+    @classmethod
+    def _key_arns(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            if not re.fullmatch(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}|mrk-[0-9a-f]{32}", key):
+                raise ValueError(f"{key!r} is not a KMS key ARN")
+        return keys
+
+    @field_validator("routing")
+    @classmethod
+    def _public_only(cls, routing: RoutingConfig | None, info) -> RoutingConfig | None:
+        if routing is not None and not info.data.get("public"):
+            raise ValueError("only a public service is routed by the load balancer; set public: true")
+        return routing
+
+    @field_validator("autoscaling")
+    @classmethod
+    def _requests_need_alb(cls, scaling: AutoscalingConfig | None, info) -> AutoscalingConfig | None:
+        if scaling and scaling.requests_per_target and not info.data.get("public"):
+            raise ValueError("requestsPerTarget needs a public service (it counts load balancer requests)")
+        return scaling
+
+    @property
+    def rule(self) -> RoutingConfig:
+        """The routing of a public service: everything (`/*` on any host) unless configured."""
+        return self.routing or RoutingConfig()
+
+    @property
+    def initial_count(self) -> int:
+        return self.autoscaling.min_tasks if self.autoscaling else self.desired_count
+
+
+class MonitoringConfig(Model):
+    """The environment's alarm topic and the thresholds of every service's alarms."""
+
+    alarm_emails: list[str] = []
+    cpu_high_percent: int = Field(80, ge=1, le=100)
+    memory_high_percent: int = Field(80, ge=1, le=100)
+    target_5xx_per_minute: int = Field(5, ge=1)
+    evaluation_minutes: int = Field(5, ge=1, le=60)
+
+    @field_validator("alarm_emails")
+    @classmethod
+    def _emails(cls, emails: list[str]) -> list[str]:
+        for email in emails:
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", email):
+                raise ValueError(f"{email!r} is not an email address")
+        return emails
+
+
+def service_problems(cfg: StackConfig) -> list[Problem]:
+    """Checks that span services (names, routes, priorities, references)."""
+    problems: list[Problem] = []
+
+    def problem(loc: tuple, message: str, value: Any) -> None:
+        problems.append((("services", *loc), message, value))
+
+    seen: dict[str, int] = {}
+    claimed: dict[tuple[str, str], str] = {}
+    priorities: dict[int, str] = {}
+    for index, service in enumerate(cfg.services):
+        if service.name in seen:
+            problem(
+                (index, "name"), f"{service.name} is already the name of services[{seen[service.name]}]", service.name
+            )
+        seen.setdefault(service.name, index)
+        if (service.image is None) == (service.repository is None):
+            problem(
+                (index,),
+                "set exactly one of image (an external image) or repository (an ECR repository for the service)",
+                [key for key in ("image", "repository") if getattr(service, key) is not None],
+            )
+        for other in service.allow_from:
+            if other == service.name or other not in {s.name for s in cfg.services}:
+                problem((index, "allowFrom"), f"{other} is not another service of this stack", service.allow_from)
+        if not service.public:
+            continue
+        for host, path in service.rule.claims():
+            if (host, path) in claimed:
+                where = "any host" if host == "*" else host
+                problem(
+                    (index, "routing"),
+                    f"path {path} on {where} is already routed to {claimed[(host, path)]}",
+                    service.rule.model_dump(exclude_none=True),
+                )
+                break
+            claimed[(host, path)] = service.name
+        priority = listener_priority(service, cfg.services)
+        if priority in priorities:
+            problem(
+                (index, "routing", "priority"),
+                f"{priority} is already the priority of {priorities[priority]}",
+                priority,
+            )
+        priorities.setdefault(priority, service.name)
+        zone = cfg.cluster.load_balancer.hosted_zone
+        cert = cfg.cluster.load_balancer.certificate
+        for host in service.rule.hosts:
+            if cert and cert.domain_name and not any(_covers(name, host) for name in cert.domains()):
+                problem((index, "routing", "hosts"), f"{host} is not covered by the certificate", service.rule.hosts)
+            if zone and not in_zone(host, zone.name):
+                problem(
+                    (index, "routing", "hosts"), f"{host} is not inside the hosted zone {zone.name}", service.rule.hosts
+                )
+    return problems
+
+
+def listener_priority(service: ServiceConfig, services: list[ServiceConfig]) -> int:
+    """The ALB rule priority: configured, else 10, 20, 30 ... in the order public services are listed.
+
+    The ALB applies the first matching rule, so list specific paths before catch-alls.
+    """
+    if service.rule.priority is not None:
+        return service.rule.priority
+    public = [s for s in services if s.public]
+    return 10 * (next(i for i, s in enumerate(public) if s is service) + 1)
+
+
+def _covers(cert_name: str, host: str) -> bool:
+    if cert_name.startswith("*."):
+        return host.count(".") == cert_name.count(".") and host.endswith(cert_name[1:])
+    return cert_name == host
+
 
 class StackConfig(Model):
     """Everything one environment is built from."""
@@ -395,6 +876,9 @@ class StackConfig(Model):
     network: NetworkConfig
     database: DatabaseConfig | None = None
     bastion: BastionConfig = BastionConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    services: list[ServiceConfig] = []
+    monitoring: MonitoringConfig = MonitoringConfig()
 
     @field_validator("region")
     @classmethod
@@ -404,21 +888,32 @@ class StackConfig(Model):
         return region
 
     @model_validator(mode="after")
-    def _bastion_reaches_ssm(self) -> StackConfig:
-        missing = [e for e in SSM_ENDPOINTS if e not in self.network.interface_endpoints]
-        if self.bastion.enabled and self.network.nat_gateways == "none" and missing:
-            raise cross_key_error(
+    def _sections_fit_together(self) -> StackConfig:
+        problems = [*service_problems(self), *bastion_problems(self)]
+        if problems:
+            raise ValidationError.from_exception_data(
+                "StackConfig",
+                [
+                    InitErrorDetails(type=PydanticCustomError("value_error", message), loc=loc, input=value)
+                    for loc, message, value in problems
+                ],
+            )
+        return self
+
+
+def bastion_problems(cfg: StackConfig) -> list[Problem]:
+    """The bastion's SSM agent needs a NAT gateway or all three SSM interface endpoints."""
+    missing = [e for e in SSM_ENDPOINTS if e not in cfg.network.interface_endpoints]
+    if cfg.bastion.enabled and cfg.network.nat_gateways == "none" and missing:
+        return [
+            (
                 ("bastion", "enabled"),
                 "the bastion needs a route to Systems Manager: with network.natGateways none, add "
                 f"{', '.join(missing)} to network.interfaceEndpoints, or use a NAT gateway",
                 True,
             )
-        return self
-
-
-def cross_key_error(loc: tuple[str, ...], message: str, got: Any) -> PydanticCustomError:
-    """An error raised by a check across sections that names the most specific key, not the model."""
-    return PydanticCustomError("cross_key", message, {"key": loc, "got": got})
+        ]
+    return []
 
 
 # Keys that live outside the project's namespace.
@@ -442,12 +937,7 @@ def load(project: str | None = None) -> StackConfig:
 
 def describe(error: ValidationError, project: str) -> list[str]:
     """One line per problem: `<namespace>:<key path>: <what is wrong and what is allowed>`."""
-    lines = []
-    for e in error.errors():
-        # A check across sections (cross_key_error) names its most specific key in the context.
-        loc = e["loc"] + tuple(e.get("ctx", {}).get("key", ()))
-        lines.append(f"{_key(loc, project)}: {_problem(e)}")
-    return lines
+    return [f"{_key(e['loc'], project)}: {_problem(e)}" for e in error.errors()]
 
 
 def _key(loc: tuple, project: str) -> str:
@@ -465,8 +955,6 @@ def _problem(err: dict) -> str:
     kind, loc = err["type"], err["loc"]
     if kind == "missing":
         return "required, but not set"
-    if kind == "cross_key":
-        return f"{err['msg']} (got {_show(err['ctx']['got'])})"
     if kind == "extra_forbidden":
         valid = _keys_at(loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), valid, n=1)

@@ -24,6 +24,8 @@ ID_PREFIX = {
     "aws:ec2/instance:Instance": "i-",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
+    "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": "ns-",
+    "aws:servicediscovery/service:Service": "srv-",
 }
 
 # ARNs of a shape other than arn:aws:{service}:{region}:{account}:{kind}/{name}.
@@ -38,6 +40,9 @@ ARN = {
     "aws:s3/bucket:Bucket": "arn:aws:s3:::{name}",
     "aws:s3/bucketV2:BucketV2": "arn:aws:s3:::{name}",
     "aws:codepipeline/pipeline:Pipeline": "arn:aws:codepipeline:{region}:{account}:{name}",
+    "aws:sns/topic:Topic": "arn:aws:sns:{region}:{account}:{name}",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+    "aws:ecr/repository:Repository": "arn:aws:ecr:{region}:{account}:repository/{name}",
 }
 
 OutputsFn = Callable[[str, dict, "AwsMocks"], dict]
@@ -89,14 +94,14 @@ class AwsMocks(pulumi_mocks.Mocks):
             return "", inputs
         if args.typ.startswith("pulumi:providers:"):
             return f"{args.name}-provider-id", inputs
-        name = inputs.get("name") or _autoname(args.name, inputs)
+        name = inputs.get("name") or inputs.get("bucket") or _autoname(args.name, inputs)
         resource_id = ID_PREFIX[args.typ] + fake_hex(args.name) if args.typ in ID_PREFIX else name
         service, kind = args.typ.split(":")[1].split("/")[0], args.typ.split(":")[2]
         arn_shape = ARN.get(args.typ, "arn:aws:{service}:{region}:{account}:{kind}/{name}")
         arn = arn_shape.format(service=service, region=self.region, account=ACCOUNT_ID, kind=kind.lower(), name=name)
         state = {**inputs, "name": name, "arn": arn}
         if args.typ in OUTPUTS:
-            state.update(OUTPUTS[args.typ](args.name, inputs, self))
+            state.update(OUTPUTS[args.typ](args.name, {**inputs, "name": name}, self))
         return resource_id, state
 
     def call(self, args: pulumi_mocks.MockCallArgs):
@@ -109,7 +114,7 @@ class AwsMocks(pulumi_mocks.Mocks):
 
 def _autoname(logical: str, inputs: dict) -> str:
     """Pulumi's auto-naming: the logical name (or namePrefix) plus a random-looking suffix."""
-    prefix = inputs.get("namePrefix")
+    prefix = inputs.get("namePrefix") or inputs.get("bucketPrefix")
     return f"{prefix}{fake_hex(logical, 26)}" if prefix else f"{logical}-{fake_hex(logical, 7)}"
 
 
@@ -255,6 +260,138 @@ def _ec2_instance(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
 @outputs("aws:iam/instanceProfile:InstanceProfile")
 def _instance_profile(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
     return {"uniqueId": f"AIPA{fake_hex(name, 17).upper()}"}
+
+
+# --- compute: cluster, load balancer, services, monitoring -------------------------------
+
+
+def _arn(mocks: AwsMocks, service: str, resource: str) -> str:
+    return f"arn:aws:{service}:{mocks.region}:{ACCOUNT_ID}:{resource}"
+
+
+# Route53 hosted zone ids of ALBs per region (for alias records); other regions get eu-west-1's.
+_ALB_ZONE_IDS = {"eu-west-1": "Z32O12XQLNTSW2", "us-east-1": "Z35SXDOTRQ7X7K", "eu-central-1": "Z215JYRZR1TBD5"}
+
+
+@outputs("aws:lb/loadBalancer:LoadBalancer")
+def _load_balancer(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    lb_name = inputs.get("name") or name
+    suffix = f"app/{lb_name}/{fake_hex(name, 16)}"
+    return {
+        "arn": _arn(mocks, "elasticloadbalancing", f"loadbalancer/{suffix}"),
+        "arnSuffix": suffix,
+        "dnsName": f"{lb_name}-{int(fake_hex(name, 8), 16) % 10**10}.{mocks.region}.elb.amazonaws.com",
+        "zoneId": _ALB_ZONE_IDS.get(mocks.region, "Z32O12XQLNTSW2"),
+    }
+
+
+@outputs("aws:lb/targetGroup:TargetGroup")
+def _target_group(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    tg_name = _autoname(name, inputs)[:32]
+    suffix = f"targetgroup/{tg_name}/{fake_hex(name, 16)}"
+    return {"name": tg_name, "arn": _arn(mocks, "elasticloadbalancing", suffix), "arnSuffix": suffix}
+
+
+@outputs("aws:lb/listener:Listener")
+def _listener(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    return {"arn": _arn(mocks, "elasticloadbalancing", f"listener/app/alb/{fake_hex('alb', 16)}/{fake_hex(name, 16)}")}
+
+
+@outputs("aws:lb/listenerRule:ListenerRule")
+def _listener_rule(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    return {"arn": _arn(mocks, "elasticloadbalancing", f"listener-rule/app/alb/{fake_hex(name, 16)}")}
+
+
+@outputs("aws:ecr/repository:Repository")
+def _ecr_repository(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    return {
+        "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{mocks.region}.amazonaws.com/{inputs['name']}",
+        "registryId": ACCOUNT_ID,
+    }
+
+
+@outputs("aws:acm/certificate:Certificate")
+def _certificate(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    domains = [inputs["domainName"], *inputs.get("subjectAlternativeNames", [])]
+
+    def option(domain: str) -> dict:
+        base = domain.removeprefix("*.")  # a wildcard and its base name share one record, as in ACM
+        token = fake_hex(base, 32)
+        return {
+            "domainName": domain,
+            "resourceRecordName": f"_{token}.{base}.",
+            "resourceRecordType": "CNAME",
+            "resourceRecordValue": f"_{fake_hex(token, 32)}.xlfgrmvvlj.acm-validations.aws.",
+        }
+
+    h = fake_hex(name, 32)
+    cert_id = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return {
+        "arn": _arn(mocks, "acm", f"certificate/{cert_id}"),
+        "domainValidationOptions": [option(d) for d in domains],
+    }
+
+
+@outputs("aws:acm/certificateValidation:CertificateValidation")
+def _certificate_validation(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    return {"certificateArn": inputs["certificateArn"]}
+
+
+@outputs("aws:route53/record:Record")
+def _record(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    return {"fqdn": inputs["name"].rstrip(".")}
+
+
+@outputs("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace")
+def _namespace(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    return {
+        "arn": _arn(mocks, "servicediscovery", f"namespace/ns-{fake_hex(name)}"),
+        "hostedZone": f"Z{fake_hex(name, 20).upper()}",
+    }
+
+
+@outputs("aws:servicediscovery/service:Service")
+def _discovery_service(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    return {"arn": _arn(mocks, "servicediscovery", f"service/srv-{fake_hex(name)}")}
+
+
+@outputs("aws:ecs/taskDefinition:TaskDefinition")
+def _task_definition(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    family = inputs["family"]
+    return {
+        "arn": _arn(mocks, "ecs", f"task-definition/{family}:1"),
+        "arnWithoutRevision": _arn(mocks, "ecs", f"task-definition/{family}"),
+        "revision": 1,
+    }
+
+
+@outputs("aws:ecs/service:Service")
+def _ecs_service(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    service_name = inputs.get("name") or _autoname(name, inputs)
+    cluster = str(inputs.get("cluster", "")).rsplit("/", 1)[-1]
+    return {"name": service_name, "arn": _arn(mocks, "ecs", f"service/{cluster}/{service_name}")}
+
+
+@outputs("aws:s3/bucket:Bucket")
+def _bucket(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    bucket = inputs.get("bucket") or _autoname(name, inputs)
+    return {
+        "bucket": bucket,
+        "arn": f"arn:aws:s3:::{bucket}",
+        "bucketRegionalDomainName": f"{bucket}.s3.{mocks.region}.amazonaws.com",
+    }
+
+
+@outputs("aws:cloudwatch/dashboard:Dashboard")
+def _dashboard(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    return {"dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{inputs['dashboardName']}"}
+
+
+@outputs("aws:secretsmanager/secret:Secret")
+def _secret(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    secret_name = inputs.get("name") or _autoname(name, inputs)
+    # Secrets Manager appends six random characters to the name in the ARN.
+    return {"arn": _arn(mocks, "secretsmanager", f"secret:{secret_name}-{fake_hex(name, 6)}")}
 
 
 # --- pipeline ----------------------------------------------------------------------------

@@ -27,10 +27,10 @@ def test_the_database_is_never_public_and_sits_only_in_the_isolated_subnets(stac
 
 
 def test_storage_performance_insights_and_the_master_secret_are_encrypted_with_the_created_key(stack):
-    key = stack.one(KEY)
+    key = stack.one(KEY, "database-key")
     assert key.inputs["enableKeyRotation"] is True
     assert key.inputs["deletionWindowInDays"] == 30
-    alias = stack.one("aws:kms/alias:Alias")
+    alias = stack.one("aws:kms/alias:Alias", "database-key")
     assert alias.inputs == {"name": f"alias/ecs-platform-{stack.stack}-postgres", "targetKeyId": key.outputs["keyId"]}
     assert db(stack)["storageEncrypted"] is True
     assert db(stack)["kmsKeyId"] == key.outputs["arn"]
@@ -126,7 +126,7 @@ def test_prod_is_protected_multi_az_and_keeps_a_final_snapshot(prod):
     assert instance.inputs["skipFinalSnapshot"] is False
     assert instance.inputs["finalSnapshotIdentifier"] == "ecs-platform-prod-postgres-final"
     # The key is what makes snapshots readable: losing it loses them.
-    assert prod.one(KEY).protect is True
+    assert prod.one(KEY, "database-key").protect is True
 
 
 def test_prod_has_performance_insights_and_enhanced_monitoring(prod):
@@ -154,7 +154,7 @@ def test_prod_has_performance_insights_and_enhanced_monitoring(prod):
 
 def test_dev_is_small_single_az_and_disposable(dev):
     instance = dev.one(INSTANCE)
-    assert instance.protect is False and dev.one(KEY).protect is False
+    assert instance.protect is False and dev.one(KEY, "database-key").protect is False
     assert instance.inputs["instanceClass"] == "db.t4g.micro"
     assert instance.inputs["multiAz"] is False
     assert instance.inputs["deletionProtection"] is False
@@ -190,7 +190,8 @@ def test_without_a_database_section_there_is_no_database():
 
     graph = with_config("dev", no_database)
     assert graph.error is None
-    assert graph.of_type(INSTANCE, KEY, "ecs-platform:database:Database") == []
+    assert graph.of_type(INSTANCE, "ecs-platform:database:Database") == []
+    assert [k for k in graph.of_type(KEY) if k.name == "database-key"] == []
     assert not {k for k in graph.outputs if k.startswith("db")}
     # The bastion stays, with HTTPS egress only and nothing to forward to yet.
     bastion_group = graph.one(SG, "bastion-sg")

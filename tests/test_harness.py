@@ -25,8 +25,8 @@ def test_secure_values_become_placeholders_and_are_marked_secret(tmp_path):
 def test_resources_record_parent_and_provider(dev):
     network = dev.one("ecs-platform:network:Network")
     assert {r.name for r in dev.children(network)} >= {"network-vpc", "network-flow-logs"}
-    flow_logs = "network-flow-logs"
-    assert dev.one("aws:iam/rolePolicy:RolePolicy", flow_logs).parent == dev.one("aws:iam/role:Role", flow_logs).urn
+    role_policy = dev.one("aws:iam/rolePolicy:RolePolicy", "network-flow-logs")
+    assert role_policy.parent == dev.one("aws:iam/role:Role", "network-flow-logs").urn
 
 
 def test_components_carry_the_outputs_they_register(dev):

@@ -1,0 +1,360 @@
+"""The environment's compute home: ECS cluster, Cloud Map namespace and the shared load balancer.
+
+Every service of the environment runs in one cluster and, when public, behind one
+internet-facing Application Load Balancer. The ALB's security group only opens 80/443 to
+the configured sources; egress to each service is added by that service (on its container
+port only), as a separate rule resource.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import ClusterConfig, LoadBalancerConfig
+from components.naming import Naming
+from components.network import Network
+
+# Accounts Elastic Load Balancing writes access logs from, in regions opened before August
+# 2022; newer regions use the log-delivery service principal instead (AWS ELB user guide,
+# "Enable access logs": bucket policy).
+_ELB_LOG_ACCOUNTS = {
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+    "af-south-1": "098369216593",
+    "ap-east-1": "754344448648",
+    "ap-south-1": "718504428378",
+    "ap-northeast-1": "582318560864",
+    "ap-northeast-2": "600734575887",
+    "ap-northeast-3": "383597477331",
+    "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266",
+    "ap-southeast-3": "589379963580",
+    "ca-central-1": "985666609251",
+    "eu-central-1": "054676820928",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-west-3": "009996457667",
+    "eu-south-1": "635631232127",
+    "eu-north-1": "897822967062",
+    "me-south-1": "076674570225",
+    "sa-east-1": "507241528517",
+}
+
+_NOT_FOUND = {
+    "type": "fixed-response",
+    "fixed_response": {"content_type": "text/plain", "message_body": "Not Found", "status_code": "404"},
+}
+
+
+@dataclass(frozen=True)
+class ClusterArgs:
+    config: ClusterConfig
+    naming: Naming
+    network: Network
+    region: str
+    # Host names of the public services: each gets alias records in the hosted zone, if any.
+    public_hosts: list[str] = field(default_factory=list)
+
+
+class Cluster(pulumi.ComponentResource):
+    """ECS cluster with Fargate capacity, a Cloud Map namespace and the shared ALB with its listeners."""
+
+    cluster_name: pulumi.Output[str]
+    cluster_arn: pulumi.Output[str]
+    capacity_provider_strategy: list[dict]
+    namespace_id: pulumi.Output[str]
+    namespace_name: str
+    alb_arn: pulumi.Output[str]
+    alb_arn_suffix: pulumi.Output[str]
+    alb_dns_name: pulumi.Output[str]
+    alb_zone_id: pulumi.Output[str]
+    alb_security_group_id: pulumi.Output[str]
+    listener_arn: pulumi.Output[str]  # the listener service rules attach to (HTTPS when there is a certificate)
+    scheme: str  # "https" or "http"
+    network: Network
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ecs-platform:cluster:Cluster", name, None, opts)
+        cfg, naming = args.config, args.naming
+        self.network = args.network
+
+        cluster = aws.ecs.Cluster(
+            f"{name}",
+            name=naming.name("cluster", "ecs_cluster"),
+            settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value=cfg.container_insights)],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.capacity_provider_strategy = [
+            {"capacity_provider": item.provider, "weight": item.weight, "base": item.base}
+            for item in cfg.capacity_providers
+        ]
+        providers = aws.ecs.ClusterCapacityProviders(
+            f"{name}",
+            cluster_name=cluster.name,
+            # Both are associated so a service may override the default strategy.
+            capacity_providers=["FARGATE", "FARGATE_SPOT"],
+            default_capacity_provider_strategies=self.capacity_provider_strategy,
+            opts=pulumi.ResourceOptions(parent=cluster),
+        )
+        # Services name the cluster through this output, so none starts before the providers exist.
+        self.cluster_name = pulumi.Output.all(cluster.name, providers.id).apply(lambda v: v[0])
+        self.cluster_arn = cluster.arn
+
+        self.namespace_name = cfg.namespace or f"{naming.env}.internal"
+        namespace = aws.servicediscovery.PrivateDnsNamespace(
+            f"{name}-namespace",
+            name=self.namespace_name,
+            description=f"Service discovery for {naming.name('cluster')}",
+            vpc=args.network.vpc_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.namespace_id = namespace.id
+
+        self._load_balancer(name, args, cfg.load_balancer)
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "clusterArn": self.cluster_arn,
+                "namespaceId": self.namespace_id,
+                "albDnsName": self.alb_dns_name,
+                "listenerArn": self.listener_arn,
+            }
+        )
+
+    def _load_balancer(self, name: str, args: ClusterArgs, cfg: LoadBalancerConfig) -> None:
+        naming = args.naming
+        certificate_arn = self._certificate(name, cfg) if cfg.certificate else None
+        self.scheme = "https" if certificate_arn else "http"
+
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-alb",
+            name_prefix=naming.prefix("alb", "security_group"),
+            description="Shared load balancer: HTTP(S) from the configured sources, out to services only",
+            vpc_id=args.network.vpc_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.alb_security_group_id = sg.id
+        ports = {"http": 80, "https": 443} if certificate_arn else {"http": 80}
+        for label, port in ports.items():
+            for cidr in cfg.ingress_cidrs:
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-alb-{label}-{str(cidr).replace('/', '-')}",
+                    security_group_id=sg.id,
+                    description=f"{label.upper()} from {cidr}",
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    cidr_ipv4=str(cidr),
+                    opts=pulumi.ResourceOptions(parent=sg),
+                )
+            for prefix_list in cfg.ingress_prefix_lists:
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-alb-{label}-{prefix_list}",
+                    security_group_id=sg.id,
+                    description=f"{label.upper()} from {prefix_list}",
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    prefix_list_id=prefix_list,
+                    opts=pulumi.ResourceOptions(parent=sg),
+                )
+
+        access_logs = self._access_log_bucket(name, args, cfg) if cfg.access_logs.enabled else None
+        alb = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            name=naming.name("alb", "alb"),
+            load_balancer_type="application",
+            internal=False,
+            ip_address_type="ipv4",
+            subnets=args.network.public_subnet_ids,
+            security_groups=[sg.id],
+            drop_invalid_header_fields=True,
+            enable_deletion_protection=cfg.deletion_protection,
+            idle_timeout=cfg.idle_timeout,
+            enable_http2=True,
+            desync_mitigation_mode="defensive",
+            access_logs=access_logs,
+            # The ALB checks that it can write when logging is switched on: policy and encryption first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._log_bucket_ready if access_logs else None),
+        )
+        self.alb_arn, self.alb_arn_suffix = alb.arn, alb.arn_suffix
+        self.alb_dns_name, self.alb_zone_id = alb.dns_name, alb.zone_id
+
+        if certificate_arn:
+            aws.lb.Listener(
+                f"{name}-http",
+                load_balancer_arn=alb.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[
+                    {"type": "redirect", "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}
+                ],
+                opts=pulumi.ResourceOptions(parent=alb),
+            )
+            listener = aws.lb.Listener(
+                f"{name}-https",
+                load_balancer_arn=alb.arn,
+                port=443,
+                protocol="HTTPS",
+                ssl_policy=cfg.ssl_policy,
+                certificate_arn=certificate_arn,
+                default_actions=[_NOT_FOUND],
+                opts=pulumi.ResourceOptions(parent=alb),
+            )
+        else:
+            listener = aws.lb.Listener(
+                f"{name}-http",
+                load_balancer_arn=alb.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[_NOT_FOUND],
+                opts=pulumi.ResourceOptions(parent=alb),
+            )
+        self.listener_arn = listener.arn
+
+        if cfg.hosted_zone:
+            for host in sorted(set(args.public_hosts)):
+                # AAAA answers once the ALB is dualstack (needs IPv6 subnets); until then it is
+                # empty, and having it means no DNS change when IPv6 arrives.
+                for record_type in ("A", "AAAA"):
+                    aws.route53.Record(
+                        f"{name}-{host}-{record_type.lower()}",
+                        zone_id=cfg.hosted_zone.id,
+                        name=host,
+                        type=record_type,
+                        aliases=[{"name": alb.dns_name, "zone_id": alb.zone_id, "evaluate_target_health": True}],
+                        opts=pulumi.ResourceOptions(parent=alb),
+                    )
+
+    def _certificate(self, name: str, cfg: LoadBalancerConfig) -> pulumi.Input[str]:
+        """The configured certificate ARN, or one requested here and validated by DNS in the hosted zone."""
+        cert_cfg, zone = cfg.certificate, cfg.hosted_zone
+        assert cert_cfg is not None
+        if cert_cfg.arn:
+            return cert_cfg.arn
+        assert zone is not None and cert_cfg.domain_name is not None
+        cert = aws.acm.Certificate(
+            f"{name}-certificate",
+            domain_name=cert_cfg.domain_name,
+            subject_alternative_names=cert_cfg.alternative_names,
+            validation_method="DNS",
+            key_algorithm="RSA_2048",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        records = []
+        # `*.example.com` and `example.com` share one validation record: write it once.
+        for domain in dict.fromkeys(d.removeprefix("*.") for d in cert_cfg.domains()):
+            option = cert.domain_validation_options.apply(
+                lambda options, d=domain: next(o for o in options if o.domain_name.removeprefix("*.") == d)
+            )
+            records.append(
+                aws.route53.Record(
+                    f"{name}-validation-{domain}",
+                    zone_id=zone.id,
+                    name=option.resource_record_name,
+                    type=option.resource_record_type,
+                    records=[option.resource_record_value],
+                    ttl=300,
+                    allow_overwrite=True,
+                    opts=pulumi.ResourceOptions(parent=cert),
+                )
+            )
+        validation = aws.acm.CertificateValidation(
+            f"{name}-certificate",
+            certificate_arn=cert.arn,
+            validation_record_fqdns=[r.fqdn for r in records],
+            opts=pulumi.ResourceOptions(parent=cert),
+        )
+        return validation.certificate_arn
+
+    def _access_log_bucket(self, name: str, args: ClusterArgs, cfg: LoadBalancerConfig) -> dict:
+        """An S3 bucket for ALB access logs: SSE-S3 (the only encryption ALB delivery supports), private, TLS only."""
+        naming = args.naming
+        identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self))
+        account, partition = identity.account_id, identity.arn.split(":")[1]
+        bucket = aws.s3.Bucket(
+            f"{name}-alb-logs",
+            bucket_prefix=naming.prefix("alb-logs", "s3_bucket_prefix").lower(),
+            force_destroy=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=bucket)
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-alb-logs",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-alb-logs",
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
+        )
+        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-alb-logs",
+            bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-alb-logs",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "id": "expire-access-logs",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "expiration": {"days": cfg.access_logs.expire_days},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            ],
+            opts=child,
+        )
+        elb_account = _ELB_LOG_ACCOUNTS.get(args.region)
+        writer = (
+            {"AWS": f"arn:{partition}:iam::{elb_account}:root"}
+            if elb_account
+            else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+        )
+        policy = aws.s3.BucketPolicy(
+            f"{name}-alb-logs",
+            bucket=bucket.id,
+            policy=bucket.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "LoadBalancerWritesLogs",
+                                "Effect": "Allow",
+                                "Principal": writer,
+                                "Action": "s3:PutObject",
+                                "Resource": f"{arn}/AWSLogs/{account}/*",
+                            },
+                            {
+                                "Sid": "TlsOnly",
+                                "Effect": "Deny",
+                                "Principal": "*",
+                                "Action": "s3:*",
+                                "Resource": [arn, f"{arn}/*"],
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            },
+                        ],
+                    }
+                )
+            ),
+            # S3 rejects a policy while the public-access block is being put in place.
+            opts=pulumi.ResourceOptions(parent=bucket, depends_on=[public_access]),
+        )
+        self._log_bucket_ready = [policy, encryption]
+        return {"bucket": bucket.bucket, "enabled": True}
