@@ -9,6 +9,7 @@ from components.database import Database, DatabaseArgs
 from components.monitoring import AlarmTopic, AlarmTopicArgs, Dashboard, DashboardArgs
 from components.naming import Naming
 from components.network import Network, NetworkArgs
+from components.pipeline import Pipeline, PipelineArgs, github_connection
 from components.service import Service, ServiceArgs
 
 cfg = config.load()
@@ -68,6 +69,40 @@ for s in cfg.services:
         services[s.name].allow_from(source, services[source].security_group_id)
 dashboard = Dashboard("dashboard", DashboardArgs(naming, cfg.region, cluster, list(services.values())), opts=in_env)
 
+# One pipeline per service that enables it; one GitHub connection for the environment, if any needs it.
+delivered = [s for s in cfg.services if s.pipeline_enabled]
+github = None
+if any(s.pipeline.source.github and not s.pipeline.source.github.connection_arn for s in delivered):
+    github = github_connection("github", naming, opts=in_env)
+pipelines = {
+    s.name: Pipeline(
+        f"{s.name}-pipeline",
+        PipelineArgs(
+            config=s.pipeline,
+            naming=naming,
+            region=cfg.region,
+            service=s.name,
+            repository_name=services[s.name].repository_name,
+            repository_arn=services[s.name].repository_arn,
+            repository_url=services[s.name].repository_url,
+            cluster_name=services[s.name].cluster_name,
+            service_name=services[s.name].service_name,
+            container_name=services[s.name].container_name,
+            architecture=s.architecture,
+            task_role_arn=services[s.name].task_role_arn,
+            execution_role_arn=services[s.name].execution_role_arn,
+            task_definition_family=services[s.name].task_definition_family,
+            image_parameter_name=services[s.name].image_parameter_name,
+            image_parameter_arn=services[s.name].image_parameter_arn,
+            notification_topic_arn=alarms.topic_arn,
+            notification_topic_key_arn=alarms.key_arn,
+            connection_arn=github.arn if github else None,
+        ),
+        opts=in_env,
+    )
+    for s in delivered
+}
+
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("vpcCidr", network.cidr_block)
 pulumi.export("availabilityZones", network.availability_zones)
@@ -97,3 +132,7 @@ pulumi.export(
         for name, s in services.items()
     },
 )
+if pipelines:
+    pulumi.export("pipelines", {name: {"name": p.pipeline_name, "url": p.console_url} for name, p in pipelines.items()})
+if github is not None:
+    pulumi.export("githubConnectionArn", github.arn)

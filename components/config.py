@@ -391,6 +391,7 @@ class PipelineConfig(Model):
             raise ValueError("must be a path inside the source, without ..")
         return path
 
+
 # --- compute: cluster, load balancer, services, monitoring ---------------------------
 
 # Memory (MiB) Fargate accepts for each task cpu (CPU units), from the ECS task-size table.
@@ -415,6 +416,7 @@ UNSCOPED_ACTIONS = frozenset(
         "xray:GetSamplingTargets",
         "xray:GetSamplingStatisticSummaries",
         "ecr:GetAuthorizationToken",
+        "ecs:DescribeTaskDefinition",
     }
 )
 
@@ -708,6 +710,7 @@ class ServiceConfig(Model):
     log_retention_days: RetentionDays = 30
     ecs_exec: bool = False
     permissions: list[GrantConfig] = []
+    pipeline: PipelineConfig | None = None
 
     @field_validator("memory")
     @classmethod
@@ -766,6 +769,17 @@ class ServiceConfig(Model):
         if scaling and scaling.requests_per_target and not info.data.get("public"):
             raise ValueError("requestsPerTarget needs a public service (it counts load balancer requests)")
         return scaling
+
+    @field_validator("pipeline")
+    @classmethod
+    def _pipeline_pushes_to_the_repository(cls, pipeline: PipelineConfig | None, info) -> PipelineConfig | None:
+        if pipeline is not None and pipeline.enabled and info.data.get("repository") is None:
+            raise ValueError("a pipeline pushes to the service's ECR repository; set repository (with the first tag)")
+        return pipeline
+
+    @property
+    def pipeline_enabled(self) -> bool:
+        return self.pipeline is not None and self.pipeline.enabled
 
     @property
     def rule(self) -> RoutingConfig:

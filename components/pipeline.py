@@ -511,10 +511,8 @@ class Pipeline(pulumi.ComponentResource):
              "Condition": {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}}},
             {"Sid": "WatchTheDeployment", "Effect": "Allow", "Action": "ecs:DescribeTasks",
              "Resource": self._arn("ecs", f"task/{r['cluster']}/*")},
-            # No resource type exists for these two: AWS accepts only "*"; ListTasks is held to the cluster.
+            # DescribeTaskDefinition has no resource type: AWS accepts only "*".
             {"Sid": "ReadTaskDefinitions", "Effect": "Allow", "Action": "ecs:DescribeTaskDefinition", "Resource": "*"},
-            {"Sid": "ListTheClusterTasks", "Effect": "Allow", "Action": "ecs:ListTasks", "Resource": "*",
-             "Condition": {"ArnEquals": {"ecs:cluster": self._arn("ecs", f"cluster/{r['cluster']}")}}},
             {"Sid": "PassOnlyTheServiceRoles", "Effect": "Allow", "Action": "iam:PassRole",
              "Resource": list(r["roles"]),
              "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},

@@ -71,6 +71,8 @@ class Service(pulumi.ComponentResource):
     repository_name: pulumi.Output[str] | None
     repository_arn: pulumi.Output[str] | None
     repository_url: pulumi.Output[str] | None
+    image_parameter_name: pulumi.Output[str] | None  # set when a pipeline owns the image
+    image_parameter_arn: pulumi.Output[str] | None
     image: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
     log_group_arn: pulumi.Output[str]
@@ -241,6 +243,7 @@ class Service(pulumi.ComponentResource):
     def _image(self, name: str, args: ServiceArgs) -> None:
         cfg = args.config
         self.repository_name = self.repository_arn = self.repository_url = None
+        self.image_parameter_name = self.image_parameter_arn = None
         if cfg.repository is None:
             assert cfg.image is not None
             self.image = pulumi.Output.from_input(cfg.image)
@@ -279,6 +282,32 @@ class Service(pulumi.ComponentResource):
         self.repository_name, self.repository_arn = repository.name, repository.arn
         self.repository_url = repository.repository_url
         self.image = pulumi.Output.concat(repository.repository_url, ":", repo_cfg.tag)
+        if cfg.pipeline_enabled:
+            self._pipeline_image(name, args)
+
+    def _pipeline_image(self, name: str, args: ServiceArgs) -> None:
+        """The image of a pipeline-owned service: what the pipeline last deployed, read live from SSM.
+
+        The configured tag only seeds the parameter; the pipeline's Release action overwrites it
+        after each successful deployment, and Pulumi never writes it again. So `pulumi up`
+        renders the task definition with the running image (no rollback) and still rolls out
+        every other change (README, "Pulumi and the pipeline share the running image").
+        """
+        parameter = aws.ssm.Parameter(
+            f"{name}-image",
+            name=args.naming.path(f"{args.config.name}/image"),
+            type="String",
+            description=f"Image the {args.config.name} service runs; written by its pipeline after each deployment",
+            insecure_value=self.image,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["insecureValue"]),
+        )
+        self.image_parameter_name, self.image_parameter_arn = parameter.name, parameter.arn
+        self.image = aws.ssm.get_parameter_output(
+            name=parameter.name,
+            with_decryption=False,
+            # Read after the parameter exists, every deployment: the value at deploy time, not at creation.
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[parameter]),
+        ).insecure_value
 
     # --- secrets and roles ---------------------------------------------------------
 

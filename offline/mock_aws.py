@@ -400,7 +400,7 @@ def _secret(name: str, inputs: dict, mocks: AwsMocks) -> dict:
 @outputs("aws:ssm/parameter:Parameter")
 def _ssm_parameter_resource(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
     """A parameter's ARN drops the name's leading slash; its value becomes readable through getParameter."""
-    mocks.parameters[inputs["name"]] = inputs.get("value", "")
+    mocks.parameters[inputs["name"]] = inputs.get("insecureValue", inputs.get("value", ""))
     return {
         "arn": f"arn:aws:ssm:{mocks.region}:{ACCOUNT_ID}:parameter/{inputs['name'].lstrip('/')}",
         "version": 1,

@@ -16,6 +16,9 @@ JUSTIFIED = {
     # ECR's docker login token is account-wide; AWS offers no resource to scope it to, and the
     # execution role cannot pull an image without it (AWS's managed execution policy has it too).
     ("CREDENTIALS_EXPOSURE", ("ecr:GetAuthorizationToken",)),
+    # A pipeline registers task definitions that name the service's task and execution roles:
+    # PassRole on exactly those two ARNs, to ecs-tasks.amazonaws.com only.
+    ("PERMISSIONS_MANAGEMENT_ACTIONS", ("iam:PassRole",)),
 }
 
 

@@ -10,7 +10,8 @@ def service(**changes):
 
 
 def add(entry):
-    return lambda c: c["ecs-platform:services"].append(entry)
+    """Adds a service right after the first, so the error names services[1] whatever follows in the stack."""
+    return lambda c: c["ecs-platform:services"].insert(1, entry)
 
 
 EXTERNAL = "public.ecr.aws/nginx/nginx:1.27-alpine"
@@ -49,7 +50,7 @@ CASES = {
         '"hosts": []})',
     ),
     "two rules with one priority": (
-        add({"name": "api", "public": True, "image": EXTERNAL, "routing": {"paths": ["/api/*"], "priority": 10}}),
+        add({"name": "admin", "public": True, "image": EXTERNAL, "routing": {"paths": ["/api/*"], "priority": 10}}),
         "ecs-platform:services[1].routing.priority: 10 is already the priority of web (got 10)",
     ),
     "port out of range": (
@@ -88,7 +89,7 @@ CASES = {
         'the resources of s3:GetObject (got ["*"])',
     ),
     "routing on an internal service": (
-        add({"name": "api", "image": EXTERNAL, "routing": {"paths": ["/api/*"]}}),
+        add({"name": "admin", "image": EXTERNAL, "routing": {"paths": ["/api/*"]}}),
         "ecs-platform:services[1].routing: only a public service is routed by the load balancer; set public: true "
         '(got {"paths": ["/api/*"]})',
     ),
@@ -105,7 +106,7 @@ CASES = {
         "ecs-platform:services[0].desiredCont: unknown key; did you mean desiredCount? valid keys: name, public, "
         "image, repository, cpu, memory, architecture, port, command, containerHealthCheck, readonlyRootFilesystem, "
         "environment, secrets, secretsKmsKeys, desiredCount, autoscaling, routing, healthCheck, "
-        "healthCheckGracePeriod, allowFrom, logRetentionDays, ecsExec, permissions",
+        "healthCheckGracePeriod, allowFrom, logRetentionDays, ecsExec, permissions, pipeline",
     ),
     "a host outside the hosted zone": (
         lambda c: (

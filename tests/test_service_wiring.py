@@ -25,7 +25,7 @@ def database_wired_program():
     topic = aws.sns.Topic("alarms", opts=in_env)
     key = aws.kms.Key("database", opts=in_env)
     secret = aws.secretsmanager.Secret("database", name="rds!db-1234", kms_key_id=key.arn, opts=in_env)
-    (web,) = cfg.services
+    web = next(s for s in cfg.services if s.name == "web")
     Service(
         web.name,
         ServiceArgs(
