@@ -59,6 +59,8 @@ services = {
             cfg.monitoring,
             alarms.topic_arn,
             listener_priority=config.listener_priority(s, cfg.services) if s.public else None,
+            extra_environment=database.client_environment() if s.database else {},
+            extra_secrets=database.client_secrets() if s.database else (),
         ),
         opts=in_env,
     )
@@ -67,6 +69,8 @@ services = {
 for s in cfg.services:
     for source in s.allow_from:
         services[s.name].allow_from(source, services[source].security_group_id)
+    if s.database:
+        database.allow_from(s.name, services[s.name].security_group_id)
 dashboard = Dashboard("dashboard", DashboardArgs(naming, cfg.region, cluster, list(services.values())), opts=in_env)
 
 # One pipeline per service that enables it; one GitHub connection for the environment, if any needs it.

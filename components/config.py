@@ -707,6 +707,8 @@ class ServiceConfig(Model):
     health_check: TargetHealthCheckConfig = TargetHealthCheckConfig()
     health_check_grace_period: int = Field(60, ge=0, le=7200)
     allow_from: list[str] = []
+    # The service gets DB_HOST, DB_PORT, DB_NAME, and DB_USERNAME / DB_PASSWORD as secrets.
+    database: bool = False
     log_retention_days: RetentionDays = 30
     ecs_exec: bool = False
     permissions: list[GrantConfig] = []
@@ -903,7 +905,7 @@ class StackConfig(Model):
 
     @model_validator(mode="after")
     def _sections_fit_together(self) -> StackConfig:
-        problems = [*service_problems(self), *bastion_problems(self)]
+        problems = [*service_problems(self), *bastion_problems(self), *database_client_problems(self)]
         if problems:
             raise ValidationError.from_exception_data(
                 "StackConfig",
@@ -913,6 +915,17 @@ class StackConfig(Model):
                 ],
             )
         return self
+
+
+def database_client_problems(cfg: StackConfig) -> list[Problem]:
+    """A service can only use the database the stack has."""
+    if cfg.database is not None:
+        return []
+    return [
+        (("services", i, "database"), "the stack has no ecs-platform:database section", True)
+        for i, service in enumerate(cfg.services)
+        if service.database
+    ]
 
 
 def bastion_problems(cfg: StackConfig) -> list[Problem]:

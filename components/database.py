@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 from components.config import DatabaseConfig
 from components.naming import Naming
+from components.service import SecretReference
 
 # Logs RDS for PostgreSQL can export to CloudWatch; both get a log group with retention here.
 LOG_EXPORTS = ("postgresql", "upgrade")
@@ -188,6 +189,21 @@ class Database(pulumi.ComponentResource):
                 "kmsKeyArn": self.kms_key_arn,
             }
         )
+
+    def client_environment(self) -> dict[str, pulumi.Input[str]]:
+        """Where a service finds the database: plain environment, nothing secret."""
+        return {"DB_HOST": self.address, "DB_PORT": str(self.port), "DB_NAME": self.db_name}
+
+    def client_secrets(self) -> list[SecretReference]:
+        """The credentials, as ECS secrets read from the RDS-managed secret's JSON keys.
+
+        The execution role may read this one secret and decrypt it with the database key;
+        the values never appear in the task definition, the state or the environment.
+        """
+        return [
+            SecretReference(variable, self.secret_arn, json_key, self.kms_key_arn)
+            for variable, json_key in (("DB_USERNAME", "username"), ("DB_PASSWORD", "password"))
+        ]
 
     def allow_from(
         self, name: str, security_group_id: pulumi.Input[str], description: str | None = None

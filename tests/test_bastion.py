@@ -161,7 +161,8 @@ def test_with_the_bastion_off_nothing_reaches_the_database_and_nothing_is_export
     assert graph.error is None
     assert graph.of_type(EC2, "ecs-platform:bastion:Bastion", "aws:iam/instanceProfile:InstanceProfile") == []
     database_group = graph.one(SG, "database-sg")
-    assert rules(graph, INGRESS, database_group) == []
+    web_group = graph.one(SG, "web-sg")
+    assert [r["referencedSecurityGroupId"] for r in rules(graph, INGRESS, database_group)] == [web_group.id]
     assert "bastionInstanceId" not in graph.outputs and "dbTunnelCommand" not in graph.outputs
     assert graph.one("aws:rds/instance:Instance").inputs["publiclyAccessible"] is False
 

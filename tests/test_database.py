@@ -48,22 +48,27 @@ def test_no_password_is_an_input_rds_manages_it_in_secrets_manager(stack):
     assert stack.outputs["dbSecretArn"].startswith("arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-")
 
 
-def test_only_the_bastion_security_group_may_reach_the_database_port_and_never_a_cidr(stack):
+# The services that declare `database: true` in each shipped stack.
+CLIENTS = {"dev": ["web"], "prod": ["api"]}
+
+
+def test_only_the_bastion_and_declared_clients_may_reach_the_database_port_and_never_a_cidr(stack):
     group = stack.one(SG, "database-sg")
-    bastion_group = stack.one(SG, "bastion-sg")
     assert db(stack)["vpcSecurityGroupIds"] == [group.id]
     assert not {"ingress", "egress"} & set(group.inputs)  # no inline rules
     rules = [r for r in stack.of_type(INGRESS) if r.inputs["securityGroupId"] == group.id]
-    assert [r.inputs for r in rules] == [
-        {
-            "securityGroupId": group.id,
-            "referencedSecurityGroupId": bastion_group.id,
-            "description": "PostgreSQL from bastion",
+    sources = {"bastion": stack.one(SG, "bastion-sg").id}
+    sources |= {client: stack.one(SG, f"{client}-sg").id for client in CLIENTS[stack.stack]}
+    assert sorted((r.inputs["referencedSecurityGroupId"], r.inputs["description"]) for r in rules) == sorted(
+        (group_id, f"PostgreSQL from {name}") for name, group_id in sources.items()
+    )
+    for rule in rules:
+        assert {k: rule.inputs[k] for k in ("ipProtocol", "fromPort", "toPort")} == {
             "ipProtocol": "tcp",
             "fromPort": 5432,
             "toPort": 5432,
         }
-    ]
+        assert not {"cidrIpv4", "cidrIpv6", "prefixListId"} & set(rule.inputs)
     assert all(r.parent == stack.one("ecs-platform:database:Database").urn for r in rules)
     assert [r for r in stack.of_type(EGRESS) if r.inputs["securityGroupId"] == group.id] == []
 
@@ -187,6 +192,7 @@ def test_the_stack_exports_how_to_reach_the_database(stack):
 def test_without_a_database_section_there_is_no_database():
     def no_database(config):
         config.pop("ecs-platform:database")
+        config["ecs-platform:services"][0]["database"] = False
 
     graph = with_config("dev", no_database)
     assert graph.error is None

@@ -106,7 +106,7 @@ CASES = {
         "ecs-platform:services[0].desiredCont: unknown key; did you mean desiredCount? valid keys: name, public, "
         "image, repository, cpu, memory, architecture, port, command, containerHealthCheck, readonlyRootFilesystem, "
         "environment, secrets, secretsKmsKeys, desiredCount, autoscaling, routing, healthCheck, "
-        "healthCheckGracePeriod, allowFrom, logRetentionDays, ecsExec, permissions, pipeline",
+        "healthCheckGracePeriod, allowFrom, database, logRetentionDays, ecsExec, permissions, pipeline",
     ),
     "a host outside the hosted zone": (
         lambda c: (
