@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.account import current_account
 from components.config import BastionConfig
 from components.database import Database
 from components.naming import Naming
@@ -150,8 +151,8 @@ class Bastion(pulumi.ComponentResource):
         port-forwarding bastion never needs. These are the actions AWS documents for a
         Session-Manager-only instance profile.
         """
-        identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self))
-        account_id, partition = identity.account_id, identity.arn.split(":")[1]
+        account = current_account(self)
+        account_id, partition = account.id, account.partition
         role = aws.iam.Role(
             f"{name}-role",
             name_prefix=naming.prefix("bastion", "iam_role_prefix"),

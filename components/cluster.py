@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.account import current_account
 from components.config import ClusterConfig, LoadBalancerConfig
 from components.naming import Naming
 from components.network import Network
@@ -276,8 +277,8 @@ class Cluster(pulumi.ComponentResource):
     def _access_log_bucket(self, name: str, args: ClusterArgs, cfg: LoadBalancerConfig) -> dict:
         """An S3 bucket for ALB access logs: SSE-S3 (the only encryption ALB delivery supports), private, TLS only."""
         naming = args.naming
-        identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self))
-        account, partition = identity.account_id, identity.arn.split(":")[1]
+        account = current_account(self)
+        account, partition = account.id, account.partition
         bucket = aws.s3.Bucket(
             f"{name}-alb-logs",
             bucket_prefix=naming.prefix("alb-logs", "s3_bucket_prefix").lower(),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.account import current_account
 from components.config import DatabaseConfig
 from components.naming import Naming
 from components.service import SecretReference
@@ -226,8 +227,8 @@ class Database(pulumi.ComponentResource):
 
     def _monitoring_role(self, name: str, args: DatabaseArgs) -> aws.iam.Role:
         """The role RDS assumes to publish enhanced-monitoring metrics (AWS's managed policy for it)."""
-        identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self))
-        account_id, partition = identity.account_id, identity.arn.split(":")[1]
+        account = current_account(self)
+        account_id, partition = account.id, account.partition
         role = aws.iam.Role(
             f"{name}-monitoring",
             name_prefix=args.naming.prefix("rds-monitoring", "iam_role_prefix"),

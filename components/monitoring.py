@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_aws as aws
 
+from components.account import current_account
 from components.config import MonitoringConfig
 from components.naming import Naming
 
@@ -73,8 +74,8 @@ class AlarmTopic(pulumi.ComponentResource):
     def __init__(self, name: str, args: AlarmTopicArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ecs-platform:monitoring:AlarmTopic", name, None, opts)
         naming = args.naming
-        identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self))
-        account, partition = identity.account_id, identity.arn.split(":")[1]
+        account = current_account(self)
+        account, partition = account.id, account.partition
         topic_name = naming.name("alarms", "sns_topic")
         topic_arn = f"arn:{partition}:sns:{args.region}:{account}:{topic_name}"
 

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_awsx as awsx
 
+from components.account import current_account
 from components.config import NetworkConfig
 from components.naming import Naming
 
@@ -141,8 +142,8 @@ class Network(pulumi.ComponentResource):
             retention_in_days=cfg.retention_days,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self))
-        account_id, partition = identity.account_id, identity.arn.split(":")[1]
+        account = current_account(self)
+        account_id, partition = account.id, account.partition
         role = aws.iam.Role(
             f"{name}-flow-logs",
             name_prefix=naming.prefix("flow-logs", "iam_role_prefix"),

@@ -28,6 +28,7 @@ import pulumi
 import pulumi_aws as aws
 import yaml
 
+from components.account import current_account
 from components.config import PipelineConfig
 from components.naming import Naming
 
@@ -177,8 +178,8 @@ class Pipeline(pulumi.ComponentResource):
         super().__init__("ecs-platform:pipeline:Pipeline", name, None, opts)
         cfg, naming = args.config, args.naming
         self._name, self._args = name, args
-        identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self))
-        self._account, self._partition = identity.account_id, identity.arn.split(":")[1]
+        account = current_account(self)
+        self._account, self._partition = account.id, account.partition
         architecture = args.architecture.lower()
         if architecture not in BUILD_IMAGES:
             raise ValueError(f"architecture must be x86_64 or arm64, not {args.architecture}")

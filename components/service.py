@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.account import current_account
 from components.cluster import Cluster
 from components.config import MonitoringConfig, ServiceConfig
 from components.naming import Naming
@@ -100,8 +101,8 @@ class Service(pulumi.ComponentResource):
         self.public = cfg.public
         self.cluster_name = cluster.cluster_name
         self.discovery_name = f"{cfg.name}.{cluster.namespace_name}"
-        identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self))
-        self._account, self._partition = identity.account_id, identity.arn.split(":")[1]
+        account = current_account(self)
+        self._account, self._partition = account.id, account.partition
         self._region = args.region
 
         self._image(name, args)
