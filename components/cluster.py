@@ -8,13 +8,13 @@ port only), as a separate rule resource.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
 from components.account import current_account
+from components.bucket import private_bucket
 from components.config import ClusterConfig, LoadBalancerConfig
 from components.naming import Naming
 from components.network import Network
@@ -279,38 +279,17 @@ class Cluster(pulumi.ComponentResource):
         naming = args.naming
         account = current_account(self)
         account, partition = account.id, account.partition
-        bucket = aws.s3.Bucket(
+        elb_account = _ELB_LOG_ACCOUNTS.get(args.region)
+        writer = (
+            {"AWS": f"arn:{partition}:iam::{elb_account}:root"}
+            if elb_account
+            else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+        )
+        bucket, ready = private_bucket(
             f"{name}-alb-logs",
             bucket_prefix=naming.prefix("alb-logs", "s3_bucket_prefix").lower(),
-            force_destroy=False,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        child = pulumi.ResourceOptions(parent=bucket)
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-alb-logs",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-alb-logs",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
-        )
-        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-alb-logs",
-            bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-alb-logs",
-            bucket=bucket.id,
-            rules=[
+            encryption={"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}},
+            lifecycle_rules=[
                 {
                     "id": "expire-access-logs",
                     "status": "Enabled",
@@ -319,43 +298,16 @@ class Cluster(pulumi.ComponentResource):
                     "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
                 }
             ],
-            opts=child,
+            allow=lambda arn: [
+                {
+                    "Sid": "LoadBalancerWritesLogs",
+                    "Effect": "Allow",
+                    "Principal": writer,
+                    "Action": "s3:PutObject",
+                    "Resource": f"{arn}/AWSLogs/{account}/*",
+                }
+            ],
+            parent=self,
         )
-        elb_account = _ELB_LOG_ACCOUNTS.get(args.region)
-        writer = (
-            {"AWS": f"arn:{partition}:iam::{elb_account}:root"}
-            if elb_account
-            else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
-        )
-        policy = aws.s3.BucketPolicy(
-            f"{name}-alb-logs",
-            bucket=bucket.id,
-            policy=bucket.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "LoadBalancerWritesLogs",
-                                "Effect": "Allow",
-                                "Principal": writer,
-                                "Action": "s3:PutObject",
-                                "Resource": f"{arn}/AWSLogs/{account}/*",
-                            },
-                            {
-                                "Sid": "TlsOnly",
-                                "Effect": "Deny",
-                                "Principal": "*",
-                                "Action": "s3:*",
-                                "Resource": [arn, f"{arn}/*"],
-                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                            },
-                        ],
-                    }
-                )
-            ),
-            # S3 rejects a policy while the public-access block is being put in place.
-            opts=pulumi.ResourceOptions(parent=bucket, depends_on=[public_access]),
-        )
-        self._log_bucket_ready = [policy, encryption]
+        self._log_bucket_ready = ready
         return {"bucket": bucket.bucket, "enabled": True}

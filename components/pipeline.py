@@ -29,6 +29,7 @@ import pulumi_aws as aws
 import yaml
 
 from components.account import current_account
+from components.bucket import private_bucket
 from components.config import PipelineConfig
 from components.naming import Naming
 
@@ -348,55 +349,19 @@ class Pipeline(pulumi.ComponentResource):
             target_key_id=key.key_id,
             opts=pulumi.ResourceOptions(parent=key),
         )
-        bucket = aws.s3.Bucket(
+        bucket, _ = private_bucket(
             f"{name}-artifacts",
             bucket_prefix=naming.prefix(f"{service}-artifacts", "s3_bucket_prefix").lower(),
             # Artifacts are rebuilt from source at will; a versioned bucket full of them must not
             # block `pulumi destroy` of an environment.
             force_destroy=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        child = pulumi.ResourceOptions(parent=bucket)
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-artifacts",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-artifacts",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
-        )
-        aws.s3.BucketVersioning(
-            f"{name}-artifacts",
-            bucket=bucket.id,
-            versioning_configuration={"status": "Enabled"},
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-artifacts",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": key.arn,
-                    },
-                    # One data key per bucket instead of one KMS call per object.
-                    "bucket_key_enabled": True,
-                }
-            ],
-            opts=child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-artifacts",
-            bucket=bucket.id,
-            rules=[
+            versioned=True,
+            encryption={
+                "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn},
+                # One data key per bucket instead of one KMS call per object.
+                "bucket_key_enabled": True,
+            },
+            lifecycle_rules=[
                 {
                     "id": "expire-old-artifacts",
                     "status": "Enabled",
@@ -412,30 +377,7 @@ class Pipeline(pulumi.ComponentResource):
                     "expiration": {"expired_object_delete_marker": True},
                 },
             ],
-            opts=child,
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-artifacts",
-            bucket=bucket.id,
-            policy=bucket.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "TlsOnly",
-                                "Effect": "Deny",
-                                "Principal": "*",
-                                "Action": "s3:*",
-                                "Resource": [arn, f"{arn}/*"],
-                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                            }
-                        ],
-                    }
-                )
-            ),
-            # S3 rejects a bucket policy while the public-access block is still being applied.
-            opts=pulumi.ResourceOptions(parent=bucket, depends_on=[public_access]),
+            parent=self,
         )
         return key, bucket
 
