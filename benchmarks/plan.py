@@ -13,12 +13,8 @@ grows with the environment. For each row it prints the resources previewed, the 
 of the whole process, the cold and warm in-process times, and the process's peak resident
 memory (resource.getrusage ru_maxrss).
 
-Services: when the dev stack's config has an `ecs-platform:services` list, the 5/10/20-service
-configs replicate its first entry with distinct names and path patterns. Until that key
-exists (the compute component lands on another branch) the service runs use the synthetic
-environment of tests/synthetic_env.py with N copies of its public service (security group,
-ingress rule, target group, listener rule, task definition, service, alarm, pipeline) and
-say so.
+Services: the 5/10/20-service configs replicate the first entry of the dev stack's
+`ecs-platform:services`, each copy public under its own path.
 """
 
 from __future__ import annotations
@@ -50,53 +46,32 @@ def child(spec: dict) -> None:
 
 
 def workload(spec: dict) -> int:
-    """What `python3 tasks.py plan` does for the spec: evaluate, policy hook, cost, tree, diagram."""
-    from offline import cost, diagram, plan
-    from offline.harness import evaluate, stack_config
+    """What `python3 tasks.py plan` does for the spec: evaluate, policies, cost, tree (and diagram)."""
+    from offline import diagram, plan
+    from offline.harness import stack_config
 
-    if not spec.get("services"):
+    if spec.get("services"):
+        config = stack_config("dev")
+        config[SERVICES_KEY] = replicate(config[SERVICES_KEY], spec["services"])
+        results = [plan.preview("dev", config)]
+    else:
         results = [plan.preview(stack) for stack in spec["stacks"]]
-        plan.policy_verdicts({r.stack: r.graph for r in results})
-        for result in results:
-            plan.render(result)
-            if spec.get("diagram"):
-                diagram.mermaid(result.known)
-        return sum(len(r.graph.resources) for r in results)
-    n = spec["services"]
-    config = stack_config("dev")
-    if SERVICES_KEY in config:
-        config[SERVICES_KEY] = replicate(config[SERVICES_KEY], n)
-        result = plan.preview("dev", config)
-        plan.policy_verdicts({"dev": result.graph})
+    for result in results:
+        assert not result.errors, result.errors
         plan.render(result)
         if spec.get("diagram"):
             diagram.mermaid(result.known)
-        return len(result.graph.resources)
-    import synthetic_env
-
-    def program():
-        synthetic_env.program(services=n)
-
-    graph = evaluate("dev", {"aws:region": "eu-west-1"}, preview=True, program=program)
-    plan.policy_verdicts({"dev": graph})
-    plan.render(plan.Preview("dev", {}, graph, cost.estimate(graph)))
-    if spec.get("diagram"):
-        diagram.mermaid(evaluate("dev", {"aws:region": "eu-west-1"}, program=program))
-    return len(graph.resources)
+    return sum(len(r.graph.resources) for r in results)
 
 
 def replicate(services: list[dict], n: int) -> list[dict]:
-    """n copies of the first service entry with distinct names, path patterns and rule priorities."""
+    """n copies of the first service entry, each public under its own path (rule priorities follow the order)."""
     out = []
     for i in range(n):
         entry = copy.deepcopy(services[0])
-        name = f"{entry.get('name', 'svc')}-{i:02d}"
-        entry["name"] = name
-        for key, value in list(entry.items()):
-            if "path" in key.lower() and isinstance(value, list):
-                entry[key] = [f"/{name}{v}" if isinstance(v, str) and v.startswith("/") else v for v in value]
-            if "priority" in key.lower() and isinstance(value, int):
-                entry[key] = value + i
+        entry["name"] = f"{entry['name']}-{i:02d}"
+        if entry.get("public"):
+            entry["routing"] = {"paths": [f"/{entry['name']}/*"]}
         out.append(entry)
     return out
 
@@ -106,6 +81,8 @@ def measure(label: str, spec: dict) -> dict:
     out = subprocess.run(
         [str(PYTHON), __file__, "--child", json.dumps(spec)], cwd=ROOT, capture_output=True, text=True, check=False
     )
+    # The child runs the workload twice (cold, then warm) and exits normally; the command
+    # itself runs it once and skips interpreter teardown, so it costs about wall - warm.
     wall = time.perf_counter() - started
     if out.returncode:
         sys.exit(f"{label}: failed\n{out.stderr}")
@@ -119,23 +96,16 @@ def measure(label: str, spec: dict) -> dict:
 
 
 def main() -> None:
-    sys.path.insert(0, str(ROOT))
-    import yaml
-
-    dev_config = (yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text()) or {}).get("config") or {}
     print("Offline preview, one fresh process per row.")
-    print("  wall: the whole process (interpreter start, cold imports, preview) = what `tasks.py plan` costs")
+    print(
+        "  wall: the whole child process (start, cold run, warm run, teardown); `tasks.py plan` costs about wall - warm"
+    )
     print("  cold: the first preview in the process, imports included; warm: the same again, imports paid")
     print(f"{'run':<14} {'resources':>9} {'wall s':>8} {'cold s':>8} {'warm s':>8} {'peak MB':>8}")
     measure("dev", {"stacks": ["dev"]})
     measure("prod", {"stacks": ["prod"]})
     measure("dev + prod", {"stacks": ["dev", "prod"]})
     measure("both+diagram", {"stacks": ["dev", "prod"], "diagram": True})
-    if SERVICES_KEY not in dev_config:
-        print(
-            f"\nnote: Pulumi.dev.yaml has no `{SERVICES_KEY}` yet (the compute component is on another branch);\n"
-            "the service runs below use tests/synthetic_env.py with N copies of its public service instead."
-        )
     per_service = {}
     for n in (5, 10, 20):
         figures = measure(f"{n} services", {"services": n})
