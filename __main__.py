@@ -17,6 +17,7 @@ naming = Naming.current()
 aws_provider = naming.provider(cfg.region)
 in_env = pulumi.ResourceOptions(provider=aws_provider)
 
+# Network, then data: the database in the isolated subnets, the bastion that reaches it.
 network = Network("network", NetworkArgs(cfg.network, naming, cfg.region), opts=in_env)
 
 database = None
@@ -45,6 +46,8 @@ if cfg.bastion.enabled:
     )
     if database is not None:
         database.allow_from("bastion", bastion.security_group_id)
+
+# Compute: the cluster and its load balancer, the alarm topic, every service, one dashboard.
 public_hosts = [host for s in cfg.services if s.public for host in s.rule.hosts]
 cluster = Cluster("cluster", ClusterArgs(cfg.cluster, naming, network, cfg.region, public_hosts), opts=in_env)
 alarms = AlarmTopic("alarms", AlarmTopicArgs(cfg.monitoring, naming, cfg.region), opts=in_env)
@@ -81,23 +84,11 @@ if any(s.pipeline.source.github and not s.pipeline.source.github.connection_arn 
 pipelines = {
     s.name: Pipeline(
         f"{s.name}-pipeline",
-        PipelineArgs(
-            config=s.pipeline,
-            naming=naming,
-            region=cfg.region,
-            service=s.name,
-            repository_name=services[s.name].repository_name,
-            repository_arn=services[s.name].repository_arn,
-            repository_url=services[s.name].repository_url,
-            cluster_name=services[s.name].cluster_name,
-            service_name=services[s.name].service_name,
-            container_name=services[s.name].container_name,
-            architecture=s.architecture,
-            task_role_arn=services[s.name].task_role_arn,
-            execution_role_arn=services[s.name].execution_role_arn,
-            task_definition_family=services[s.name].task_definition_family,
-            image_parameter_name=services[s.name].image_parameter_name,
-            image_parameter_arn=services[s.name].image_parameter_arn,
+        PipelineArgs.for_service(
+            services[s.name],
+            s.pipeline,
+            naming,
+            cfg.region,
             notification_topic_arn=alarms.topic_arn,
             notification_topic_key_arn=alarms.key_arn,
             connection_arn=github.arn if github else None,
@@ -107,6 +98,7 @@ pipelines = {
     for s in delivered
 }
 
+# Outputs: what a user needs to reach and operate the environment.
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("vpcCidr", network.cidr_block)
 pulumi.export("availabilityZones", network.availability_zones)

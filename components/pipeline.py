@@ -32,6 +32,7 @@ from components.account import current_account
 from components.bucket import private_bucket
 from components.config import PipelineConfig
 from components.naming import Naming
+from components.service import Service
 
 # CodeBuild's curated Amazon Linux 2023 images, per CPU architecture: (environment type, image).
 BUILD_IMAGES = {
@@ -150,6 +151,31 @@ class PipelineArgs:
     notification_topic_key_arn: pulumi.Input[str] | None = None
     # The environment's shared GitHub connection, used when the source names no connectionArn.
     connection_arn: pulumi.Input[str] | None = None
+
+    @classmethod
+    def for_service(
+        cls, service: Service, config: PipelineConfig, naming: Naming, region: str, **shared
+    ) -> PipelineArgs:
+        """The args of the pipeline that delivers `service`; `shared` holds the environment-wide fields."""
+        return cls(
+            config=config,
+            naming=naming,
+            region=region,
+            service=service.name,
+            repository_name=service.repository_name,
+            repository_arn=service.repository_arn,
+            repository_url=service.repository_url,
+            cluster_name=service.cluster_name,
+            service_name=service.service_name,
+            container_name=service.container_name,
+            architecture=service.cpu_architecture,
+            task_role_arn=service.task_role_arn,
+            execution_role_arn=service.execution_role_arn,
+            task_definition_family=service.task_definition_family,
+            image_parameter_name=service.image_parameter_name,
+            image_parameter_arn=service.image_parameter_arn,
+            **shared,
+        )
 
 
 def github_connection(name: str, naming: Naming, opts: pulumi.ResourceOptions | None = None):
