@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import weakref
 from dataclasses import dataclass
 
@@ -30,3 +31,17 @@ def current_account(parent: pulumi.Resource) -> Account:
     if root is not None:
         _LOOKED_UP[root] = account
     return account
+
+
+def trust_policy(service: str, account_id: str | None = None, source_arn: str | None = None) -> str:
+    """A role trust policy: `service` may assume the role, on behalf of this account only when given.
+
+    `aws:SourceAccount` (and `aws:SourceArn`) stop another account's use of the same AWS
+    service from assuming the role (the confused deputy).
+    """
+    statement: dict = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if account_id:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account_id}}
+        if source_arn:
+            statement["Condition"]["ArnLike"] = {"aws:SourceArn": source_arn}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})

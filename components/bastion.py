@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.account import current_account
+from components.account import current_account, trust_policy
 from components.config import BastionConfig
 from components.database import Database
 from components.naming import Naming
@@ -157,20 +157,9 @@ class Bastion(pulumi.ComponentResource):
             f"{name}-role",
             name_prefix=naming.prefix("bastion", "iam_role_prefix"),
             description="Bastion instance: registers with Systems Manager and opens Session Manager channels",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    # No aws:SourceAccount condition: EC2 does not send it when an instance
-                    # assumes its role, so the condition would lock the instance out.
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "ec2.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            # No aws:SourceAccount condition: EC2 does not send it when an instance assumes its
+            # role, so the condition would lock the instance out.
+            assume_role_policy=trust_policy("ec2.amazonaws.com"),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.role_name = role.name

@@ -10,13 +10,12 @@ in Secrets Manager (`manage_master_user_password`); it never passes through conf
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.account import current_account
+from components.account import current_account, trust_policy
 from components.config import DatabaseConfig
 from components.naming import Naming
 from components.service import SecretReference
@@ -233,19 +232,7 @@ class Database(pulumi.ComponentResource):
             f"{name}-monitoring",
             name_prefix=args.naming.prefix("rds-monitoring", "iam_role_prefix"),
             description="Lets RDS enhanced monitoring publish OS metrics to CloudWatch Logs",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "monitoring.rds.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=trust_policy("monitoring.rds.amazonaws.com", account_id),
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.iam.RolePolicyAttachment(

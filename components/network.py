@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_awsx as awsx
 
-from components.account import current_account
+from components.account import current_account, trust_policy
 from components.config import NetworkConfig
 from components.naming import Naming
 
@@ -148,24 +148,11 @@ class Network(pulumi.ComponentResource):
             f"{name}-flow-logs",
             name_prefix=naming.prefix("flow-logs", "iam_role_prefix"),
             description="Delivers VPC flow logs to their log group",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            # Only flow logs of this account may assume it (confused deputy).
-                            "Condition": {
-                                "StringEquals": {"aws:SourceAccount": account_id},
-                                "ArnLike": {
-                                    "aws:SourceArn": f"arn:{partition}:ec2:{args.region}:{account_id}:vpc-flow-log/*"
-                                },
-                            },
-                        }
-                    ],
-                }
+            # Only flow logs of this account may assume it.
+            assume_role_policy=trust_policy(
+                "vpc-flow-logs.amazonaws.com",
+                account_id,
+                f"arn:{partition}:ec2:{args.region}:{account_id}:vpc-flow-log/*",
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

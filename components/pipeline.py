@@ -28,7 +28,7 @@ import pulumi
 import pulumi_aws as aws
 import yaml
 
-from components.account import current_account
+from components.account import current_account, trust_policy
 from components.bucket import private_bucket
 from components.config import PipelineConfig
 from components.naming import Naming
@@ -418,22 +418,7 @@ class Pipeline(pulumi.ComponentResource):
             f"{name}-{actor}",
             name_prefix=self._args.naming.prefix(f"{self._args.service}-{actor}", "iam_role_prefix"),
             description=f"{actor.capitalize()} of the {self._args.service} pipeline",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": f"{service}.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {
-                                "StringEquals": {"aws:SourceAccount": self._account},
-                                "ArnLike": {"aws:SourceArn": source_arn},
-                            },
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=trust_policy(f"{service}.amazonaws.com", self._account, source_arn),
             opts=pulumi.ResourceOptions(parent=self),
         )
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.account import current_account
+from components.account import current_account, trust_policy
 from components.cluster import Cluster
 from components.config import MonitoringConfig, ServiceConfig
 from components.naming import Naming
@@ -344,22 +344,9 @@ class Service(pulumi.ComponentResource):
         return f"arn:{self._partition}:ssm:{self._region}:{self._account}:parameter{path}"
 
     def _trust_policy(self) -> str:
-        return json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        # Only ECS tasks of this account and region (confused deputy).
-                        "Condition": {
-                            "StringEquals": {"aws:SourceAccount": self._account},
-                            "ArnLike": {"aws:SourceArn": f"arn:{self._partition}:ecs:{self._region}:{self._account}:*"},
-                        },
-                    }
-                ],
-            }
+        # Only ECS tasks of this account and region.
+        return trust_policy(
+            "ecs-tasks.amazonaws.com", self._account, f"arn:{self._partition}:ecs:{self._region}:{self._account}:*"
         )
 
     def _execution_role(self, name: str, args: ServiceArgs, secrets: list[dict]):
