@@ -14,6 +14,16 @@ from offline.policycheck import Finding, Result, check
 
 ACCOUNT = "123456789012"
 
+# A compliant PostgreSQL instance's arguments; tests override the one they are about.
+DB_ARGS = dict(
+    engine="postgres",
+    instance_class="db.t4g.micro",
+    allocated_storage=20,
+    username="app",
+    manage_master_user_password=True,
+    storage_encrypted=True,
+)
+
 
 def run(program: Callable[[], Any], *, preview: bool = False, config: dict | None = None) -> Result:
     """Evaluates `program` as the dev stack and runs the pack over it (dev's pack config unless `config`)."""

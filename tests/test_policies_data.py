@@ -3,7 +3,7 @@
 import pulumi
 import pulumi_aws as aws
 import pytest
-from policy_helpers import passes, run, violates
+from policy_helpers import DB_ARGS, passes, run, violates
 
 from offline.policycheck import pack_config
 
@@ -75,16 +75,7 @@ def test_ecr_scan_on_push_is_advisory():
 
 
 def db(**kwargs):
-    args = dict(
-        engine="postgres",
-        instance_class="db.t4g.micro",
-        allocated_storage=20,
-        username="app",
-        manage_master_user_password=True,
-        storage_encrypted=True,
-        backup_retention_period=1,
-    )
-    return lambda: aws.rds.Instance("db", **{**args, **kwargs})
+    return lambda: aws.rds.Instance("db", **{**DB_ARGS, "backup_retention_period": 1, **kwargs})
 
 
 PROD = pack_config("prod")

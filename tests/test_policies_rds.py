@@ -2,7 +2,7 @@
 
 import pulumi_aws as aws
 import pytest
-from policy_helpers import passes, run, violates, vpc
+from policy_helpers import DB_ARGS, passes, run, violates, vpc
 
 
 def database(
@@ -22,14 +22,7 @@ def database(
         for rule in group_rules:
             rule(sg)
         group = aws.rds.SubnetGroup("db-subnets", subnet_ids=subnets(v)) if subnet_group else None
-        args = dict(
-            engine="postgres",
-            instance_class="db.t4g.micro",
-            allocated_storage=20,
-            username="app",
-            manage_master_user_password=True,
-            storage_encrypted=True,
-        )
+        args = dict(DB_ARGS)
         if group is not None:
             args["db_subnet_group_name"] = group.name
         if security_group:
@@ -139,17 +132,7 @@ def plain_network(public_route: str, subnet_kwargs=None):
                 aws.ec2.RouteTableAssociation(f"{s._name}-rt", subnet_id=s.id, route_table_id=table.id)
         group = aws.rds.SubnetGroup("db-subnets", subnet_ids=[s.id for s in subnets])
         sg = aws.ec2.SecurityGroup("db-sg", vpc_id=network.id)
-        aws.rds.Instance(
-            "db",
-            engine="postgres",
-            instance_class="db.t4g.micro",
-            allocated_storage=20,
-            username="app",
-            manage_master_user_password=True,
-            storage_encrypted=True,
-            db_subnet_group_name=group.name,
-            vpc_security_group_ids=[sg.id],
-        )
+        aws.rds.Instance("db", **DB_ARGS, db_subnet_group_name=group.name, vpc_security_group_ids=[sg.id])
 
     return program
 
