@@ -68,7 +68,7 @@ class Cluster(pulumi.ComponentResource):
 
     cluster_name: pulumi.Output[str]
     cluster_arn: pulumi.Output[str]
-    capacity_provider_strategy: list[dict]
+    capacity_provider_strategy: list[dict]  # the cluster's default, that of x86_64 services
     namespace_id: pulumi.Output[str]
     namespace_name: str
     alb_arn: pulumi.Output[str]
@@ -84,6 +84,7 @@ class Cluster(pulumi.ComponentResource):
         super().__init__("ecs-platform:cluster:Cluster", name, None, opts)
         cfg, naming = args.config, args.naming
         self.network = args.network
+        self._config = cfg
 
         cluster = aws.ecs.Cluster(
             f"{name}",
@@ -91,10 +92,7 @@ class Cluster(pulumi.ComponentResource):
             settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value=cfg.container_insights)],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.capacity_provider_strategy = [
-            {"capacity_provider": item.provider, "weight": item.weight, "base": item.base}
-            for item in cfg.capacity_providers
-        ]
+        self.capacity_provider_strategy = self.capacity_provider_strategy_for("x86_64")
         providers = aws.ecs.ClusterCapacityProviders(
             f"{name}",
             cluster_name=cluster.name,
@@ -103,9 +101,11 @@ class Cluster(pulumi.ComponentResource):
             default_capacity_provider_strategies=self.capacity_provider_strategy,
             opts=pulumi.ResourceOptions(parent=cluster),
         )
-        # Services name the cluster through this output, so none starts before the providers exist.
+        # Services name the cluster through these outputs, which carry the association: a
+        # service is created after its capacity providers are associated and deleted before
+        # they are removed (ECS refuses a strategy naming a provider the cluster lacks).
         self.cluster_name = pulumi.Output.all(cluster.name, providers.id).apply(lambda v: v[0])
-        self.cluster_arn = cluster.arn
+        self.cluster_arn = pulumi.Output.all(cluster.arn, providers.id).apply(lambda v: v[0])
 
         self.namespace_name = cfg.namespace or f"{naming.env}.internal"
         namespace = aws.servicediscovery.PrivateDnsNamespace(
@@ -127,6 +127,17 @@ class Cluster(pulumi.ComponentResource):
                 "listenerArn": self.listener_arn,
             }
         )
+
+    def capacity_provider_strategy_for(self, architecture: str) -> list[dict]:
+        """The capacity provider strategy a service of `architecture` ("x86_64" or "arm64") runs with.
+
+        x86_64: the cluster's default. arm64: FARGATE only, keeping the default's base: Fargate
+        Spot runs x86_64 Linux tasks only (ECS developer guide, "Fargate capacity providers").
+        """
+        return [
+            {"capacity_provider": item.provider, "weight": item.weight, "base": item.base}
+            for item in self._config.strategy_for(architecture)
+        ]
 
     def _load_balancer(self, name: str, args: ClusterArgs, cfg: LoadBalancerConfig) -> None:
         naming = args.naming

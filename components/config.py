@@ -10,13 +10,23 @@ every problem into one line that names the key path, for example
 from __future__ import annotations
 
 import difflib
+import functools
 import ipaddress
 import json
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -37,9 +47,29 @@ Problem = tuple[tuple, str, Any]
 
 
 class Model(BaseModel):
-    """Base of every config section: camelCase keys, unknown keys rejected, immutable."""
+    """Base of every config section: camelCase keys, unknown keys rejected, immutable.
 
-    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
+    A number is accepted where text is expected and becomes that text: `pulumi config set
+    --path 'services[0].repository.tag' 2` writes the number 2, not the string "2".
+    """
+
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+def passed(info: ValidationInfo, *fields: str) -> bool:
+    """True when each named earlier field passed validation.
+
+    A check that compares with a field that already failed would only report a consequence
+    of that error (or a wrong one): such checks stay silent until the field is fixed.
+    """
+    return all(name in info.data for name in fields)
+
+
+def field_error(field: str, message: str, value: Any) -> ValidationError:
+    """A model-level check's error on one of the model's own keys, so the message names that key."""
+    return ValidationError.from_exception_data(
+        "config", [InitErrorDetails(type=PydanticCustomError("value_error", message), loc=(field,), input=value)]
+    )
 
 
 class SubnetMasks(Model):
@@ -421,12 +451,23 @@ UNSCOPED_ACTIONS = frozenset(
 )
 
 _DNS_NAME = r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+# A Secrets Manager secret's full ARN (its name ends in the six characters AWS appends),
+# optionally followed by :<json key>:<version stage>:<version id>, any of them empty (ECS
+# developer guide, "Pass Secrets Manager secrets through Amazon ECS environment variables").
 _SECRETS_MANAGER_ARN = re.compile(
     r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}"
-    r"(?P<key>:[^:]*:[^:]*:[^:]*)?"
+    r"(?::[^:\s]*:[^:\s]*:[^:\s]*)?"
 )
+# An SSM parameter by ARN, or by its full name from the root. A bare word is refused: it cannot
+# be told apart from a pasted value.
 _SSM_PARAMETER = re.compile(
-    r"arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]+|/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*"
+    r"arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*|(?:/[A-Za-z0-9_.-]+)+"
+)
+# KMS key ARNs: single-Region keys end in a UUID, multi-Region keys in mrk- and 32 hex digits
+# (AWS KMS developer guide, "Key identifiers (KeyId)").
+_KMS_KEY_ARN = re.compile(
+    r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/"
+    r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
 )
 # Plain environment variables are visible in the task definition and the console: a name like
 # these belongs under `secrets`, as a reference.
@@ -447,7 +488,7 @@ def fargate_memory_problem(cpu: int, memory: int) -> str | None:
 
 
 class CapacityProviderItem(Model):
-    """One entry of the cluster's default capacity provider strategy."""
+    """One entry of a capacity provider strategy."""
 
     provider: Literal["FARGATE", "FARGATE_SPOT"]
     weight: int = Field(1, ge=0, le=1000)
@@ -474,7 +515,7 @@ class CertificateConfig(Model):
         for name in names:
             if not re.fullmatch(rf"(\*\.)?{_DNS_NAME}", name):
                 raise ValueError(f"{name!r} is not a DNS name")
-        if names and not info.data.get("domain_name"):
+        if names and passed(info, "domain_name") and not info.data["domain_name"]:
             raise ValueError("only with domainName (a certificate the stack requests)")
         return names
 
@@ -506,14 +547,14 @@ class LoadBalancerConfig(Model):
         for pl in ids:
             if not re.fullmatch(r"pl-[0-9a-f]{8,17}", pl):
                 raise ValueError(f"{pl!r} is not a managed prefix list id such as pl-0123456789abcdef0")
-        if not ids and not info.data.get("ingress_cidrs"):
+        if not ids and passed(info, "ingress_cidrs") and not info.data["ingress_cidrs"]:
             raise ValueError("with no ingressCidrs either, nobody could reach the load balancer")
         return ids
 
     @field_validator("certificate")
     @classmethod
     def _certificate(cls, cert: CertificateConfig | None, info) -> CertificateConfig | None:
-        if cert is None:
+        if cert is None or not passed(info, "hosted_zone"):
             return cert
         if (cert.arn is None) == (cert.domain_name is None):
             raise ValueError("set exactly one of arn (an existing certificate) or domainName (one the stack requests)")
@@ -532,7 +573,13 @@ def in_zone(host: str, zone: str) -> bool:
 
 
 class ClusterConfig(Model):
-    """The ECS cluster, its default capacity strategy, service discovery and the shared load balancer."""
+    """The ECS cluster, its capacity strategy, service discovery and the shared load balancer.
+
+    `capacityProviders` is the strategy of x86_64 services. Fargate Spot runs only x86_64 Linux
+    tasks ("Linux tasks with the ARM64 architecture don't support the Fargate Spot capacity
+    provider", ECS developer guide, "Fargate capacity providers"), so an arm64 service runs
+    on FARGATE alone, with the strategy's base: see `strategy_for`.
+    """
 
     container_insights: Literal["enabled", "enhanced", "disabled"] = "enabled"
     capacity_providers: list[CapacityProviderItem] = Field(
@@ -553,14 +600,26 @@ class ClusterConfig(Model):
             raise ValueError("at least one capacity provider needs a weight above 0")
         return items
 
+    def strategy_for(self, architecture: str) -> list[CapacityProviderItem]:
+        """The capacity provider strategy of a service of `architecture` ("x86_64" or "arm64")."""
+        if architecture == "x86_64":
+            return list(self.capacity_providers)
+        # The tasks the base keeps on-demand (or on Spot) stay a floor, now all on FARGATE.
+        return [CapacityProviderItem(provider="FARGATE", weight=1, base=max(i.base for i in self.capacity_providers))]
+
 
 class RepositoryConfig(Model):
-    """An ECR repository created for the service; the task runs `tag` from it."""
+    """An ECR repository created for the service; the task runs `tag` from it.
+
+    `forceDelete` (on by default: environments are disposable) lets `pulumi destroy` delete
+    the repository with its images; a production environment sets it off to keep them.
+    """
 
     tag: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
     immutable_tags: bool = True
     keep_images: int = Field(30, ge=1, le=1000)
     scan_on_push: bool = True
+    force_delete: bool = True
 
 
 class RoutingConfig(Model):
@@ -585,13 +644,64 @@ class RoutingConfig(Model):
             if not re.fullmatch(rf"(\*\.)?{_DNS_NAME}", host):
                 raise ValueError(f"{host!r} is not a host name such as api.example.com")
         # ALB limit: five condition values per rule, paths and hosts together.
-        if len(hosts) + len(info.data.get("paths", [])) > 5:
+        if passed(info, "paths") and len(hosts) + len(info.data["paths"]) > 5:
             raise ValueError("at most 5 paths and hosts together per service (an ALB rule limit)")
         return hosts
 
     def claims(self) -> list[tuple[str, str]]:
         """The (host, path) pairs this rule matches; "*" host means any."""
         return [(h, p) for h in (self.hosts or ["*"]) for p in (self.paths or ["/*"])]
+
+    def specificity(self) -> tuple:
+        """Sort key of the rule: smaller is narrower, so its rule must come first.
+
+        Exact hosts before wildcard hosts before any host; then by the broadest path: exact
+        paths first, then the longer the literal part before the first wildcard, the
+        narrower (`/api/v1/*` before `/api/*` before `/*`).
+        """
+        hosts = 2 if not self.hosts else (1 if any(_WILDCARD.search(h) for h in self.hosts) else 0)
+        return (hosts, max(_path_specificity(p) for p in (self.paths or ["/*"])))
+
+    def shadows(self, other: RoutingConfig) -> bool:
+        """True when this rule matches every request `other` matches: evaluated first, it leaves `other` nothing."""
+        if self.hosts and not (
+            other.hosts and all(any(_glob_covers(h.lower(), o.lower()) for h in self.hosts) for o in other.hosts)
+        ):
+            return False
+        paths = self.paths or ["/*"]
+        return all(any(_glob_covers(p, o) for p in paths) for o in (other.paths or ["/*"]))
+
+
+_WILDCARD = re.compile(r"[*?]")
+
+
+def _path_specificity(path: str) -> tuple:
+    wildcard = _WILDCARD.search(path)
+    if wildcard is None:
+        return (0, -len(path), 0)
+    return (1, -wildcard.start(), -len(_WILDCARD.sub("", path)))
+
+
+def _glob_covers(general: str, specific: str) -> bool:
+    """True when every string `specific` matches also matches `general`.
+
+    ALB condition patterns: `*` matches any run of characters, `?` exactly one.
+    """
+
+    @functools.cache
+    def covers(i: int, j: int) -> bool:
+        if j == len(specific):
+            return all(c == "*" for c in general[i:])
+        if i == len(general):
+            return False
+        if general[i] == "*":
+            # The star matches nothing more, or also whatever the next token of `specific` matches.
+            return covers(i + 1, j) or covers(i, j + 1)
+        if specific[j] == "*":
+            return False
+        return (general[i] == "?" or general[i] == specific[j]) and covers(i + 1, j + 1)
+
+    return covers(0, 0)
 
 
 class TargetHealthCheckConfig(Model):
@@ -607,7 +717,7 @@ class TargetHealthCheckConfig(Model):
     @field_validator("timeout")
     @classmethod
     def _shorter_than_interval(cls, timeout: int, info) -> int:
-        if "interval" in info.data and timeout >= info.data["interval"]:
+        if passed(info, "interval") and timeout >= info.data["interval"]:
             raise ValueError(f"must be shorter than interval ({info.data['interval']})")
         return timeout
 
@@ -642,14 +752,14 @@ class AutoscalingConfig(Model):
     @field_validator("max_tasks")
     @classmethod
     def _range(cls, max_tasks: int, info) -> int:
-        if max_tasks < info.data.get("min_tasks", 1):
+        if passed(info, "min_tasks") and max_tasks < info.data["min_tasks"]:
             raise ValueError(f"must be at least minTasks ({info.data['min_tasks']})")
         return max_tasks
 
     @field_validator("requests_per_target")
     @classmethod
     def _some_policy(cls, requests: int | None, info) -> int | None:
-        if requests is None and info.data.get("cpu_target") is None:
+        if requests is None and passed(info, "cpu_target") and info.data["cpu_target"] is None:
             raise ValueError("set cpuTarget and/or requestsPerTarget: autoscaling needs a policy")
         return requests
 
@@ -676,7 +786,9 @@ class GrantConfig(Model):
         for resource in resources:
             if resource != "*" and not resource.startswith("arn:"):
                 raise ValueError(f"{resource!r} is not an ARN")
-        scopable = sorted(set(info.data.get("actions", [])) - UNSCOPED_ACTIONS)
+        if not passed(info, "actions"):
+            return resources
+        scopable = sorted(set(info.data["actions"]) - UNSCOPED_ACTIONS)
         if "*" in resources and scopable:
             raise ValueError(
                 f'"*" is only allowed for actions AWS cannot scope; name the resources of {", ".join(scopable)}'
@@ -684,22 +796,53 @@ class GrantConfig(Model):
         return resources
 
 
+def _secret_reference(ref: str) -> str:
+    if not (_SECRETS_MANAGER_ARN.fullmatch(ref) or _SSM_PARAMETER.fullmatch(ref)):
+        # Its own error type: the message never repeats the value, which may be a pasted secret.
+        raise PydanticCustomError(
+            "secret_reference",
+            "must be a reference, not a value: a Secrets Manager secret ARN "
+            "(arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>, optionally followed by "
+            ":<jsonKey>:<versionStage>:<versionId>), an SSM parameter ARN, or an SSM parameter name starting with /",
+        )
+    return ref
+
+
+SecretReference = Annotated[str, AfterValidator(_secret_reference)]
+
+# A path in the container: absolute, no `.`/`..` segment, no trailing slash, not `/` itself.
+_CONTAINER_PATH = re.compile(r"(?:/(?!\.\.?(?:/|$))[A-Za-z0-9._@%+=:,~-]+)+")
+
+# Paths writable in every container whose root filesystem is read-only.
+ALWAYS_WRITABLE = ("/tmp",)
+
+
 class ServiceConfig(Model):
-    """One Fargate service: image, size, container, routing, scaling and permissions."""
+    """One Fargate service: image, size, container, routing, scaling and permissions.
+
+    Size: `memory` defaults to the smallest Fargate memory for `cpu` (512 MiB for 256 CPU
+    units, 1024 for 512, ...), the way awsx sizes Fargate tasks; an explicit pair must be one
+    Fargate offers.
+
+    Filesystem: the container's root filesystem is read-only unless `ecsExec` is on (the ECS
+    Exec agent writes into the container). `/tmp` and each of `writablePaths` are writable
+    task volumes without a host, i.e. on the task's ephemeral storage, emptied with the task.
+    """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$")
     public: bool = False
     image: str | None = Field(None, pattern=r"^[a-z0-9][^\s]{0,254}$")
     repository: RepositoryConfig | None = None
     cpu: Literal[256, 512, 1024, 2048, 4096, 8192, 16384] = 256
-    memory: int = 512
+    memory: int | None = None
     architecture: Literal["x86_64", "arm64"] = "x86_64"
     port: int = Field(8080, ge=1, le=65535)
     command: list[str] | None = None
     container_health_check: ContainerHealthCheckConfig | None = None
-    readonly_root_filesystem: bool = False
+    readonly_root_filesystem: bool | None = None
+    writable_paths: list[str] = Field([], max_length=20)
     environment: dict[str, str] = {}
-    secrets: dict[str, str] = {}
+    secrets: dict[str, SecretReference] = {}
     secrets_kms_keys: list[str] = []
     desired_count: int = Field(1, ge=0, le=1000)
     autoscaling: AutoscalingConfig | None = None
@@ -714,14 +857,16 @@ class ServiceConfig(Model):
     permissions: list[GrantConfig] = []
     pipeline: PipelineConfig | None = None
 
-    @field_validator("memory")
+    @field_validator("writable_paths")
     @classmethod
-    def _fargate_size(cls, memory: int, info) -> int:
-        cpu = info.data.get("cpu")
-        problem = fargate_memory_problem(cpu, memory) if cpu else None
-        if problem:
-            raise ValueError(problem)
-        return memory
+    def _container_paths(cls, paths: list[str]) -> list[str]:
+        for path in paths:
+            if not _CONTAINER_PATH.fullmatch(path):
+                raise ValueError(f"{path!r} is not an absolute path in the container such as /var/cache/nginx (not /)")
+        repeated = sorted({p for p in paths if paths.count(p) > 1})
+        if repeated:
+            raise ValueError(f"listed more than once: {', '.join(repeated)}")
+        return paths
 
     @field_validator("environment")
     @classmethod
@@ -737,47 +882,69 @@ class ServiceConfig(Model):
 
     @field_validator("secrets")
     @classmethod
-    def _references_only(cls, secrets: dict[str, str], info) -> dict[str, str]:
-        for name, ref in secrets.items():
+    def _variable_names(cls, secrets: dict[str, str], info) -> dict[str, str]:
+        for name in secrets:
             if not re.fullmatch(_VARIABLE_NAME, name):
                 raise ValueError(f"{name!r} is not a variable name")
-            if name in info.data.get("environment", {}):
+            if passed(info, "environment") and name in info.data["environment"]:
                 raise ValueError(f"the name {name} is also a plain environment variable")
-            if not (_SECRETS_MANAGER_ARN.fullmatch(ref) or _SSM_PARAMETER.fullmatch(ref)):
-                raise ValueError(
-                    f"the value of {name} must be a Secrets Manager secret ARN (optionally with :jsonKey:: appended) "
-                    "or an SSM parameter name or ARN, never the secret itself"
-                )
         return secrets
 
     @field_validator("secrets_kms_keys")
     @classmethod
     def _key_arns(cls, keys: list[str]) -> list[str]:
         for key in keys:
-            if not re.fullmatch(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}|mrk-[0-9a-f]{32}", key):
-                raise ValueError(f"{key!r} is not a KMS key ARN")
+            if not _KMS_KEY_ARN.fullmatch(key):
+                raise ValueError(
+                    f"{key!r} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id or mrk-... id>)"
+                )
         return keys
 
     @field_validator("routing")
     @classmethod
     def _public_only(cls, routing: RoutingConfig | None, info) -> RoutingConfig | None:
-        if routing is not None and not info.data.get("public"):
+        if routing is not None and passed(info, "public") and not info.data["public"]:
             raise ValueError("only a public service is routed by the load balancer; set public: true")
         return routing
 
     @field_validator("autoscaling")
     @classmethod
     def _requests_need_alb(cls, scaling: AutoscalingConfig | None, info) -> AutoscalingConfig | None:
-        if scaling and scaling.requests_per_target and not info.data.get("public"):
+        if scaling and scaling.requests_per_target and passed(info, "public") and not info.data["public"]:
             raise ValueError("requestsPerTarget needs a public service (it counts load balancer requests)")
         return scaling
 
     @field_validator("pipeline")
     @classmethod
     def _pipeline_pushes_to_the_repository(cls, pipeline: PipelineConfig | None, info) -> PipelineConfig | None:
-        if pipeline is not None and pipeline.enabled and info.data.get("repository") is None:
+        if pipeline is not None and pipeline.enabled and passed(info, "repository") and info.data["repository"] is None:
             raise ValueError("a pipeline pushes to the service's ECR repository; set repository (with the first tag)")
         return pipeline
+
+    @model_validator(mode="after")
+    def _fargate_size(self) -> ServiceConfig:
+        # A model rule, not a field validator: those skip defaults, so `cpu: 512` with the
+        # memory left out would pass and ECS would refuse the task definition at `pulumi up`.
+        if self.memory is None:
+            object.__setattr__(self, "memory", FARGATE_MEMORY[self.cpu][0])
+        elif problem := fargate_memory_problem(self.cpu, self.memory):
+            raise field_error("memory", problem, self.memory)
+        return self
+
+    @model_validator(mode="after")
+    def _root_filesystem(self) -> ServiceConfig:
+        # ECS Exec's SSM agent writes into the container, so it does not work on a read-only
+        # root filesystem (ECS developer guide, "Monitor Amazon ECS containers with ECS Exec").
+        if self.readonly_root_filesystem is None:
+            object.__setattr__(self, "readonly_root_filesystem", not self.ecs_exec)
+        elif self.readonly_root_filesystem and self.ecs_exec:
+            raise field_error(
+                "readonly_root_filesystem",
+                "with ecsExec the root filesystem must be writable (the ECS Exec agent writes into the container); "
+                "set readonlyRootFilesystem: false or turn ecsExec off",
+                True,
+            )
+        return self
 
     @property
     def pipeline_enabled(self) -> bool:
@@ -791,6 +958,38 @@ class ServiceConfig(Model):
     @property
     def initial_count(self) -> int:
         return self.autoscaling.min_tasks if self.autoscaling else self.desired_count
+
+    @property
+    def writable_mounts(self) -> list[str]:
+        """Container paths mounted as writable task volumes: /tmp under a read-only root, then `writablePaths`."""
+        always = list(ALWAYS_WRITABLE) if self.readonly_root_filesystem else []
+        return list(dict.fromkeys([*always, *self.writable_paths]))
+
+    @property
+    def reads_database_secret(self) -> bool:
+        """The database's credentials reach the container from the RDS-managed Secrets Manager secret."""
+        return self.database
+
+    @property
+    def endpoints_at_start(self) -> list[str]:
+        """The AWS services Fargate reaches for this service before the application runs.
+
+        The awslogs driver writes to CloudWatch Logs; a private ECR image is pulled through
+        ECR's API and registry endpoints (layers come through the S3 gateway endpoint every
+        network has); declared secrets are read from Secrets Manager or SSM Parameter Store
+        (ECS developer guide, "Amazon ECS interface VPC endpoints (AWS PrivateLink)"). KMS is
+        not among them: Secrets Manager and SSM decrypt on the task's behalf, which is why the
+        execution role's kms:Decrypt is limited by kms:ViaService.
+        """
+        needs = ["logs"]
+        if self.repository is not None:
+            needs += ["ecr.api", "ecr.dkr"]
+        references = list(self.secrets.values())
+        if self.reads_database_secret or any(_SECRETS_MANAGER_ARN.fullmatch(r) for r in references):
+            needs.append("secretsmanager")
+        if any(_SSM_PARAMETER.fullmatch(r) and not _SECRETS_MANAGER_ARN.fullmatch(r) for r in references):
+            needs.append("ssm")
+        return needs
 
 
 class MonitoringConfig(Model):
@@ -821,6 +1020,9 @@ def service_problems(cfg: StackConfig) -> list[Problem]:
     seen: dict[str, int] = {}
     claimed: dict[tuple[str, str], str] = {}
     priorities: dict[int, str] = {}
+    # Public services whose rule is already reported (same route, same priority): a shadowing
+    # report about them would only repeat that problem.
+    reported: set[int] = set()
     for index, service in enumerate(cfg.services):
         if service.name in seen:
             problem(
@@ -846,6 +1048,7 @@ def service_problems(cfg: StackConfig) -> list[Problem]:
                     f"path {path} on {where} is already routed to {claimed[(host, path)]}",
                     service.rule.model_dump(exclude_none=True),
                 )
+                reported.add(index)
                 break
             claimed[(host, path)] = service.name
         priority = listener_priority(service, cfg.services)
@@ -855,6 +1058,7 @@ def service_problems(cfg: StackConfig) -> list[Problem]:
                 f"{priority} is already the priority of {priorities[priority]}",
                 priority,
             )
+            reported.add(index)
         priorities.setdefault(priority, service.name)
         zone = cfg.cluster.load_balancer.hosted_zone
         cert = cfg.cluster.load_balancer.certificate
@@ -865,18 +1069,74 @@ def service_problems(cfg: StackConfig) -> list[Problem]:
                 problem(
                     (index, "routing", "hosts"), f"{host} is not inside the hosted zone {zone.name}", service.rule.hosts
                 )
+    problems += _shadowed_rules(cfg.services, reported)
+    return problems
+
+
+def _shadowed_rules(services: list[ServiceConfig], reported: set[int]) -> list[Problem]:
+    """Rules that never match: a broader rule on the same host(s) comes first (explicit priorities)."""
+    problems: list[Problem] = []
+    public = [(i, s, listener_priority(s, services)) for i, s in enumerate(services) if s.public and i not in reported]
+    for j, narrow, narrow_priority in public:
+        for i, broad, broad_priority in public:
+            if broad_priority < narrow_priority and broad.rule.shadows(narrow.rule):
+                # The key to change: the narrow rule's priority if set, else the broad one's.
+                at = j if narrow.rule.priority is not None or broad.rule.priority is None else i
+                problems.append(
+                    (
+                        ("services", at, "routing", "priority"),
+                        f"the rule of {narrow.name} (services[{j}].routing, priority {narrow_priority}) never "
+                        f"matches: the broader rule of {broad.name} (services[{i}].routing, priority "
+                        f"{broad_priority}) comes first and takes all its requests; give {narrow.name} a lower "
+                        f"priority than {broad.name}, or leave both priorities out to order the rules by specificity",
+                        listener_priority(services[at], services),
+                    )
+                )
+                break
     return problems
 
 
 def listener_priority(service: ServiceConfig, services: list[ServiceConfig]) -> int:
-    """The ALB rule priority: configured, else 10, 20, 30 ... in the order public services are listed.
+    """The ALB rule priority of a public service: `routing.priority` if set, else automatic.
 
-    The ALB applies the first matching rule, so list specific paths before catch-alls.
+    The ALB applies the first matching rule (lowest priority number). Automatic priorities
+    are 10, 20, 30 ... over the public services without one, narrowest rule first (see
+    `RoutingConfig.specificity`: exact hosts, wildcard hosts, any host; then exact paths,
+    longer literal path prefixes, `/*` last), in list order where equally specific. So a
+    catch-all never hides a narrower route, wherever it is listed.
     """
     if service.rule.priority is not None:
         return service.rule.priority
-    public = [s for s in services if s.public]
-    return 10 * (next(i for i, s in enumerate(public) if s is service) + 1)
+    automatic = [s for s in services if s.public and s.rule.priority is None]
+    ordered = sorted(range(len(automatic)), key=lambda i: (automatic[i].rule.specificity(), i))
+    return 10 * (next(rank for rank, i in enumerate(ordered) if automatic[i] is service) + 1)
+
+
+def endpoint_problems(cfg: StackConfig) -> list[Problem]:
+    """With interface endpoints, tasks must reach every AWS service they need at start through them.
+
+    Otherwise those calls still go through a NAT gateway, and the services stop starting
+    tasks while it is down, which is what the endpoints are there to prevent.
+    """
+    endpoints = cfg.network.interface_endpoints
+    if not endpoints:
+        return []
+    needed_by: dict[str, list[str]] = {}
+    for service in cfg.services:
+        for endpoint in service.endpoints_at_start:
+            needed_by.setdefault(endpoint, []).append(service.name)
+    order = list(InterfaceEndpoint.__args__)
+    missing = sorted((e for e in needed_by if e not in endpoints), key=order.index)
+    if not missing:
+        return []
+    detail = "; ".join(f"{e} (needed by {', '.join(needed_by[e])})" for e in missing)
+    return [
+        (
+            ("network", "interfaceEndpoints"),
+            f"tasks reach these AWS services when they start and would still depend on a NAT gateway: add {detail}",
+            endpoints,
+        )
+    ]
 
 
 def _covers(cert_name: str, host: str) -> bool:
@@ -905,7 +1165,12 @@ class StackConfig(Model):
 
     @model_validator(mode="after")
     def _sections_fit_together(self) -> StackConfig:
-        problems = [*service_problems(self), *bastion_problems(self), *database_client_problems(self)]
+        problems = [
+            *service_problems(self),
+            *bastion_problems(self),
+            *database_client_problems(self),
+            *endpoint_problems(self),
+        ]
         if problems:
             raise ValidationError.from_exception_data(
                 "StackConfig",
@@ -969,9 +1234,18 @@ def describe(error: ValidationError, project: str) -> list[str]:
 
 def _key(loc: tuple, project: str) -> str:
     path = ""
+    model: Any = StackConfig
     for part in loc:
-        # Errors on defaults carry the field name, not its alias.
-        path += f"[{part}]" if isinstance(part, int) else (f".{to_camel(part)}" if path else to_camel(part))
+        if isinstance(part, int):
+            path += f"[{part}]"
+            continue
+        # A key of the model (errors on defaults carry the field name, not its alias), or a
+        # key of a mapping such as `secrets`, which is the user's own and kept as written.
+        fields = model.model_fields if _is_model(model) else {}
+        field = next((f for name, f in fields.items() if part in (name, f.alias)), None)
+        segment = to_camel(part) if field is not None else str(part)
+        model = _model_in(field.annotation) if field is not None else None
+        path += f".{segment}" if path else segment
     head = str(loc[0]) if loc else ""
     if head in _FOREIGN_KEYS:
         return _FOREIGN_KEYS[head] + path[len(head) :]
@@ -993,7 +1267,13 @@ def _problem(err: dict) -> str:
         return f"must be an IPv4 CIDR block such as 10.0.0.0/16, host bits zero (got {_show(err['input'])})"
     message = err["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
     message = message[0].lower() + message[1:]
+    if kind in _UNSHOWN:
+        return message
     return f"{message} (got {_show(err['input'])})"
+
+
+# Errors whose input is not repeated: it may be a secret pasted where a reference belongs.
+_UNSHOWN = frozenset({"secret_reference"})
 
 
 def _show(value: Any) -> str:
@@ -1001,6 +1281,17 @@ def _show(value: Any) -> str:
         value = value.model_dump(by_alias=True)
     text = json.dumps(value, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _model_in(annotation: Any) -> Any:
+    """The config model inside a field's type (`X`, `X | None`, `list[X]`), or None."""
+    if _is_model(annotation):
+        return annotation
+    return next((m for m in map(_model_in, getattr(annotation, "__args__", ())) if m is not None), None)
 
 
 def _keys_at(loc: tuple) -> list[str]:

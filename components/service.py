@@ -15,6 +15,7 @@ execution role the same way configured ones do.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -118,6 +119,7 @@ class Service(pulumi.ComponentResource):
         execution_role, execution_policy = self._execution_role(name, args, secrets)
         task_role = self._task_role(name, args)
 
+        volumes = self._writable_volumes(cfg)
         task_definition = aws.ecs.TaskDefinition(
             f"{name}-task",
             family=naming.name(cfg.name),
@@ -128,7 +130,11 @@ class Service(pulumi.ComponentResource):
             runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": self.cpu_architecture},
             execution_role_arn=execution_role.arn,
             task_role_arn=task_role.arn,
-            container_definitions=self._container_definitions(args, secrets),
+            # No host: on Fargate each is a bind mount on the task's ephemeral storage, empty at
+            # start, owned by root with mode 0755 unless the image declares the path as a VOLUME
+            # (ECS developer guide, "Use bind mounts with Amazon ECS").
+            volumes=[{"name": volume} for volume in volumes],
+            container_definitions=self._container_definitions(args, secrets, volumes),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.task_definition_arn = task_definition.arn
@@ -182,7 +188,12 @@ class Service(pulumi.ComponentResource):
             cluster=cluster.cluster_arn,
             task_definition=task_definition.arn,
             desired_count=cfg.initial_count,
-            capacity_provider_strategies=cluster.capacity_provider_strategy,
+            capacity_provider_strategies=cluster.capacity_provider_strategy_for(cfg.architecture),
+            # The provider refuses to change the strategy of an existing service without a forced
+            # deployment (terraform-provider-aws, ecs_service: "Updating this argument requires
+            # force_new_deployment = true"); the strategy follows config (cluster providers,
+            # architecture), so every service may see it change.
+            force_new_deployment=True,
             platform_version="LATEST",
             network_configuration={
                 "subnets": cluster.network.private_subnet_ids,
@@ -256,7 +267,9 @@ class Service(pulumi.ComponentResource):
             image_tag_mutability="IMMUTABLE" if repo_cfg.immutable_tags else "MUTABLE",
             image_scanning_configuration={"scan_on_push": repo_cfg.scan_on_push},
             encryption_configurations=[{"encryption_type": "AES256"}],
-            force_delete=False,
+            # On: `pulumi destroy` removes the repository even with images in it. Production
+            # turns it off to keep its images (the pack's ecr-retain-images policy).
+            force_delete=repo_cfg.force_delete,
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.ecr.LifecyclePolicy(
@@ -440,7 +453,20 @@ class Service(pulumi.ComponentResource):
 
     # --- task definition -------------------------------------------------------------
 
-    def _container_definitions(self, args: ServiceArgs, secrets: list[dict]) -> pulumi.Output[str]:
+    @staticmethod
+    def _writable_volumes(cfg: ServiceConfig) -> dict[str, str]:
+        """Volume name -> container path of each writable mount, names derived from the paths."""
+        volumes: dict[str, str] = {}
+        for path in cfg.writable_mounts:
+            base = volume = re.sub(r"[^A-Za-z0-9]+", "-", path.strip("/"))
+            while volume in volumes:  # /var/run and /var-run
+                volume = f"{base}-{len(volumes)}"
+            volumes[volume] = path
+        return volumes
+
+    def _container_definitions(
+        self, args: ServiceArgs, secrets: list[dict], volumes: Mapping[str, str]
+    ) -> pulumi.Output[str]:
         """The container definition JSON with every field ECS would fill in set explicitly, in a fixed order.
 
         ECS returns defaults (cpu 0, essential, hostPort, protocol, empty lists) and sorts
@@ -459,7 +485,10 @@ class Service(pulumi.ComponentResource):
                 "essential": True,
                 "portMappings": [{"containerPort": cfg.port, "hostPort": cfg.port, "protocol": "tcp"}],
                 "environment": [{"name": k, "value": v} for k, v in sorted(zip(environment, env_values, strict=True))],
-                "mountPoints": [],
+                "mountPoints": [
+                    {"sourceVolume": volume, "containerPath": path, "readOnly": False}
+                    for volume, path in volumes.items()
+                ],
                 "volumesFrom": [],
                 "systemControls": [],
                 "readonlyRootFilesystem": cfg.readonly_root_filesystem,

@@ -122,10 +122,18 @@ def test_with_nat_the_bastion_reaches_ssm_over_https_and_the_database_on_its_por
     ]
 
 
+def nat_less(endpoints):
+    """A NAT-less dev network with these endpoints and no services (theirs would need more endpoints)."""
+
+    def change(c):
+        c["ecs-platform:network"].update(natGateways="none", interfaceEndpoints=endpoints)
+        c["ecs-platform:services"] = []
+
+    return change
+
+
 def test_in_a_nat_less_network_the_bastion_uses_the_ssm_endpoints_and_nothing_else():
-    graph = with_config(
-        "dev", lambda c: c["ecs-platform:network"].update(natGateways="none", interfaceEndpoints=SSM_ENDPOINTS)
-    )
+    graph = with_config("dev", nat_less(SSM_ENDPOINTS))
     assert graph.error is None
     endpoints = sorted(
         e.inputs["serviceName"].removeprefix("com.amazonaws.eu-west-1.")
@@ -168,9 +176,7 @@ def test_with_the_bastion_off_nothing_reaches_the_database_and_nothing_is_export
 
 
 def test_a_bastion_without_nat_or_ssm_endpoints_is_refused():
-    error = config_error(
-        "dev", lambda c: c["ecs-platform:network"].update(natGateways="none", interfaceEndpoints=["ssm", "logs"])
-    )
+    error = config_error("dev", nat_less(["ssm", "logs"]))
     assert error == (
         "ecs-platform:bastion.enabled: the bastion needs a route to Systems Manager: with network.natGateways none, "
         "add ssmmessages, ec2messages to network.interfaceEndpoints, or use a NAT gateway (got true)"

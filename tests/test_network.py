@@ -70,7 +70,7 @@ def test_dev_has_no_interface_endpoints(dev):
 def test_prod_interface_endpoints_sit_in_the_app_subnets_behind_https_from_the_vpc_only(prod):
     endpoints = prod.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
     services = sorted(e.inputs["serviceName"].removeprefix("com.amazonaws.eu-west-1.") for e in endpoints)
-    assert services == ["ecr.api", "ecr.dkr", "logs", "secretsmanager"]
+    assert services == ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm"]
     group = prod.one("aws:ec2/securityGroup:SecurityGroup", "network-endpoints")
     for endpoint in endpoints:
         assert endpoint.inputs["vpcEndpointType"] == "Interface"

@@ -65,7 +65,7 @@ def test_tree_lists_each_component_then_its_children_indented_as_create_steps():
 
 def test_counts_per_type_and_the_create_summary():
     text = plan.render(planned("prod"))
-    assert re.search(r"^\s+4  aws:ec2/vpcEndpoint:VpcEndpoint$", text, re.M)
+    assert re.search(r"^\s+5  aws:ec2/vpcEndpoint:VpcEndpoint$", text, re.M)
     assert re.search(r"^\s+1  awsx:ec2:Vpc$", text, re.M)
     assert f"+ {len(planned('prod').graph.resources)} to create" in text
 
@@ -94,7 +94,7 @@ def test_prod_pays_for_a_nat_gateway_per_az_and_each_interface_endpoint_in_each_
     [nat_line] = lines_of(estimate, "network-vpc", "3 NAT gateways")
     assert nat_line.monthly == money(3 * HOURS * PRICES["natGatewayHour"]["usd"])
     endpoints = [line for line in estimate.lines if line.type == "aws:ec2/vpcEndpoint:VpcEndpoint"]
-    assert len(endpoints) == 4
+    assert len(endpoints) == 5
     assert {line.monthly for line in endpoints} == {money(3 * HOURS * PRICES["interfaceEndpointAzHour"]["usd"])}
     assert "interface endpoint data processing (per GB)" in estimate.left_out
 
@@ -194,7 +194,7 @@ def test_json_has_the_shape_of_pulumi_preview_json(tmp_path):
     assert endpoint["newState"]["propertyDependencies"]["subnetIds"] == [vpc["urn"]]
     assert doc["config"]["aws:region"] == "eu-west-1"
     assert doc["ecsPlatform"]["cost"]["totalMonthly"] == pytest.approx(planned("prod").cost.total)
-    assert doc["ecsPlatform"]["countsByType"]["aws:ec2/vpcEndpoint:VpcEndpoint"] == 4
+    assert doc["ecsPlatform"]["countsByType"]["aws:ec2/vpcEndpoint:VpcEndpoint"] == 5
 
 
 def test_json_masks_secrets():
@@ -228,7 +228,7 @@ def test_dev_diagram_shows_the_tiers_and_nat_egress():
 
 def test_prod_diagram_lets_the_vpc_reach_the_interface_endpoints_on_443():
     text = diagram.mermaid(planned("prod").known)
-    assert re.search(r'n_endpoints_private\["interface endpoints<br/>ecr\.api, .*secretsmanager"\]', text)
+    assert re.search(r'n_endpoints_private\["interface endpoints<br/>ecr\.api, .*secretsmanager, ssm"\]', text)
     assert 'n_vpc_cidr -->|"tcp 443"| n_endpoints_private' in text
 
 

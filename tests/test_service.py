@@ -327,7 +327,8 @@ def test_container_definitions_spell_out_what_ecs_fills_in(stack):
         port = spec["portMappings"][0]["containerPort"]
         assert spec["portMappings"] == [{"containerPort": port, "hostPort": port, "protocol": "tcp"}]
         assert spec["environment"] == sorted(spec["environment"], key=lambda e: e["name"])
-        assert spec["mountPoints"] == spec["volumesFrom"] == spec["systemControls"] == []
+        assert spec["volumesFrom"] == spec["systemControls"] == []
+        assert all(m["readOnly"] is False for m in spec["mountPoints"])
 
 
 def test_task_definitions_are_fargate_sized_as_configured(prod, many):

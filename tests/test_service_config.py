@@ -74,9 +74,9 @@ CASES = {
     ),
     "a secret value instead of a reference": (
         service(secrets={"DB_PASSWORD": "hunter2 is my password"}),
-        "ecs-platform:services[0].secrets: the value of DB_PASSWORD must be a Secrets Manager secret ARN (optionally "
-        'with :jsonKey:: appended) or an SSM parameter name or ARN, never the secret itself (got {"DB_PASSWORD": '
-        '"hunter2 is my password"})',
+        "ecs-platform:services[0].secrets.DB_PASSWORD: must be a reference, not a value: a Secrets Manager secret ARN "
+        "(arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>, optionally followed by "
+        ":<jsonKey>:<versionStage>:<versionId>), an SSM parameter ARN, or an SSM parameter name starting with /",
     ),
     "a wildcard action in a grant": (
         service(permissions=[{"actions": ["s3:*"], "resources": ["arn:aws:s3:::bucket/*"]}]),
@@ -105,7 +105,7 @@ CASES = {
         service(desiredCont=2),
         "ecs-platform:services[0].desiredCont: unknown key; did you mean desiredCount? valid keys: name, public, "
         "image, repository, cpu, memory, architecture, port, command, containerHealthCheck, readonlyRootFilesystem, "
-        "environment, secrets, secretsKmsKeys, desiredCount, autoscaling, routing, healthCheck, "
+        "writablePaths, environment, secrets, secretsKmsKeys, desiredCount, autoscaling, routing, healthCheck, "
         "healthCheckGracePeriod, allowFrom, database, logRetentionDays, ecsExec, permissions, pipeline",
     ),
     "a host outside the hosted zone": (
