@@ -1,9 +1,10 @@
-"""Compute guardrails: EC2 instances (the bastion) and ECS services and task definitions.
+"""Compute guardrails: EC2 instances (the bastion), ECS services and task definitions, ECR repositories.
 
 EC2: IMDSv2 required, no public IP (asked for, or given by a public subnet), no key pair,
 encrypted volumes. ECS: no public IP on tasks, no privileged containers, logging on, no
 secret-looking names in plain `environment` (secrets go in `secrets` from Secrets Manager or
-SSM). Task definitions carry `containerDefinitions` as JSON text.
+SSM), no ARM64 task on Fargate Spot. ECR: images kept on destroy where the pack's config
+requires it. Task definitions carry `containerDefinitions` as JSON text.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
+
+from pulumi_policy import PolicyConfigSchema
 
 from policies.common import (
     ADVISORY,
@@ -34,6 +37,9 @@ EBS_VOLUME = "aws:ebs/volume:Volume"
 ECS_SERVICE = "aws:ecs/service:Service"
 ECS_TASK_SET = "aws:ecs/taskSet:TaskSet"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+ECS_CLUSTER = "aws:ecs/cluster:Cluster"
+CLUSTER_CAPACITY_PROVIDERS = "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
 
 _SECRET_NAME = re.compile(
     r"PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH_KEY|SESSION_KEY",
@@ -143,6 +149,79 @@ def check_plain_secrets(props: dict, config: Mapping, args: Any) -> Iterator[str
             yield f"container {c.get('name', '?')} has {name} in plain environment."
 
 
+# --- ARM64 tasks and Fargate Spot -------------------------------------------------------------
+
+
+def _task_definitions(graph: Graph, service: Any) -> list[Any]:
+    """The task definitions a service runs: by reference, or by family (`family` or `family:revision`)."""
+    found = graph.referenced(service, "taskDefinition", [TASK_DEFINITION])
+    value = graph.get(service, "taskDefinition")
+    if found or not isinstance(value, str) or not value or has_unknown(value):
+        return found
+    family = value.rsplit("/", 1)[-1].split(":")[0]
+    return [td for td in graph.of_type(TASK_DEFINITION) if graph.get(td, "family") == family]
+
+
+def _cpu_architecture(graph: Graph, task_definition: Any) -> str | None:
+    """ARM64 or X86_64 (the default when runtimePlatform leaves it out); None while unknown."""
+    platform = graph.get(task_definition, "runtimePlatform")
+    if platform is None:
+        return "X86_64"
+    if not isinstance(platform, Mapping) or has_unknown(platform.get("cpuArchitecture")):
+        return None
+    return str(platform.get("cpuArchitecture") or "X86_64").upper()
+
+
+def _effective_strategy(graph: Graph, service: Any) -> tuple[list[Any] | None, str]:
+    """(capacity providers the service's tasks may be placed on, where they come from); None while unknown."""
+    own = graph.get(service, "capacityProviderStrategies")
+    if has_unknown(own):
+        return None, ""
+    if own:
+        return [item.get("capacityProvider") for item in as_list(own) if isinstance(item, Mapping)], "its strategy"
+    if graph.get(service, "launchType") not in (None, ""):
+        return [], "its launch type"  # a launch type: no capacity provider at all
+    # Neither: ECS uses the default strategy of the service's cluster.
+    associations = {r.urn: r for r in graph.referenced(service, "cluster", [CLUSTER_CAPACITY_PROVIDERS])}
+    for cluster in graph.referenced(service, "cluster", [ECS_CLUSTER]):
+        for association in graph.referrers(cluster, "clusterName", [CLUSTER_CAPACITY_PROVIDERS]):
+            associations[association.urn] = association
+    providers: list[Any] = []
+    for association in associations.values():
+        default = graph.get(association, "defaultCapacityProviderStrategies")
+        if has_unknown(default):
+            return None, ""
+        providers += [item.get("capacityProvider") for item in as_list(default) if isinstance(item, Mapping)]
+    return (providers, "its cluster's default strategy") if associations else (None, "")
+
+
+def check_arm64_not_on_spot(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    # "Linux tasks with the ARM64 architecture don't support the Fargate Spot capacity provider"
+    # (ECS developer guide, "Fargate capacity providers"): ECS never places them there.
+    for service in graph.of_type(ECS_SERVICE):
+        arm = [td for td in _task_definitions(graph, service) if _cpu_architecture(graph, td) == "ARM64"]
+        if not arm:
+            continue
+        providers, source = _effective_strategy(graph, service)
+        if providers and "FARGATE_SPOT" in providers:
+            yield (
+                service,
+                f"service {service.name} runs the ARM64 task definition {arm[0].name} with FARGATE_SPOT in {source}; "
+                "Fargate Spot runs X86_64 Linux tasks only.",
+            )
+
+
+# --- ECR ---------------------------------------------------------------------------------------
+
+
+def check_retain_images(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    if not config.get("required", False):
+        return
+    value = props.get("forceDelete")
+    if not is_unknown(value) and is_true(value):
+        yield "forceDelete is true: destroying or replacing the repository deletes every image in it."
+
+
 POLICIES = [
     resource_policy(
         "ec2-imdsv2-required",
@@ -207,5 +286,23 @@ POLICIES = [
         check_plain_secrets,
         'move the value to Secrets Manager or SSM and reference it under "secrets" (valueFrom); a variable '
         "holding only a secret's ARN or name may end in _ARN or _NAME.",
+    ),
+    stack_policy(
+        "ecs-arm64-not-on-fargate-spot",
+        "ECS services running an ARM64 task definition have no FARGATE_SPOT in their effective capacity provider "
+        "strategy (their own, or else their cluster's default).",
+        MANDATORY,
+        check_arm64_not_on_spot,
+        'give the service its own strategy with FARGATE only, e.g. [{"capacityProvider": "FARGATE", "weight": 1}] '
+        "(with forceNewDeployment=True to change it in place), or build the image for X86_64.",
+    ),
+    resource_policy(
+        "ecr-retain-images",
+        "ECR repositories keep their images on destroy (forceDelete off) where the pack config sets `required`.",
+        ADVISORY,
+        [ECR_REPOSITORY],
+        check_retain_images,
+        "set repository.forceDelete: false on the environment's services (forceDelete=False).",
+        PolicyConfigSchema(properties={"required": {"type": "boolean", "default": False}}),
     ),
 ]

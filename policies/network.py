@@ -15,6 +15,7 @@ from policies.common import (
     MANDATORY,
     Graph,
     as_list,
+    has_unknown,
     is_true,
     is_unknown,
     number,
@@ -106,41 +107,61 @@ def check_world_ingress(graph: Graph, config: Mapping) -> Iterator[tuple[Any, st
 
 
 def _protocol(graph: Graph, listener: Any) -> str:
+    """HTTP, HTTPS, ... ; "" while unknown. Unset means HTTP: the provider creates an application load
+    balancer's listener without a protocol as HTTP, certificate or not (terraform-provider-aws,
+    lb_listener: "Keep previous default of HTTP for Application Load Balancers")."""
     value = graph.get(listener, "protocol")
-    if value is None:
-        # AWS's default: HTTPS when a certificate is given, else HTTP.
-        return "HTTPS" if graph.get(listener, "certificateArn") else "HTTP"
-    return "" if is_unknown(value) else str(value).upper()
+    if value in (None, ""):
+        return "HTTP"
+    return "" if has_unknown(value) else str(value).upper()
 
 
-def _redirects_to_https(actions: Any) -> bool:
-    for action in as_list(actions):
-        if not isinstance(action, Mapping):
-            return False
-        redirect = action.get("redirect")
-        if str(action.get("type", "")).lower() != "redirect" or not isinstance(redirect, Mapping):
-            return False
-        if str(redirect.get("protocol", "")).upper() != "HTTPS":
-            return False
-    return bool(as_list(actions))
+def _serves_plain_http(action: Any) -> bool:
+    """True when an action known so far does anything but redirect to HTTPS."""
+    if not isinstance(action, Mapping):
+        return not has_unknown(action)
+    kind, redirect = action.get("type"), action.get("redirect")
+    if has_unknown(kind):
+        return False
+    if str(kind).lower() != "redirect":
+        return True
+    if not isinstance(redirect, Mapping):
+        return not has_unknown(redirect)
+    protocol = redirect.get("protocol")
+    # "#{protocol}" (the default) keeps the request's own protocol: HTTP on an HTTP listener.
+    return not has_unknown(protocol) and str(protocol or "#{protocol}").upper() != "HTTPS"
+
+
+def _load_balancer(graph: Graph, listener: Any) -> tuple[str, str] | None:
+    """(key, label) of the load balancer a listener belongs to: one of the stack's, or another by its ARN."""
+    for lb in graph.referenced(listener, "loadBalancerArn", LOAD_BALANCERS):
+        return lb.urn, lb.name
+    value = graph.get(listener, "loadBalancerArn")
+    if isinstance(value, str) and value and not has_unknown(value):
+        return value, value
+    return None
 
 
 def check_https_redirect(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
-    listeners = graph.of_type(*LISTENERS)
-    for lb in graph.of_type(*LOAD_BALANCERS):
-        own = [ls for ls in listeners if lb in graph.referenced(ls, "loadBalancerArn")]
-        if not any(_protocol(graph, ls) == "HTTPS" for ls in own):
+    by_load_balancer: dict[str, list[Any]] = {}
+    labels: dict[str, str] = {}
+    for listener in graph.of_type(*LISTENERS):
+        found = _load_balancer(graph, listener)
+        if found is not None:
+            by_load_balancer.setdefault(found[0], []).append(listener)
+            labels[found[0]] = found[1]
+    for key, listeners in by_load_balancer.items():
+        if not any(_protocol(graph, ls) == "HTTPS" for ls in listeners):
             continue
-        for listener in own:
+        for listener in listeners:
             if _protocol(graph, listener) != "HTTP":
                 continue
             actions = graph.get(listener, "defaultActions")
-            if not is_unknown(actions) and not _redirects_to_https(actions):
-                yield listener, f"HTTP listener of {lb.name} serves traffic instead of redirecting to HTTPS."
+            if not has_unknown(actions) and (not as_list(actions) or any(map(_serves_plain_http, as_list(actions)))):
+                yield listener, f"HTTP listener of {labels[key]} serves traffic instead of redirecting to HTTPS."
             for rule in graph.referrers(listener, "listenerArn", LISTENER_RULES):
-                rule_actions = graph.get(rule, "actions")
-                if not is_unknown(rule_actions) and not _redirects_to_https(rule_actions):
-                    yield rule, f"listener rule on the HTTP listener of {lb.name} serves traffic over HTTP."
+                if any(map(_serves_plain_http, as_list(graph.get(rule, "actions")))):
+                    yield rule, f"listener rule on the HTTP listener of {labels[key]} serves traffic over HTTP."
 
 
 def check_drop_invalid_headers(props: dict, config: Mapping, args: Any) -> Iterator[str]:
