@@ -15,7 +15,7 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 KMS_KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/0b6b2b5e-6f4e-4a43-9d3a-1f2e3d4c5b6a"
 
 SEVERAL = [
-    # Listed before the catch-all so its rule gets the lower (earlier) priority.
+    # Narrower than the catch-all, so its rule comes first (priority 10) wherever it is listed.
     {"name": "admin", "public": True, "image": "public.ecr.aws/nginx/nginx:1.27-alpine", "port": 80,
      "routing": {"paths": ["/admin/*"]}},
     {"name": "web", "public": True, "image": "public.ecr.aws/nginx/nginx:1.27-alpine", "port": 80},
