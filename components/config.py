@@ -51,7 +51,13 @@ class SubnetMasks(Model):
 
 
 class FlowLogsConfig(Model):
+    """VPC flow logs: where they go, what they capture and how long they are kept."""
+
     enabled: bool = True
+    # cloudWatchLogs: searchable at once, but ingestion is billed per GB at the CloudWatch
+    # Logs rate; s3: Parquet files in a private bucket at the (lower) vended-logs S3 rate,
+    # queried with Athena.
+    destination: Literal["cloudWatchLogs", "s3"] = "cloudWatchLogs"
     retention_days: RetentionDays = 90
     traffic_type: Literal["ALL", "ACCEPT", "REJECT"] = "ALL"
 
