@@ -139,6 +139,8 @@ if database is not None:
     pulumi.export("dbName", database.db_name)
     pulumi.export("dbUsername", database.master_username)
     pulumi.export("dbSecretArn", database.secret_arn)
+    # What an IAM policy for rds-db:connect names: ...:dbuser:<dbResourceId>/<user>.
+    pulumi.export("dbResourceId", database.resource_id)
 if bastion is not None:
     pulumi.export("bastionInstanceId", bastion.instance_id)
     if database is not None:

@@ -168,3 +168,7 @@ def test_iam_auth_needs_the_stacks_database_too():
     assert config_error("dev", no_database) == (
         'ecs-platform:services[0].database: the stack has no ecs-platform:database section (got {"iamAuth": true})'
     )
+
+
+def test_the_stack_exports_the_resource_id_that_connect_grants_name(stack):
+    assert stack.outputs["dbResourceId"] == stack.one(INSTANCE).outputs["resourceId"]
