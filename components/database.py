@@ -16,7 +16,7 @@ RDS rotates that password.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -49,7 +49,7 @@ class DatabaseClient:
 
     environment: Mapping[str, pulumi.Input[str]]
     secrets: Sequence[SecretReference] = ()
-    task_statements: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    task_statements: Sequence[Mapping[str, Any]] = ()
     uses_password: bool = False
 
 
