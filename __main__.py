@@ -10,6 +10,7 @@ from components.monitoring import AlarmTopic, AlarmTopicArgs, Dashboard, Dashboa
 from components.naming import Naming
 from components.network import Network, NetworkArgs
 from components.pipeline import Pipeline, PipelineArgs, github_connection
+from components.rotation import RotationRedeploy, RotationRedeployArgs
 from components.service import Service, ServiceArgs
 
 cfg = config.load()
@@ -24,9 +25,18 @@ database = None
 if cfg.database is not None:
     database = Database(
         "database",
-        DatabaseArgs(cfg.database, naming, cfg.region, network.vpc_id, network.isolated_subnet_ids),
+        DatabaseArgs(
+            cfg.database,
+            naming,
+            cfg.region,
+            network.vpc_id,
+            network.isolated_subnet_ids,
+            iam_authentication=any(s.database_user for s in cfg.services),
+        ),
         opts=in_env,
     )
+# How each service that declares `database` reaches it: IAM auth as its own user, or the master password.
+db_clients = {s.name: database.client(s.database, s.database_user) for s in cfg.services if s.database}
 
 bastion = None
 if cfg.bastion.enabled:
@@ -62,8 +72,9 @@ services = {
             cfg.monitoring,
             alarms.topic_arn,
             listener_priority=config.listener_priority(s, cfg.services) if s.public else None,
-            extra_environment=database.client_environment() if s.database else {},
-            extra_secrets=database.client_secrets() if s.database else (),
+            extra_environment=db_clients[s.name].environment if s.name in db_clients else {},
+            extra_secrets=db_clients[s.name].secrets if s.name in db_clients else (),
+            extra_task_statements=db_clients[s.name].task_statements if s.name in db_clients else (),
         ),
         opts=in_env,
     )
@@ -74,6 +85,21 @@ for s in cfg.services:
         services[s.name].allow_from(source, services[source].security_group_id)
     if s.database:
         database.allow_from(s.name, services[s.name].security_group_id)
+# Services holding the master password get new tasks (and so the new password) whenever it rotates.
+password_clients = [services[name] for name, client in db_clients.items() if client.uses_password]
+if password_clients:
+    RotationRedeploy(
+        "database-rotation",
+        RotationRedeployArgs(
+            naming,
+            cfg.region,
+            secret_arn=database.secret_arn,
+            services=password_clients,
+            alarm_topic_arn=alarms.topic_arn,
+            log_retention_days=cfg.database.log_retention_days,
+        ),
+        opts=in_env,
+    )
 dashboard = Dashboard("dashboard", DashboardArgs(naming, cfg.region, cluster, list(services.values())), opts=in_env)
 
 # One pipeline per service that enables it; one GitHub connection for the environment, if any needs it.
@@ -113,6 +139,8 @@ if database is not None:
     pulumi.export("dbName", database.db_name)
     pulumi.export("dbUsername", database.master_username)
     pulumi.export("dbSecretArn", database.secret_arn)
+    # What an IAM policy for rds-db:connect names: ...:dbuser:<dbResourceId>/<user>.
+    pulumi.export("dbResourceId", database.resource_id)
 if bastion is not None:
     pulumi.export("bastionInstanceId", bastion.instance_id)
     if database is not None:

@@ -81,7 +81,13 @@ class SubnetMasks(Model):
 
 
 class FlowLogsConfig(Model):
+    """VPC flow logs: where they go, what they capture and how long they are kept."""
+
     enabled: bool = True
+    # cloudWatchLogs: searchable at once, but ingestion is billed per GB at the CloudWatch
+    # Logs rate; s3: Parquet files in a private bucket at the (lower) vended-logs S3 rate,
+    # queried with Athena.
+    destination: Literal["cloudWatchLogs", "s3"] = "cloudWatchLogs"
     retention_days: RetentionDays = 90
     traffic_type: Literal["ALL", "ACCEPT", "REJECT"] = "ALL"
 
@@ -817,6 +823,42 @@ _CONTAINER_PATH = re.compile(r"(?:/(?!\.\.?(?:/|$))[A-Za-z0-9._@%+=:,~-]+)+")
 ALWAYS_WRITABLE = ("/tmp",)
 
 
+# Role names PostgreSQL or RDS keep for themselves: `pg_*` (PostgreSQL reserves the prefix), RDS's
+# own `rds*` roles (rdsadmin, rds_superuser, rds_iam ...), and the names CREATE ROLE refuses.
+_RESERVED_DB_USERS = re.compile(r"^(pg_.*|rds.*|public|none|current_user|current_role|session_user)$")
+_DB_USER = r"^[a-z_][a-z0-9_]{0,62}$"
+
+
+def db_user_problem(user: str) -> str | None:
+    """Why `user` cannot be the PostgreSQL user of an IAM-authenticated service, or None."""
+    if not re.fullmatch(_DB_USER, user):
+        # Lower case only: PostgreSQL folds unquoted names to lower case, while the IAM
+        # dbuser ARN and the auth token match the name exactly.
+        return "must be a lower-case PostgreSQL user name: a letter or _, then letters, digits or _ (at most 63)"
+    if _RESERVED_DB_USERS.match(user):
+        return f"{user} is reserved by PostgreSQL or RDS"
+    return None
+
+
+class DatabaseAccessConfig(Model):
+    """How one service reaches the stack's database: the master password, or IAM authentication as its own user."""
+
+    iam_auth: bool = False
+    user: str | None = None
+
+    @field_validator("user")
+    @classmethod
+    def _iam_user(cls, user: str | None, info) -> str | None:
+        if user is None:
+            return user
+        if not info.data.get("iam_auth"):
+            raise ValueError("a user applies to IAM authentication only; set iamAuth: true")
+        problem = db_user_problem(user)
+        if problem:
+            raise ValueError(problem)
+        return user
+
+
 class ServiceConfig(Model):
     """One Fargate service: image, size, container, routing, scaling and permissions.
 
@@ -850,12 +892,24 @@ class ServiceConfig(Model):
     health_check: TargetHealthCheckConfig = TargetHealthCheckConfig()
     health_check_grace_period: int = Field(60, ge=0, le=7200)
     allow_from: list[str] = []
-    # The service gets DB_HOST, DB_PORT, DB_NAME, and DB_USERNAME / DB_PASSWORD as secrets.
-    database: bool = False
+    # true: DB_HOST, DB_PORT, DB_NAME, and the master DB_USERNAME / DB_PASSWORD as ECS secrets;
+    # {iamAuth: true, user: <name>}: DB_HOST, DB_PORT, DB_NAME, DB_USER and rds-db:connect, no secret.
+    database: DatabaseAccessConfig | None = None
     log_retention_days: RetentionDays = 30
     ecs_exec: bool = False
     permissions: list[GrantConfig] = []
     pipeline: PipelineConfig | None = None
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database_access(cls, value: Any) -> Any:
+        if value is True:
+            return {}
+        if value is False or value is None:
+            return None
+        if not isinstance(value, dict):
+            raise ValueError("must be true, false, or a mapping such as {iamAuth: true, user: app}")
+        return value
 
     @field_validator("writable_paths")
     @classmethod
@@ -947,6 +1001,13 @@ class ServiceConfig(Model):
         return self
 
     @property
+    def database_user(self) -> str | None:
+        """The PostgreSQL user of an IAM-authenticated service: configured, else its name with _ for -."""
+        if self.database is None or not self.database.iam_auth:
+            return None
+        return self.database.user or self.name.replace("-", "_")
+
+    @property
     def pipeline_enabled(self) -> bool:
         return self.pipeline is not None and self.pipeline.enabled
 
@@ -967,8 +1028,11 @@ class ServiceConfig(Model):
 
     @property
     def reads_database_secret(self) -> bool:
-        """The database's credentials reach the container from the RDS-managed Secrets Manager secret."""
-        return self.database
+        """The database's credentials reach the container from the RDS-managed Secrets Manager secret.
+
+        With IAM authentication the task signs a token with its role instead: no secret is read.
+        """
+        return self.database is not None and not self.database.iam_auth
 
     @property
     def endpoints_at_start(self) -> list[str]:
@@ -1183,14 +1247,30 @@ class StackConfig(Model):
 
 
 def database_client_problems(cfg: StackConfig) -> list[Problem]:
-    """A service can only use the database the stack has."""
-    if cfg.database is not None:
-        return []
-    return [
-        (("services", i, "database"), "the stack has no ecs-platform:database section", True)
-        for i, service in enumerate(cfg.services)
-        if service.database
-    ]
+    """A service can only use the database the stack has, and IAM users must be valid and not the master."""
+    problems: list[Problem] = []
+    for i, service in enumerate(cfg.services):
+        access = service.database
+        if access is None:
+            continue
+        shown: Any = True if access == DatabaseAccessConfig() else access.model_dump(by_alias=True, exclude_none=True)
+        if cfg.database is None:
+            problems.append((("services", i, "database"), "the stack has no ecs-platform:database section", shown))
+            continue
+        user = service.database_user
+        if user is None:
+            continue
+        where = ("services", i, "database", "user") if access.user else ("services", i, "database")
+        problem = db_user_problem(user) if not access.user else None
+        if problem:
+            problems.append((where, f"the default user {user} (the service name): {problem}; set user", shown))
+        elif user == cfg.database.master_username.lower():
+            # Granting rds_iam to the master user would end its password login, the one way
+            # in for administration through the bastion.
+            problems.append(
+                (where, f"{user} is the master user; IAM authentication needs a user of its own", access.user or shown)
+            )
+    return problems
 
 
 def bastion_problems(cfg: StackConfig) -> list[Problem]:

@@ -6,17 +6,25 @@ security group (no rules of its own; `allow_from` adds one ingress rule per clie
 separate resource), the KMS key that encrypts storage, Performance Insights and the master
 secret, and the enhanced-monitoring role. The master password is created and rotated by RDS
 in Secrets Manager (`manage_master_user_password`); it never passes through config or state.
+
+Services reach it one of two ways (`Database.client`): IAM database authentication as a
+user of their own (a short-lived token, nothing secret in the task), or the master user's
+password as ECS secrets, in which case `components/rotation.py` redeploys them whenever
+RDS rotates that password.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from components.account import current_account, trust_policy
-from components.config import DatabaseConfig
+from components.config import DatabaseAccessConfig, DatabaseConfig
 from components.naming import Naming
 from components.service import SecretReference
 
@@ -31,6 +39,18 @@ class DatabaseArgs:
     region: str
     vpc_id: pulumi.Input[str]
     isolated_subnet_ids: pulumi.Input[list[str]]
+    # On when any client connects with IAM database authentication.
+    iam_authentication: bool = False
+
+
+@dataclass(frozen=True)
+class DatabaseClient:
+    """What one service gets to reach the database: plain environment, secrets, task-role statements."""
+
+    environment: Mapping[str, pulumi.Input[str]]
+    secrets: Sequence[SecretReference] = ()
+    task_statements: Sequence[Mapping[str, Any]] = ()
+    uses_password: bool = False
 
 
 class Database(pulumi.ComponentResource):
@@ -45,6 +65,8 @@ class Database(pulumi.ComponentResource):
     master_username: str
     secret_arn: pulumi.Output[str]
     kms_key_arn: pulumi.Output[str]
+    resource_id: pulumi.Output[str]  # the DbiResourceId that IAM dbuser ARNs name
+    final_snapshot_identifier: pulumi.Output[str]
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ecs-platform:database:Database", name, None, opts)
@@ -53,6 +75,7 @@ class Database(pulumi.ComponentResource):
         self.port = cfg.port
         self.db_name = cfg.name
         self.master_username = cfg.master_username
+        self._region = args.region
         # A fixed, readable identifier rather than a prefix: the log groups below must be named
         # after it before the instance exists, operators find it in the console, and a change
         # that would replace the instance fails on the name clash instead of quietly building
@@ -99,7 +122,11 @@ class Database(pulumi.ComponentResource):
 
         family = f"postgres{cfg.engine_version}"
         # Named by prefix: a major upgrade needs a new group of the new family created before
-        # the old one is deleted.
+        # the old one is deleted. The old one is never deleted by Pulumi (skip_destroy: it only
+        # leaves the state): with applyImmediately false the instance keeps using it until the
+        # maintenance window, and RDS refuses to delete a group that is still attached
+        # (InvalidDBParameterGroupState), which would fail every `pulumi up` until then. README,
+        # "Upgrade PostgreSQL to a new major version", says how to delete it once unused.
         parameter_group = aws.rds.ParameterGroup(
             f"{name}-params",
             name_prefix=naming.prefix(f"{family}", "default").lower(),
@@ -111,8 +138,22 @@ class Database(pulumi.ComponentResource):
                     name="log_min_duration_statement", value=str(cfg.slow_statement_ms), apply_method="immediate"
                 ),
             ],
+            skip_destroy=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+        # A final snapshot name of its own for each lifetime of the database: a fixed
+        # `<identifier>-final` would still exist after the first destroy and make the next
+        # destroy of a recreated environment fail. The suffix is created with the database
+        # and kept in the state, so it is stable across `pulumi up`s; it changes only when the
+        # identifier (and so the database) changes, or when the environment is rebuilt.
+        snapshot_suffix = random.RandomId(
+            f"{name}-final-snapshot",
+            byte_length=4,
+            keepers={"identifier": self.identifier},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.final_snapshot_identifier = pulumi.Output.concat(self.identifier, "-final-", snapshot_suffix.hex)
 
         # RDS would create these on first export, with logs that never expire.
         log_groups = [
@@ -160,7 +201,11 @@ class Database(pulumi.ComponentResource):
             deletion_protection=cfg.deletion_protection,
             skip_final_snapshot=cfg.skip_final_snapshot,
             # Always set, so a destroy with skip_final_snapshot false cannot fail for want of it.
-            final_snapshot_identifier=f"{self.identifier}-final",
+            final_snapshot_identifier=self.final_snapshot_identifier,
+            # Lets clients log in with a token for a user granted rds_iam ("IAM database
+            # authentication for MariaDB, MySQL, and PostgreSQL", RDS User Guide); the master
+            # user keeps its password.
+            iam_database_authentication_enabled=args.iam_authentication,
             apply_immediately=cfg.apply_immediately,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             performance_insights_enabled=cfg.performance_insights,
@@ -176,6 +221,8 @@ class Database(pulumi.ComponentResource):
         self.address = instance.address
         self.endpoint = instance.endpoint
         self.secret_arn = instance.master_user_secrets.apply(lambda secrets: secrets[0].secret_arn)
+        self.resource_id = instance.resource_id
+        self._iam_authentication = args.iam_authentication
 
         self.register_outputs(
             {
@@ -187,8 +234,40 @@ class Database(pulumi.ComponentResource):
                 "securityGroupId": self.security_group_id,
                 "secretArn": self.secret_arn,
                 "kmsKeyArn": self.kms_key_arn,
+                "resourceId": self.resource_id,
+                "finalSnapshotIdentifier": self.final_snapshot_identifier,
             }
         )
+
+    def client(self, access: DatabaseAccessConfig, user: str | None = None) -> DatabaseClient:
+        """How a service with `access` reaches the database (`user`: its PostgreSQL user with IAM auth)."""
+        if not access.iam_auth:
+            return DatabaseClient(self.client_environment(), self.client_secrets(), uses_password=True)
+        if user is None:
+            raise ValueError("IAM database authentication needs the service's database user")
+        if not self._iam_authentication:
+            raise ValueError("the database was built without IAM authentication; pass iam_authentication=True")
+        return DatabaseClient(
+            {**self.client_environment(), "DB_USER": user},
+            task_statements=[self.connect_statement(user)],
+        )
+
+    def connect_statement(self, user: str) -> dict[str, Any]:
+        """`rds-db:connect` as exactly one database user of this instance, for the client's task role.
+
+        The resource is `arn:<partition>:rds-db:<region>:<account>:dbuser:<DbiResourceId>/<user>`
+        ("Creating and using an IAM policy for IAM database access", RDS User Guide): the
+        instance's resource id, not its identifier, and never a wildcard.
+        """
+        account = current_account(self)
+        return {
+            "Sid": "ConnectToDatabase",
+            "Effect": "Allow",
+            "Action": "rds-db:connect",
+            "Resource": pulumi.Output.concat(
+                f"arn:{account.partition}:rds-db:{self._region}:{account.id}:dbuser:", self.resource_id, f"/{user}"
+            ),
+        }
 
     def client_environment(self) -> dict[str, pulumi.Input[str]]:
         """Where a service finds the database: plain environment, nothing secret."""

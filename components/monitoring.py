@@ -3,7 +3,8 @@
 CloudWatch alarms cannot publish to an SNS topic encrypted with the AWS-managed
 `alias/aws/sns` key (its key policy cannot be changed to let CloudWatch use it), so the
 topic gets a customer-managed key whose policy lets `cloudwatch.amazonaws.com` generate
-data keys and decrypt, and nothing else outside the account.
+data keys and decrypt on behalf of this account's alarms only, and nothing else outside
+the account.
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ class AlarmTopic(pulumi.ComponentResource):
         account, partition = account.id, account.partition
         topic_name = naming.name("alarms", "sns_topic")
         topic_arn = f"arn:{partition}:sns:{args.region}:{account}:{topic_name}"
+        alarms_of_this_account = {
+            "StringEquals": {"aws:SourceAccount": account},
+            "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{args.region}:{account}:alarm:*"},
+        }
 
         key = aws.kms.Key(
             f"{name}-key",
@@ -96,11 +101,18 @@ class AlarmTopic(pulumi.ComponentResource):
                             "Resource": "*",  # in a key policy, "*" means this key
                         },
                         {
+                            # Only alarms of this account and region: without these conditions any
+                            # account's alarms could use the key through CloudWatch (the confused
+                            # deputy). CloudWatch sends both keys with its KMS requests for an
+                            # encrypted topic, the same ones the topic policy checks ("Enable
+                            # compatibility between event sources from AWS services and encrypted
+                            # topics", Amazon SNS Developer Guide).
                             "Sid": "CloudWatchAlarmsPublish",
                             "Effect": "Allow",
                             "Principal": {"Service": "cloudwatch.amazonaws.com"},
                             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                             "Resource": "*",
+                            "Condition": alarms_of_this_account,
                         },
                     ],
                 }
@@ -132,12 +144,7 @@ class AlarmTopic(pulumi.ComponentResource):
                             "Principal": {"Service": "cloudwatch.amazonaws.com"},
                             "Action": "sns:Publish",
                             "Resource": topic_arn,
-                            "Condition": {
-                                "StringEquals": {"aws:SourceAccount": account},
-                                "ArnLike": {
-                                    "aws:SourceArn": f"arn:{partition}:cloudwatch:{args.region}:{account}:alarm:*"
-                                },
-                            },
+                            "Condition": alarms_of_this_account,
                         },
                         {
                             "Sid": "TlsOnly",

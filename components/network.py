@@ -16,6 +16,7 @@ import pulumi_aws as aws
 import pulumi_awsx as awsx
 
 from components.account import current_account, trust_policy
+from components.bucket import private_bucket
 from components.config import NetworkConfig
 from components.naming import Naming
 
@@ -87,7 +88,9 @@ class Network(pulumi.ComponentResource):
         self.endpoint_security_group_id = None
         if cfg.interface_endpoints:
             self.endpoint_security_group_id = self._interface_endpoints(name, args, cfg.interface_endpoints)
-        if cfg.flow_logs.enabled:
+        if cfg.flow_logs.enabled and cfg.flow_logs.destination == "s3":
+            self._flow_logs_to_s3(name, args)
+        elif cfg.flow_logs.enabled:
             self._flow_logs(name, args)
 
         self.register_outputs(
@@ -156,6 +159,10 @@ class Network(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # The permissions "IAM role for publishing flow logs to CloudWatch Logs" (Amazon VPC User
+        # Guide) lists, except logs:CreateLogGroup (the group exists, with retention). Each on the
+        # narrowest resource AWS accepts: the stream actions on this group only; DescribeLogGroups
+        # has no resource type in IAM, so "*" is the only Resource it takes.
         aws.iam.RolePolicy(
             f"{name}-flow-logs",
             role=role.id,
@@ -168,7 +175,13 @@ class Network(pulumi.ComponentResource):
                                 "Effect": "Allow",
                                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                                 "Resource": [arn, f"{arn}:log-stream:*"],
-                            }
+                            },
+                            {
+                                "Sid": "FindTheLogGroup",
+                                "Effect": "Allow",
+                                "Action": "logs:DescribeLogGroups",
+                                "Resource": "*",
+                            },
                         ],
                     }
                 )
@@ -185,4 +198,78 @@ class Network(pulumi.ComponentResource):
             max_aggregation_interval=60,
             tags={"Name": naming.name("vpc-flow-logs")},
             opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _flow_logs_to_s3(self, name: str, args: NetworkArgs) -> None:
+        """VPC flow logs as hourly-partitioned Parquet files in a private bucket that expires them.
+
+        No IAM role: the log delivery service writes with the bucket policy from "Amazon S3
+        bucket permissions for flow logs" (Amazon VPC User Guide), confused-deputy conditions
+        included. SSE-S3, which that guide says needs no further configuration (SSE-KMS would
+        need a customer managed key whose policy lets the log delivery service use it).
+        """
+        cfg, naming = args.config.flow_logs, args.naming
+        account = current_account(self)
+        account_id, partition = account.id, account.partition
+        principal = {"Service": "delivery.logs.amazonaws.com"}
+        source_account = {"aws:SourceAccount": account_id}
+        # The source ARN is the logs service's wildcard ARN in this account and region.
+        source_arn = {"aws:SourceArn": f"arn:{partition}:logs:{args.region}:{account_id}:*"}
+
+        def allow(arn: str) -> list[dict]:
+            return [
+                {
+                    "Sid": "AWSLogDeliveryWrite",
+                    "Effect": "Allow",
+                    "Principal": principal,
+                    "Action": "s3:PutObject",
+                    "Resource": f"{arn}/AWSLogs/{account_id}/*",
+                    "Condition": {
+                        "StringEquals": {**source_account, "s3:x-amz-acl": "bucket-owner-full-control"},
+                        "ArnLike": source_arn,
+                    },
+                },
+                {
+                    "Sid": "AWSLogDeliveryAclCheck",
+                    "Effect": "Allow",
+                    "Principal": principal,
+                    "Action": ["s3:GetBucketAcl", "s3:ListBucket"],
+                    "Resource": arn,
+                    "Condition": {"StringEquals": source_account, "ArnLike": source_arn},
+                },
+            ]
+
+        bucket, ready = private_bucket(
+            f"{name}-flow-logs",
+            bucket_prefix=naming.prefix("flow-logs", "s3_bucket_prefix").lower(),
+            encryption={"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}},
+            lifecycle_rules=[
+                {
+                    "id": "expire-flow-logs",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "expiration": {"days": cfg.retention_days},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            ],
+            allow=allow,
+            parent=self,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-logs",
+            vpc_id=self.vpc_id,
+            traffic_type=cfg.traffic_type,
+            log_destination_type="s3",
+            log_destination=bucket.arn,
+            # Parquet: smaller, and queried by Athena far faster than text; hourly partitions
+            # keep a query for one hour from scanning the whole day.
+            destination_options={
+                "file_format": "parquet",
+                "per_hour_partition": True,
+                "hive_compatible_partitions": False,
+            },
+            max_aggregation_interval=60,
+            tags={"Name": naming.name("vpc-flow-logs")},
+            # With the delivery statements already in place, AWS does not rewrite the bucket policy.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
         )

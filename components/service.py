@@ -9,7 +9,9 @@ service itself, autoscaling, and alarms to the environment's topic.
 Other components extend a service without touching this file through `ServiceArgs`:
 `extra_environment` (values may be Outputs) and `extra_secrets` (Secrets Manager
 references, e.g. the database's managed password) reach the container definition and the
-execution role the same way configured ones do.
+execution role the same way configured ones do; `extra_task_statements` (IAM statements
+whose values may be Outputs, e.g. the database's `rds-db:connect`) join the task role's
+policy next to the configured grants.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -60,6 +63,7 @@ class ServiceArgs:
     listener_priority: int | None = None  # public services: the rule's place on the shared listener
     extra_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     extra_secrets: Sequence[SecretReference] = ()
+    extra_task_statements: Sequence[Mapping[str, Any]] = ()
 
 
 class Service(pulumi.ComponentResource):
@@ -442,11 +446,12 @@ class Service(pulumi.ComponentResource):
         if cfg.ecs_exec:
             # Session Manager channels are not resource-scoped in IAM.
             statements.append({"Sid": "EcsExec", "Effect": "Allow", "Action": _ECS_EXEC_ACTIONS, "Resource": "*"})
+        statements += [dict(statement) for statement in args.extra_task_statements]
         if statements:
             aws.iam.RolePolicy(
                 f"{name}-task",
                 role=role.id,
-                policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+                policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
                 opts=pulumi.ResourceOptions(parent=role),
             )
         return role

@@ -4,8 +4,10 @@ Every figure comes from a resource's type token and its wire-format (camelCase) 
 so the estimate follows whatever the program registers: NAT gateways from the awsx VPC's
 `natGateways.strategy` and AZs, load balancers, Fargate services (task size, architecture,
 task count, on-demand/Spot split), RDS instances, EC2 instances, KMS keys, secrets,
-interface endpoints, alarms, dashboards, hosted zones and pipelines. Only fixed, always-on
-charges are priced; usage-based ones are listed as left out, per type present.
+interface endpoints, alarms, dashboards, hosted zones and pipelines. Fixed, always-on charges
+are priced; so are VPC flow logs, from an assumed monthly volume stated under the estimate,
+because their per-GB delivery charge can outgrow the fixed ones. Other usage-based charges are
+listed as left out, per type present.
 """
 
 from __future__ import annotations
@@ -85,6 +87,8 @@ def estimate(graph: Graph, prices: dict[str, Any] | None = None) -> Estimate:
         result.assumptions.append(prices["assumptions"]["albLcuPerHourNote"])
     if ctx.used_default_root:
         result.assumptions.append(prices["assumptions"]["defaultRootVolumeGiBNote"])
+    if ctx.used_flow_log_volume:
+        result.assumptions.append(prices["assumptions"]["flowLogGbPerMonthNote"])
     return result
 
 
@@ -101,6 +105,7 @@ class _Context:
         self.by_urn = {r.urn: r for r in graph.resources}
         self.used_spot = False
         self.used_default_root = False
+        self.used_flow_log_volume = False
 
     def warn(self, res: Resource, text: str) -> None:
         self.result.warnings.append(f"{res.type} {res.name}: {text}")
@@ -390,6 +395,31 @@ def _vpc_endpoint(ctx: _Context, res: Resource) -> Priced:
     )
 
 
+def _flow_log(ctx: _Context, res: Resource) -> Priced:
+    """Vended-logs delivery of the assumed monthly volume for the flow log's traffic type, at its destination's rate."""
+    traffic = str(res.inputs.get("trafficType") or "ALL")
+    gb = ctx.assume["flowLogGbPerMonth"].get(traffic)
+    destination = str(res.inputs.get("logDestinationType") or "cloud-watch-logs")
+    rates = ctx.p["vendedLogsGb"]
+    if gb is None:
+        ctx.warn(res, f"traffic type {traffic} has no assumed volume: not priced")
+        return
+    ctx.used_flow_log_volume = True
+    volume = f"{gb:g} GB/month of {traffic} traffic (assumed)"
+    if destination == "cloud-watch-logs":
+        price = rates["cloudWatchLogs"]
+        yield f"flow logs to CloudWatch Logs, {volume}", f"{gb:g} GB x {_money(price)}", gb * price
+    elif destination == "s3":
+        price = rates["s3"]
+        parquet = (res.inputs.get("destinationOptions") or {}).get("fileFormat") == "parquet"
+        if parquet:
+            price += rates["parquetConversion"]
+        rate = f"({_money(rates['s3'])} + {_money(rates['parquetConversion'])} Parquet)" if parquet else _money(price)
+        yield f"flow logs to S3, {volume}", f"{gb:g} GB x {rate}", gb * price
+    else:
+        ctx.warn(res, f"destination {destination} is not in the price table: not priced")
+
+
 def _flat(key: str, item: str) -> Callable[[_Context, Resource], Priced]:
     def pricer(ctx: _Context, res: Resource) -> Priced:
         price = ctx.p[key]["usd"]
@@ -413,6 +443,7 @@ PRICERS: dict[str, Callable[[_Context, Resource], Priced]] = {
     "aws:ec2/instance:Instance": _ec2_instance,
     "aws:ebs/volume:Volume": _ebs_volume,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
+    "aws:ec2/flowLog:FlowLog": _flow_log,
     "aws:kms/key:Key": _flat("kmsKeyMonth", "customer managed KMS key"),
     "aws:secretsmanager/secret:Secret": _flat("secretMonth", "Secrets Manager secret"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": _flat("cloudwatchAlarmMonth", "CloudWatch alarm"),
@@ -440,10 +471,8 @@ LEFT_OUT: list[tuple[tuple[str, ...], str]] = [
         "IOPS/throughput above the gp3 baseline, Performance Insights beyond the free tier, enhanced monitoring",
     ),
     (("aws:ec2/instance:Instance",), "EC2 CPU credits above baseline (T instances in unlimited mode)"),
-    (
-        ("aws:cloudwatch/logGroup:LogGroup", "aws:ec2/flowLog:FlowLog"),
-        "CloudWatch Logs ingestion and storage (flow logs, container logs)",
-    ),
+    (("aws:cloudwatch/logGroup:LogGroup",), "CloudWatch Logs ingestion and storage of container and database logs"),
+    (("aws:ec2/flowLog:FlowLog",), "flow-log volume beyond the assumption, and the storage of flow logs"),
     (("aws:ecs/cluster:Cluster",), "Container Insights metrics"),
     (("aws:kms/key:Key",), "KMS requests, and 1 USD/month for each of a key's first two rotations"),
     (("aws:secretsmanager/secret:Secret", "aws:rds/instance:Instance"), "Secrets Manager API calls"),

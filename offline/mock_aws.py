@@ -43,6 +43,8 @@ ARN = {
     "aws:sns/topic:Topic": "arn:aws:sns:{region}:{account}:{name}",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
     "aws:ecr/repository:Repository": "arn:aws:ecr:{region}:{account}:repository/{name}",
+    "aws:sfn/stateMachine:StateMachine": "arn:aws:states:{region}:{account}:stateMachine:{name}",
+    "aws:cloudwatch/eventRule:EventRule": "arn:aws:events:{region}:{account}:rule/{name}",
 }
 
 OutputsFn = Callable[[str, dict, "AwsMocks"], dict]
@@ -414,4 +416,23 @@ def _codestar_connection(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, 
     return {
         "arn": f"arn:aws:codestar-connections:{mocks.region}:{ACCOUNT_ID}:connection/{fake_uuid(name)}",
         "connectionStatus": "PENDING",
+    }
+
+
+# --- pulumi-random -------------------------------------------------------------------------
+
+
+@outputs("random:index/randomId:RandomId")
+def _random_id(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
+    """What the random provider reports: the same bytes as hex, base64 and decimal (stable per logical name)."""
+    import base64
+
+    raw = bytes.fromhex(fake_hex(f"{name}-{inputs.get('keepers')}", 2 * int(inputs.get("byteLength", 8))))
+    hex_value = raw.hex()
+    return {
+        "hex": hex_value,
+        "dec": str(int(hex_value, 16)),
+        "b64Std": base64.standard_b64encode(raw).decode(),
+        "b64Url": base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        "id": base64.urlsafe_b64encode(raw).decode().rstrip("="),
     }

@@ -1,11 +1,15 @@
 """Least-privilege IAM (mandatory): no wildcard or inverted grants, "*" only where AWS allows nothing
-else, no admin-like managed policies, PassRole never on every role, trust only in named principals.
+else, no admin-like managed policies, PassRole never on every role, trust only in named principals,
+`rds-db:connect` only as one database user of one instance, and AWS service principals in resource
+policies only on behalf of this account (the confused deputy).
 
 Every identity-policy document is checked wherever it can appear: `aws:iam/policy`,
 `rolePolicy`, `userPolicy`, `groupPolicy`, `role.inlinePolicies`, SSO permission-set inline
-policies; trust documents are `role.assumeRolePolicy`. A document may be JSON text or an
-object, `Statement` one object or a list, `Action`/`Resource` a string or a list; action
-names are matched case-insensitively. Resource policies (buckets) are checked in `data.py`.
+policies; trust documents are `role.assumeRolePolicy`; resource policies are the `policy` of
+KMS keys, SNS topics, S3 buckets, ECR repositories, Secrets Manager secrets and SQS queues,
+inline or as their separate policy resources. A document may be JSON text or an object,
+`Statement` one object or a list, `Action`/`Resource` a string or a list; action names are
+matched case-insensitively. Public-bucket checks live in `data.py`.
 """
 
 from __future__ import annotations
@@ -59,6 +63,52 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 _ACCOUNT_ARN = re.compile(r"^arn:[\w-]+:(?:iam|sts)::(?P<account>\d{12}):[\w+=,.@/-]+$")
 _FEDERATED_ARN = re.compile(r"^arn:[\w-]+:iam::\d{12}:(?:oidc-provider|saml-provider)/[^*?]+$")
 _SERVICE = re.compile(r"^[a-z0-9.-]+\.amazonaws\.com(?:\.cn)?$")
+
+# One database user of one RDS instance or Aurora cluster: arn:<partition>:rds-db:<region>:<account>:dbuser:
+# <DbiResourceId or cluster resource id>/<user> ("Creating and using an IAM policy for IAM database access",
+# RDS User Guide), with no wildcard anywhere.
+DB_USER_ARN = re.compile(
+    r"^arn:[a-z-]+:rds-db:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):(?P<account>\d{12}):dbuser:"
+    r"(?P<resource_id>(?:db|cluster)-[A-Za-z0-9]+)/(?P<user>[^/*?]+)$"
+)
+
+# Where resource policies live: type -> property holding the document.
+RESOURCE_POLICY_PROPERTY = {
+    "aws:kms/key:Key": "policy",
+    "aws:kms/keyPolicy:KeyPolicy": "policy",
+    "aws:sns/topic:Topic": "policy",
+    "aws:sns/topicPolicy:TopicPolicy": "policy",
+    "aws:s3/bucket:Bucket": "policy",
+    "aws:s3/bucketV2:BucketV2": "policy",
+    "aws:s3/bucketPolicy:BucketPolicy": "policy",
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": "policy",
+    "aws:secretsmanager/secret:Secret": "policy",
+    "aws:secretsmanager/secretPolicy:SecretPolicy": "policy",
+    "aws:sqs/queue:Queue": "policy",
+    "aws:sqs/queuePolicy:QueuePolicy": "policy",
+}
+
+# Condition keys that tie a service's request to the account, organization or resource it acts
+# for ("The confused deputy problem", IAM User Guide), and the encryption-context keys that name
+# the one resource a key may be used for. `aws:SourceOwner` is the older SNS/SES form of
+# aws:SourceAccount.
+SOURCE_CONDITION_KEYS = frozenset(
+    {
+        "aws:sourceaccount",
+        "aws:sourcearn",
+        "aws:sourceorgid",
+        "aws:sourceorgpaths",
+        "aws:sourceowner",
+        "kms:encryptioncontext:aws:logs:arn",
+        "kms:encryptioncontext:aws:sns:topicarn",
+    }
+)
+
+# (resource type prefix, service principal) pairs AWS documents as sending none of those keys.
+# EventBridge's requests to KMS for an encrypted SNS topic target carry no aws:SourceAccount,
+# aws:SourceArn or aws:SourceOrgID ("Enable compatibility between event sources from AWS
+# services and encrypted topics", Amazon SNS Developer Guide): a condition would drop every event.
+NO_SOURCE_CONTEXT = frozenset({("aws:kms/", "events.amazonaws.com")})
 
 
 def identity_documents(props: Mapping[str, Any], type_: str) -> Iterator[tuple[str, Any]]:
@@ -213,6 +263,75 @@ def check_trust(props: dict, config: Mapping, args: Any) -> Iterator[str]:
             yield f"{where}: trust statements name their sts actions explicitly (found {wild or 'NotAction'})."
 
 
+def grants_rds_connect(statement: Mapping) -> bool:
+    """rds-db:connect or an rds-db pattern matching it (`rds-db:*`); "*" alone is iam-no-wildcard-actions' to report."""
+    return any(
+        a.lower().startswith("rds-db:") and fnmatch.fnmatchcase("rds-db:connect", a.lower())
+        for a in _known_strings(statement.get("Action"))
+    )
+
+
+def check_rds_connect(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    try:
+        for where, statement in allow_statements(props, args.resource_type):
+            if not grants_rds_connect(statement):
+                continue
+            if "NotResource" in statement:
+                yield f"{where}: rds-db:connect with NotResource lets the holder log in as every other database user."
+            for resource in _known_strings(statement.get("Resource")):
+                if not DB_USER_ARN.match(resource):
+                    yield (
+                        f'{where}: rds-db:connect on "{resource}": name one database user of one instance, '
+                        "arn:<partition>:rds-db:<region>:<account>:dbuser:<DbiResourceId>/<user>, without wildcards."
+                    )
+    except Unparsable:
+        return  # reported by iam-no-wildcard-actions
+
+
+def _service_principals(principal: Any) -> list[str]:
+    if not isinstance(principal, Mapping):
+        return []
+    return _known_strings(principal.get("Service"))
+
+
+def _ties_to_source(condition: Any) -> bool:
+    """True if some operator (not ...IfExists) checks a source key against a value other than "*"."""
+    if not isinstance(condition, Mapping):
+        return False
+    for operator, block in condition.items():
+        if not isinstance(block, Mapping) or str(operator).lower().endswith("ifexists"):
+            continue
+        for key, value in block.items():
+            values = as_list(value)
+            if str(key).lower() in SOURCE_CONDITION_KEYS and values and all(v not in ("*", "") for v in values):
+                return True
+    return False
+
+
+def check_service_principal_conditions(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    key = RESOURCE_POLICY_PROPERTY[args.resource_type]
+    try:
+        doc = document(props.get(key))
+    except Unparsable as error:
+        yield f"{key} is not valid JSON ({error}); it cannot be verified."
+        return
+    if doc is None:
+        return
+    for i, statement in enumerate(statements(doc)):
+        if not is_allow(statement) or has_unknown(statement.get("Condition")):
+            continue
+        services = [
+            service
+            for service in _service_principals(statement.get("Principal"))
+            if not any(args.resource_type.startswith(t) and service == s for t, s in NO_SOURCE_CONTEXT)
+        ]
+        if services and not _ties_to_source(statement.get("Condition")):
+            yield (
+                f"{key} statement {statement.get('Sid') or i}: {', '.join(services)} may act here on behalf of any "
+                "account (no aws:SourceAccount, aws:SourceArn or aws:SourceOrgID condition)."
+            )
+
+
 POLICIES = [
     resource_policy(
         "iam-no-wildcard-actions",
@@ -257,5 +376,25 @@ POLICIES = [
         check_trust,
         'use {"Service": "<service>.amazonaws.com"} with an aws:SourceAccount condition, or the ARN of a role '
         "or account you name.",
+    ),
+    resource_policy(
+        "iam-rds-connect-one-db-user",
+        "rds-db:connect is granted only as one named database user of one named instance or cluster: no `*` in "
+        'the resource id or user, no `dbuser:*`, no Resource "*".',
+        MANDATORY,
+        DOCUMENT_TYPES,
+        check_rds_connect,
+        "grant rds-db:connect on arn:<partition>:rds-db:<region>:<account>:dbuser:<the instance's resource_id>/<user> "
+        "(components/database.py builds it for `database: {iamAuth: true}`).",
+    ),
+    resource_policy(
+        "iam-service-principal-confused-deputy",
+        "Resource policies (KMS keys, SNS topics, S3 buckets, ECR repositories, secrets, SQS queues) allow an AWS "
+        "service principal only with an aws:SourceAccount, aws:SourceArn or aws:SourceOrgID condition.",
+        MANDATORY,
+        RESOURCE_POLICY_PROPERTY,
+        check_service_principal_conditions,
+        'add "Condition": {"StringEquals": {"aws:SourceAccount": "<account>"}, "ArnLike": {"aws:SourceArn": '
+        '"<the resources of this account the service acts for>"}} as the service\'s documentation shows.',
     ),
 ]

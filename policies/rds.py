@@ -1,5 +1,6 @@
 """Private RDS (mandatory): no public endpoint, only isolated or private subnets, no CIDR ingress to a
-database's security groups, encrypted storage, no master password in the program.
+database's security groups, encrypted storage, no master password in the program, and IAM database
+authentication on wherever a role is granted `rds-db:connect` to the database.
 
 "Public" is decided from the resource graph, so a database cannot be made reachable by a
 route around the `publiclyAccessible` flag: its subnet group's subnets are traced to the
@@ -17,6 +18,7 @@ from typing import Any
 from policies.common import (
     MANDATORY,
     Graph,
+    Unparsable,
     as_list,
     has_unknown,
     is_true,
@@ -24,6 +26,7 @@ from policies.common import (
     resource_policy,
     stack_policy,
 )
+from policies.iam import DB_USER_ARN, DOCUMENT_TYPES, allow_statements, grants_rds_connect
 
 INSTANCE = "aws:rds/instance:Instance"
 CLUSTER = "aws:rds/cluster:Cluster"
@@ -208,6 +211,50 @@ def check_db_security_groups(graph: Graph, config: Mapping) -> Iterator[tuple[An
                 yield rule, f"ingress to database security group {sg.name} from {', '.join(cidrs)}."
 
 
+def _connect_grants(graph: Graph) -> Iterator[tuple[Any, list[str]]]:
+    """(identity-policy resource, the dbuser ARNs it grants rds-db:connect on) for every known grant.
+
+    A document with an unknown part (preview, before the database exists) cannot be read yet; the
+    check runs on it in `pulumi up`'s own policy pass, when the resource id is known.
+    """
+    for resource in graph.of_type(*DOCUMENT_TYPES):
+        try:
+            grants = [
+                statement
+                for _, statement in allow_statements(graph.props[resource.urn], resource.resource_type)
+                if grants_rds_connect(statement)
+            ]
+        except Unparsable:
+            continue  # reported by iam-no-wildcard-actions
+        if grants:
+            yield resource, [str(r) for statement in grants for r in as_list(statement.get("Resource"))]
+
+
+def check_iam_auth_where_granted(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    """A role that may connect as a database user is useless unless the database accepts IAM tokens."""
+    by_resource_id = {
+        str(graph.get(db, key)): db
+        for db, key in [(i, "resourceId") for i in graph.of_type(INSTANCE)]
+        + [(c, "clusterResourceId") for c in graph.of_type(CLUSTER)]
+        if isinstance(graph.get(db, key), str) and not is_unknown(graph.get(db, key))
+    }
+    for grant, resources in _connect_grants(graph):
+        targets: dict[str, Any] = {}
+        for arn in resources:
+            match = DB_USER_ARN.match(arn)
+            if match and match["resource_id"] in by_resource_id:
+                database = by_resource_id[match["resource_id"]]
+                targets[database.urn] = database
+        for database in targets.values():
+            enabled = graph.get(database, "iamDatabaseAuthenticationEnabled")
+            if not is_unknown(enabled) and not is_true(enabled):
+                yield (
+                    database,
+                    f"{grant.name} grants rds-db:connect to {database.name}, whose iamDatabaseAuthenticationEnabled "
+                    "is not true: the database refuses every IAM token.",
+                )
+
+
 POLICIES = [
     resource_policy(
         "rds-not-publicly-accessible",
@@ -250,5 +297,14 @@ POLICIES = [
         check_db_security_groups,
         "allow the database port from the clients' security groups (referencedSecurityGroupId), never from "
         "an address range.",
+    ),
+    stack_policy(
+        "rds-iam-auth-where-connect-is-granted",
+        "An RDS instance or cluster that an identity policy grants rds-db:connect to (named by its resource id) has "
+        "IAM database authentication enabled.",
+        MANDATORY,
+        check_iam_auth_where_granted,
+        "set iamDatabaseAuthenticationEnabled=True on the database (components/database.py does when a service "
+        "has `database: {iamAuth: true}`).",
     ),
 ]

@@ -19,6 +19,13 @@ JUSTIFIED = {
     # A pipeline registers task definitions that name the service's task and execution roles:
     # PassRole on exactly those two ARNs, to ecs-tasks.amazonaws.com only.
     ("PERMISSIONS_MANAGEMENT_ACTIONS", ("iam:PassRole",)),
+    # IAM database authentication: a service may log in as its own database user, exactly one
+    # user of one instance (the pack's iam-rds-connect-one-db-user holds every grant to that).
+    ("CREDENTIALS_EXPOSURE", ("rds-db:connect",)),
+    ("PERMISSIONS_MANAGEMENT_ACTIONS", ("rds-db:connect",)),
+    # Step Functions execution logs: the log delivery adds itself to the log group's resource
+    # policy; CloudWatch Logs offers no resource to scope the action to.
+    ("PERMISSIONS_MANAGEMENT_ACTIONS", ("logs:PutResourcePolicy",)),
 }
 
 

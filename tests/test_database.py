@@ -129,7 +129,8 @@ def test_prod_is_protected_multi_az_and_keeps_a_final_snapshot(prod):
     assert instance.inputs["deletionProtection"] is True
     assert instance.inputs["multiAz"] is True
     assert instance.inputs["skipFinalSnapshot"] is False
-    assert instance.inputs["finalSnapshotIdentifier"] == "ecs-platform-prod-postgres-final"
+    suffix = prod.one("random:index/randomId:RandomId", "database-final-snapshot").outputs["hex"]
+    assert instance.inputs["finalSnapshotIdentifier"] == f"ecs-platform-prod-postgres-final-{suffix}"
     # The key is what makes snapshots readable: losing it loses them.
     assert prod.one(KEY, "database-key").protect is True
 
@@ -172,7 +173,8 @@ def test_dev_is_small_single_az_and_disposable(dev):
 def test_a_final_snapshot_is_taken_unless_config_skips_it():
     graph = with_config("dev", lambda c: c["ecs-platform:database"].pop("skipFinalSnapshot"))
     assert db(graph)["skipFinalSnapshot"] is False
-    assert db(graph)["finalSnapshotIdentifier"] == "ecs-platform-dev-postgres-final"
+    suffix = graph.one("random:index/randomId:RandomId", "database-final-snapshot").outputs["hex"]
+    assert db(graph)["finalSnapshotIdentifier"] == f"ecs-platform-dev-postgres-final-{suffix}"
 
 
 def test_deletion_protection_in_config_also_protects_the_resources_in_pulumi():

@@ -94,36 +94,38 @@ def test_prod_interface_endpoints_sit_in_the_app_subnets_behind_https_from_the_v
     ]
 
 
-def test_flow_logs_go_to_a_log_group_with_retention(stack):
-    log_group = stack.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs")
-    flow_log = stack.one("aws:ec2/flowLog:FlowLog").inputs
-    assert log_group.inputs["retentionInDays"] == {"dev": 30, "prod": 365}[stack.stack]
-    assert log_group.inputs["name"] == f"/ecs-platform/{stack.stack}/vpc-flow-logs"
+def test_dev_flow_logs_go_to_a_log_group_with_retention(dev):
+    log_group = dev.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs")
+    flow_log = dev.one("aws:ec2/flowLog:FlowLog").inputs
+    assert log_group.inputs["retentionInDays"] == 30
+    assert log_group.inputs["name"] == "/ecs-platform/dev/vpc-flow-logs"
     assert flow_log["logDestination"] == log_group.outputs["arn"]
     assert flow_log["logDestinationType"] == "cloud-watch-logs"
-    assert flow_log["vpcId"] == stack.outputs["vpcId"]
-    assert flow_log["trafficType"] == {"dev": "REJECT", "prod": "ALL"}[stack.stack]
+    assert flow_log["vpcId"] == dev.outputs["vpcId"]
+    assert flow_log["trafficType"] == "REJECT"
 
 
-def test_the_flow_log_role_may_only_write_to_its_own_log_group(stack):
-    role = stack.one("aws:iam/role:Role", "network-flow-logs")
-    log_group_arn = stack.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").outputs["arn"]
-    assert stack.one("aws:ec2/flowLog:FlowLog").inputs["iamRoleArn"] == role.outputs["arn"]
+def test_the_flow_log_role_may_only_write_to_its_own_log_group(dev):
+    role = dev.one("aws:iam/role:Role", "network-flow-logs")
+    log_group_arn = dev.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").outputs["arn"]
+    assert dev.one("aws:ec2/flowLog:FlowLog").inputs["iamRoleArn"] == role.outputs["arn"]
 
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert [s["Principal"] for s in trust] == [{"Service": "vpc-flow-logs.amazonaws.com"}]
     assert trust[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
 
-    policies = [p for p in stack.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id]
+    policies = [p for p in dev.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id]
     statements = [s for p in policies for s in json.loads(p.inputs["policy"])["Statement"]]
     assert statements == [
         {
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
             "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
-        }
+        },
+        # IAM has no resource type for DescribeLogGroups (tests/test_flow_logs.py)
+        {"Sid": "FindTheLogGroup", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
     ]
-    attachments = stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    attachments = dev.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert [a for a in attachments if a.inputs["role"] in (role.id, role.outputs["name"])] == []
 
 

@@ -199,6 +199,15 @@ def test_no_statement_allows_a_wildcard_action_and_star_resources_only_where_aws
         "ssmmessages:CreateDataChannel",
         "ssmmessages:OpenControlChannel",
         "ssmmessages:OpenDataChannel",
+        # the flow-log role finds its log group; Step Functions delivers its execution logs
+        "logs:DescribeLogGroups",
+        "logs:CreateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:DescribeResourcePolicies",
+        "logs:GetLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:UpdateLogDelivery",
     }
     for graph in (stack, many):
         for policy in graph.of_type("aws:iam/rolePolicy:RolePolicy"):
@@ -268,14 +277,15 @@ def test_the_task_role_has_nothing_by_default(dev, prod):
 
 
 def test_the_task_role_gets_configured_grants_and_ecs_exec_channels(many, prod):
-    assert role_statements(prod, prod.one(ROLE, "api-task")) == [
-        {
-            "Sid": "Grant0",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject"],
-            "Resource": ["arn:aws:s3:::example-prod-uploads/*"],
-        }
-    ]
+    api = role_statements(prod, prod.one(ROLE, "api-task"))
+    assert api[0] == {
+        "Sid": "Grant0",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:PutObject"],
+        "Resource": ["arn:aws:s3:::example-prod-uploads/*"],
+    }
+    # and the database login of `database: {iamAuth: true}` (tests/test_database_iam_auth.py)
+    assert [s["Sid"] for s in api] == ["Grant0", "ConnectToDatabase"]
     worker = role_statements(many, many.one(ROLE, "worker-task"))
     assert [s["Action"] for s in worker] == [
         ["sqs:ReceiveMessage", "sqs:DeleteMessage"],

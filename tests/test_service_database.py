@@ -1,12 +1,16 @@
-"""Services that declare `database: true` get the connection, the credentials as secrets, and network access."""
+"""Services that declare `database: true` get the connection, the credentials as secrets, and network access.
+
+(`database: {iamAuth: true}` is in tests/test_database_iam_auth.py.)
+"""
 
 from compute import INGRESS, ROLE, SECURITY_GROUP, as_list, container, role_statements
 from conftest import config_error, with_config
 
 from offline.harness import stack_config
 
-# The services that use the database in each shipped stack, and those that do not.
-CLIENTS = {"dev": (["web"], []), "prod": (["api"], ["web"])}
+# The services that use the database with the master password in each shipped stack, and those
+# that do not use the database at all (prod's api logs in with IAM authentication instead).
+CLIENTS = {"dev": (["web"], []), "prod": ([], ["web"])}
 
 
 def secret_arn(graph) -> str:

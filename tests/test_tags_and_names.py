@@ -27,9 +27,9 @@ def test_every_aws_resource_goes_through_the_tagged_provider(stack):
 
 
 def test_physical_names_carry_project_and_environment_and_fit_their_limits(stack):
-    role = stack.one("aws:iam/role:Role", "network-flow-logs").inputs["namePrefix"]
+    role = stack.one("aws:iam/role:Role", "web-execution").inputs["namePrefix"]
     assert role.startswith(f"ecs-platform-{stack.stack}-") and len(role) <= LIMITS["iam_role_prefix"]
-    log_group = stack.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").inputs["name"]
+    log_group = stack.one("aws:cloudwatch/logGroup:LogGroup", "web-logs").inputs["name"]
     assert log_group.startswith(f"/ecs-platform/{stack.stack}/")
     assert stack.one("awsx:ec2:Vpc").inputs["tags"]["Name"] == f"ecs-platform-{stack.stack}-vpc"
 

@@ -1,0 +1,161 @@
+"""The master password rotates; the services that read it as an ECS secret are redeployed with no one acting."""
+
+import json
+
+from compute import ECS_SERVICE, as_list, one_owned
+from conftest import with_config
+
+from offline.policycheck import check
+
+RULE = "aws:cloudwatch/eventRule:EventRule"
+TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+MACHINE = "aws:sfn/stateMachine:StateMachine"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ACCOUNT = "123456789012"
+
+
+def secret_arn(graph) -> str:
+    return graph.one("aws:rds/instance:Instance").outputs["masterUserSecrets"][0]["secretArn"]
+
+
+def statements(graph, role_name: str) -> list[dict]:
+    role = graph.one(ROLE, role_name)
+    return [
+        s
+        for p in graph.of_type(ROLE_POLICY)
+        if p.inputs["role"] == role.id
+        for s in json.loads(p.inputs["policy"])["Statement"]
+    ]
+
+
+def service_arn(graph, service: str) -> str:
+    ecs_service = one_owned(graph, service, ECS_SERVICE)
+    cluster = graph.one("aws:ecs/cluster:Cluster").outputs["name"]
+    return f"arn:aws:ecs:eu-west-1:{ACCOUNT}:service/{cluster}/{ecs_service.outputs['name']}"
+
+
+def redeployed(graph) -> list[tuple[str, str, bool]]:
+    """(cluster, service, forceNewDeployment) of every ECS call the state machine makes."""
+    definition = json.loads(graph.one(MACHINE).inputs["definition"])
+    calls = []
+    for branch in definition["States"]["Redeploy"]["Branches"]:
+        for state in branch["States"].values():
+            assert state["Resource"] == "arn:aws:states:::aws-sdk:ecs:updateService"
+            params = state["Parameters"]
+            calls.append((params["Cluster"], params["Service"], params["ForceNewDeployment"]))
+    return calls
+
+
+def test_the_rule_matches_the_new_current_version_of_exactly_the_database_secret(dev):
+    rule = dev.one(RULE)
+    assert json.loads(rule.inputs["eventPattern"]) == {
+        "source": ["aws.secretsmanager"],
+        "detail-type": ["Secret Label Updated"],
+        "resources": [secret_arn(dev)],
+        "detail": {"labelUpdated": ["AWSCURRENT"]},
+    }
+
+
+def test_the_rule_starts_the_state_machine_with_a_role_that_may_do_only_that(dev):
+    machine, rule = dev.one(MACHINE), dev.one(RULE)
+    target = dev.one(TARGET)
+    events_role = dev.one(ROLE, "database-rotation-events")
+    assert (target.inputs["rule"], target.inputs["arn"], target.inputs["roleArn"]) == (
+        rule.outputs["name"],
+        machine.outputs["arn"],
+        events_role.outputs["arn"],
+    )
+    assert statements(dev, "database-rotation-events") == [
+        {
+            "Sid": "StartTheRedeploy",
+            "Effect": "Allow",
+            "Action": "states:StartExecution",
+            "Resource": machine.outputs["arn"],
+        }
+    ]
+    trust = json.loads(events_role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                "ArnLike": {"aws:SourceArn": rule.outputs["arn"]},
+            },
+        }
+    ]
+
+
+def test_the_state_machine_forces_a_new_deployment_of_the_password_client_only(dev):
+    cluster = dev.one("aws:ecs/cluster:Cluster").outputs["name"]
+    web = one_owned(dev, "web", ECS_SERVICE).outputs["name"]
+    assert redeployed(dev) == [(cluster, web, True)]
+    machine_role = dev.one(ROLE, "database-rotation-machine")
+    assert dev.one(MACHINE).inputs["roleArn"] == machine_role.outputs["arn"]
+    grants = statements(dev, "database-rotation-machine")
+    assert [s for s in grants if "ecs:UpdateService" in as_list(s["Action"])] == [
+        {
+            "Sid": "RedeployTheServicesThatReadTheSecret",
+            "Effect": "Allow",
+            "Action": "ecs:UpdateService",
+            "Resource": [service_arn(dev, "web")],
+        }
+    ]
+    # Nothing else is scoped to a resource: the rest is CloudWatch Logs delivery, which AWS cannot scope.
+    others = {a for s in grants if s["Sid"] != "RedeployTheServicesThatReadTheSecret" for a in as_list(s["Action"])}
+    assert others and all(a.startswith("logs:") for a in others)
+    trust = json.loads(machine_role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust[0]["Principal"] == {"Service": "states.amazonaws.com"}
+    assert trust[0]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": dev.one(MACHINE).outputs["arn"]},
+    }
+
+
+def test_executions_are_logged_with_retention_and_a_failed_one_raises_the_alarm(dev):
+    machine = dev.one(MACHINE)
+    log_group = dev.one("aws:cloudwatch/logGroup:LogGroup", "database-rotation-logs")
+    assert log_group.inputs["retentionInDays"] == 14  # the database's logRetentionDays in dev
+    assert log_group.inputs["name"].startswith("/aws/vendedlogs/states/")
+    assert machine.inputs["loggingConfiguration"] == {
+        "logDestination": f"{log_group.outputs['arn']}:*",
+        "includeExecutionData": True,
+        "level": "ALL",
+    }
+    alarm = dev.one("aws:cloudwatch/metricAlarm:MetricAlarm", "database-rotation-failed")
+    assert (alarm.inputs["namespace"], alarm.inputs["metricName"]) == ("AWS/States", "ExecutionsFailed")
+    assert alarm.inputs["dimensions"] == {"StateMachineArn": machine.outputs["arn"]}
+    assert alarm.inputs["alarmActions"] == [dev.outputs["alarmTopicArn"]]
+
+
+def several_clients(config):
+    """dev's web on the password path, plus a password worker and an IAM-authenticated api."""
+    services = config["ecs-platform:services"]
+    services[1]["database"] = {"iamAuth": True}
+    services.append({"name": "worker", "image": "public.ecr.aws/docker/library/busybox:1.37", "database": True})
+
+
+def test_every_password_client_and_no_iam_client_is_redeployed():
+    graph = with_config("dev", several_clients)
+    assert graph.error is None, graph.error
+    assert {service for _, service, _ in redeployed(graph)} == {
+        one_owned(graph, name, ECS_SERVICE).outputs["name"] for name in ("web", "worker")
+    }
+    [grant] = [s for s in statements(graph, "database-rotation-machine") if s["Action"] == "ecs:UpdateService"]
+    assert sorted(grant["Resource"]) == sorted(service_arn(graph, name) for name in ("web", "worker"))
+    result = check(graph)
+    assert result.mandatory == [] and result.advisory == [], result.findings
+
+
+def test_without_a_password_client_there_is_nothing_to_redeploy(prod):
+    # prod's only database client uses IAM authentication.
+    assert prod.of_type(RULE, MACHINE, "ecs-platform:database:RotationRedeploy") == []
+
+
+def test_the_pack_stays_clean_in_preview_too():
+    from offline.harness import evaluate
+
+    result = check(evaluate("dev", preview=True), dry_run=True)
+    assert result.mandatory == [] and result.advisory == [], result.findings
