@@ -449,11 +449,44 @@ class Pipeline(pulumi.ComponentResource):
             {"Sid": "UseArtifactKey", "Effect": "Allow", "Action": key_actions, "Resource": key_arn},
         ]  # fmt: skip
 
+    def _pipeline_artifact_statements(self, bucket_arn: str, key_arn: str) -> list[dict]:
+        """What CodePipeline does with its artifact store: the bucket reads and object access its service role needs.
+
+        AWS CodePipeline User Guide, "Manage the CodePipeline service role" (CodePipeline
+        service role policy): s3:GetBucketVersioning, s3:GetBucketAcl, s3:GetBucketLocation on
+        the artifact bucket and s3:PutObject, s3:PutObjectAcl, s3:GetObject, s3:GetObjectVersion
+        on its objects, held to the pipeline's own account with aws:ResourceAccount (a bucket
+        name is global: a deleted bucket's name could come back in another account).
+        """
+        own_account = {"StringEquals": {"aws:ResourceAccount": self._account}}
+        return [
+            {"Sid": "UseArtifacts", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+             "Resource": f"{bucket_arn}/*", "Condition": own_account},
+            # An upload that names a canned ACL needs this too; the bucket enforces owner-only
+            # ACLs (BucketOwnerEnforced), so no ACL it sets can share an artifact.
+            {"Sid": "SetArtifactAcl", "Effect": "Allow", "Action": "s3:PutObjectAcl",
+             "Resource": f"{bucket_arn}/*", "Condition": own_account},
+            {"Sid": "InspectArtifactBucket", "Effect": "Allow",
+             "Action": ["s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning"],
+             "Resource": bucket_arn, "Condition": own_account},
+            {"Sid": "UseArtifactKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+             "Resource": key_arn},
+        ]  # fmt: skip
+
     def _pipeline_statements(self, r: dict[str, Any], cfg: PipelineConfig) -> list[dict]:
-        """The pipeline role: its bucket, key, projects and source; deploy to its one service, pass its two roles."""
+        """The pipeline role: its bucket, key, projects and source; deploy to its one service, pass its two roles.
+
+        The ECS statements follow the AWS CodePipeline User Guide, "Amazon Elastic Container
+        Service deploy action reference", "Service role permissions: Amazon ECS standard
+        action" (DescribeTaskDefinition, RegisterTaskDefinition, DescribeServices,
+        UpdateService, TagResource on create, PassRole), each scoped to this one service, its
+        task definition family and its two roles. The roles are passed to ecs-tasks only: the
+        task definition names them for tasks; the doc's ecs.amazonaws.com is for roles a
+        service itself takes, which this deploy never passes.
+        """
         family = self._arn("ecs", f"task-definition/{self._args.task_definition_family}:*")
         statements = [
-            *self._artifact_statements(r["bucket"], r["key"], write=True),
+            *self._pipeline_artifact_statements(r["bucket"], r["key"]),
             {"Sid": "RunOwnBuilds", "Effect": "Allow", "Action": ["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
              "Resource": list(r["projects"])},
             {"Sid": "DeployTheService", "Effect": "Allow", "Action": ["ecs:DescribeServices", "ecs:UpdateService"],
@@ -481,11 +514,17 @@ class Pipeline(pulumi.ComponentResource):
                  "Resource": arn.replace(":codestar-connections:", ":codeconnections:")},
             ]  # fmt: skip
         if cfg.source.s3 is not None:
+            # AWS CodePipeline User Guide, "Amazon S3 source action reference", "Service role
+            # permissions: S3 source action": the object (and its tags) and the bucket's
+            # versioning, ACL and location; here only for the one key the pipeline reads.
             source = f"arn:{self._partition}:s3:::{cfg.source.s3.bucket}"
             statements += [
-                {"Sid": "ReadTheSource", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                {"Sid": "ReadTheSource", "Effect": "Allow",
+                 "Action": ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion",
+                            "s3:GetObjectVersionTagging"],
                  "Resource": f"{source}/{cfg.source.s3.key}"},
-                {"Sid": "PollTheSource", "Effect": "Allow", "Action": "s3:GetBucketVersioning", "Resource": source},
+                {"Sid": "InspectTheSourceBucket", "Effect": "Allow",
+                 "Action": ["s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning"], "Resource": source},
             ]  # fmt: skip
         if r["topic"] is not None:
             statements.append(

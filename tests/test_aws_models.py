@@ -19,6 +19,9 @@ JUSTIFIED = {
     # A pipeline registers task definitions that name the service's task and execution roles:
     # PassRole on exactly those two ARNs, to ecs-tasks.amazonaws.com only.
     ("PERMISSIONS_MANAGEMENT_ACTIONS", ("iam:PassRole",)),
+    # The CodePipeline service role policy lists it for artifact uploads that name a canned ACL;
+    # on the artifact bucket (BucketOwnerEnforced) no ACL can grant anyone else access.
+    ("PERMISSIONS_MANAGEMENT_ACTIONS", ("s3:PutObjectAcl",)),
 }
 
 

@@ -277,3 +277,56 @@ def test_no_statement_of_any_pipeline_role_uses_a_wildcard_action(github, approv
 
 def test_without_approval_the_pipeline_cannot_publish_to_the_topic(github):
     assert not any("sns:" in json.dumps(s) for s in policy(github, "pipeline"))
+
+
+def granted(statements: list[dict]) -> dict[str, list[dict]]:
+    """Action -> the statements that allow it."""
+    found: dict[str, list[dict]] = {}
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            found.setdefault(action, []).append(statement)
+    return found
+
+
+def test_the_pipeline_role_holds_the_codepipeline_service_role_artifact_permissions(github):
+    """AWS CodePipeline User Guide, "Manage the CodePipeline service role", CodePipeline service
+    role policy: bucket versioning, ACL and location reads, and object get/put (with ACL), in the
+    pipeline's own account."""
+    bucket = github.one("aws:s3/bucket:Bucket").outputs["arn"]
+    actions = granted(policy(github, "pipeline"))
+    own_account = {"StringEquals": {"aws:ResourceAccount": ACCOUNT}}
+    for action in ("s3:GetBucketVersioning", "s3:GetBucketAcl", "s3:GetBucketLocation"):
+        [statement] = actions[action]
+        assert statement["Resource"] == bucket and statement["Condition"] == own_account, action
+    for action in ("s3:PutObject", "s3:PutObjectAcl", "s3:GetObject", "s3:GetObjectVersion"):
+        [statement] = actions[action]
+        assert statement["Resource"] == f"{bucket}/*" and statement["Condition"] == own_account, action
+
+
+def test_the_pipeline_role_holds_every_permission_of_the_ecs_standard_deploy_action(approved):
+    """AWS CodePipeline User Guide, "Amazon Elastic Container Service deploy action reference",
+    "Service role permissions: Amazon ECS standard action", each scoped to the one service."""
+    actions = granted(policy(approved, "pipeline"))
+    documented = {
+        "ecs:DescribeTaskDefinition": "*",  # no resource type in the IAM reference
+        "ecs:RegisterTaskDefinition": "arn:aws:ecs:eu-west-1:123456789012:task-definition/ecs-platform-dev-web:*",
+        "ecs:DescribeServices": "arn:aws:ecs:eu-west-1:123456789012:service/ecs-platform-dev/web-service",
+        "ecs:UpdateService": "arn:aws:ecs:eu-west-1:123456789012:service/ecs-platform-dev/web-service",
+        "ecs:TagResource": "arn:aws:ecs:eu-west-1:123456789012:task-definition/ecs-platform-dev-web:*",
+        "iam:PassRole": [approved.one(ROLE, n).outputs["arn"] for n in ("web-task", "web-exec")],
+    }
+    for action, resource in documented.items():
+        assert [s["Resource"] for s in actions[action]] == [resource], action
+
+
+def test_an_s3_source_reads_what_the_s3_source_action_doc_lists_for_that_object_only():
+    """AWS CodePipeline User Guide, "Amazon S3 source action reference", "Service role
+    permissions: S3 source action"."""
+    graph = program(S3)
+    assert graph.error is None, graph.error
+    actions = granted(policy(graph, "pipeline"))
+    for action in ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"):
+        assert "arn:aws:s3:::acme-sources/web/source.zip" in [s["Resource"] for s in actions[action]], action
+    for action in ("s3:GetBucketVersioning", "s3:GetBucketAcl", "s3:GetBucketLocation"):
+        assert "arn:aws:s3:::acme-sources" in [s["Resource"] for s in actions[action]], action
