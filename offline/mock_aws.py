@@ -43,6 +43,8 @@ ARN = {
     "aws:sns/topic:Topic": "arn:aws:sns:{region}:{account}:{name}",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
     "aws:ecr/repository:Repository": "arn:aws:ecr:{region}:{account}:repository/{name}",
+    # Rules on the default event bus.
+    "aws:cloudwatch/eventRule:EventRule": "arn:aws:events:{region}:{account}:rule/{name}",
 }
 
 OutputsFn = Callable[[str, dict, "AwsMocks"], dict]

@@ -330,3 +330,61 @@ def test_an_s3_source_reads_what_the_s3_source_action_doc_lists_for_that_object_
         assert "arn:aws:s3:::acme-sources/web/source.zip" in [s["Resource"] for s in actions[action]], action
     for action in ("s3:GetBucketVersioning", "s3:GetBucketAcl", "s3:GetBucketLocation"):
         assert "arn:aws:s3:::acme-sources" in [s["Resource"] for s in actions[action]], action
+
+
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+
+
+@pytest.fixture(scope="module")
+def s3_source():
+    graph = program(S3)
+    assert graph.error is None, graph.error
+    return graph
+
+
+def test_an_s3_source_starts_the_pipeline_through_an_eventbridge_rule_not_polling(s3_source):
+    """CodePipeline disables polling on pipelines inactive for 30 days (API Reference,
+    PipelineMetadata.pollingDisabledAt): a new version of the object starts it through EventBridge."""
+    (action,) = s3_source.one(PIPELINE).inputs["stages"][0]["actions"]
+    assert action["configuration"]["PollForSourceChanges"] == "false"
+    rule = s3_source.one(EVENT_RULE)
+    assert json.loads(rule.inputs["eventPattern"]) == {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": ["acme-sources"]}, "object": {"key": ["web/source.zip"]}},
+    }
+    target = s3_source.one(EVENT_TARGET)
+    assert target.inputs["rule"] == rule.outputs["name"]
+    assert target.inputs["arn"] == s3_source.one(PIPELINE).outputs["arn"]
+    assert target.inputs["roleArn"] == s3_source.one(ROLE, "web-pipeline-source-events").outputs["arn"]
+    # The role may start this pipeline and nothing else, and is in place before the target.
+    assert policy(s3_source, "source-events") == [
+        {"Sid": "StartThisPipeline", "Effect": "Allow", "Action": "codepipeline:StartPipelineExecution",
+         "Resource": s3_source.one(PIPELINE).outputs["arn"]},
+    ]  # fmt: skip
+    assert s3_source.one(ROLE_POLICY, "web-pipeline-source-events").urn in target.depends_on
+
+
+def test_only_eventbridge_running_this_rule_in_this_account_may_take_the_source_role(s3_source):
+    """Confused deputy: aws:SourceAccount and aws:SourceArn (the rule) in the trust policy."""
+    rule = s3_source.one(EVENT_RULE)
+    (trust,) = json.loads(s3_source.one(ROLE, "web-pipeline-source-events").inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Service": "events.amazonaws.com"}
+    assert trust["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": rule.outputs["arn"]},
+    }
+    assert rule.outputs["arn"] == "arn:aws:events:eu-west-1:123456789012:rule/ecs-platform-dev-web-source"
+
+
+def test_a_github_source_needs_no_rule(github):
+    assert github.of_type(EVENT_RULE, EVENT_TARGET) == []
+    assert not any(r.name.endswith("source-events") for r in github.of_type(ROLE))
+
+
+def test_the_s3_source_rule_keeps_the_pack_green(s3_source):
+    from offline.policycheck import check
+
+    result = check(s3_source)
+    assert result.mandatory == [], result.mandatory
