@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import logging
 import runpy
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -198,7 +199,7 @@ def _has_secret(value: Any) -> bool:
 
 
 class _GraphLog:
-    """The mock engine's logger: warnings go to the graph, the rest nowhere (as in a quiet preview)."""
+    """The mock engine's logger: warnings go to the graph; errors to Python's logging, as before; the rest nowhere."""
 
     def __init__(self, graph: Graph):
         self.graph = graph
@@ -206,11 +207,12 @@ class _GraphLog:
     def warning(self, message: str) -> None:
         self.graph.warnings.append(message)
 
+    def error(self, message: str) -> None:
+        logging.getLogger().error(message)
+
     def debug(self, message: str) -> None: ...
 
     def info(self, message: str) -> None: ...
-
-    def error(self, message: str) -> None: ...
 
 
 class _CapturingMonitor(pulumi_mocks.MockMonitor):
