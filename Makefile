@@ -1,5 +1,5 @@
 # Shortcuts for tasks.py, which needs only Python (make is optional).
-.PHONY: test lint policy plan
+.PHONY: test lint policy plan pack-venv
 test:
 	python3 tasks.py test
 lint:
@@ -10,3 +10,6 @@ policy:
 # Offline preview: `make plan` (every stack) or `make plan STACK=dev`; ARGS="--json plan.json" etc.
 plan:
 	python3 tasks.py plan $(STACK) $(ARGS)
+# The policy pack's own virtualenv (policies/venv), which `pulumi preview --policy-pack policies` needs.
+pack-venv:
+	python3 tasks.py pack-venv

@@ -7,6 +7,9 @@ python3 tasks.py policy [STACK ...] [--preview]
                          offline policy check (default: every stack); fails on a mandatory violation
 python3 tasks.py plan [STACK ...] [--json FILE] [--diagram FILE]
                          offline preview: resource tree, policy verdicts, monthly cost
+python3 tasks.py pack-venv
+                         create policies/venv, the virtualenv the Pulumi CLI runs the policy pack
+                         in (`pulumi install --cwd policies` does the same with the CLI)
 """
 
 from __future__ import annotations
@@ -21,20 +24,44 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / "venv"
 PYTHON = VENV / "bin" / "python"
 REQUIREMENTS = [ROOT / "requirements.txt", ROOT / "requirements-dev.txt"]
-STAMP = VENV / ".requirements.sha256"
+STAMP_NAME = ".requirements.sha256"
+# runtime.options.virtualenv of policies/PulumiPolicy.yaml (tests/test_tasks.py checks they agree).
+PACK_VENV = "venv"
+
+
+def ensure(venv_dir: Path, requirements: list[Path]) -> None:
+    """Creates `venv_dir` and installs the last requirement file (which includes the others) when any changed.
+
+    A stamp inside the virtualenv holds the digest of the requirement files it was built from.
+    """
+    python = venv_dir / "bin" / "python"
+    stamp = venv_dir / STAMP_NAME
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in requirements)).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest and python.exists():
+        return
+    where = venv_dir.relative_to(ROOT) if venv_dir.is_relative_to(ROOT) else venv_dir
+    if not python.exists():
+        print(f"creating {where}", flush=True)
+        venv.create(venv_dir, with_pip=True)
+    print(f"installing requirements into {where}", flush=True)
+    run(str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(requirements[-1]))
+    stamp.write_text(digest)
 
 
 def ensure_venv() -> None:
-    """Creates ./venv (the one Pulumi.yaml names) and installs both requirement files when they changed."""
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in REQUIREMENTS)).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == digest and PYTHON.exists():
-        return
-    if not PYTHON.exists():
-        print("creating ./venv", flush=True)
-        venv.create(VENV, with_pip=True)
-    print("installing requirements into ./venv", flush=True)
-    run(str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(REQUIREMENTS[1]))
-    STAMP.write_text(digest)
+    """Creates ./venv (the one Pulumi.yaml names) with the program's and the tools' requirements."""
+    ensure(VENV, REQUIREMENTS)
+
+
+def pack_venv(root: Path = ROOT) -> None:
+    """Creates the policy pack's virtualenv from policies/requirements.txt.
+
+    The Pulumi CLI runs a local Python pack with the interpreter of the virtualenv its
+    PulumiPolicy.yaml names, and stops if that does not exist: nothing in `pulumi preview`
+    creates it. `pulumi install --cwd policies` does; this does the same without the CLI.
+    """
+    pack = root / "policies"
+    ensure(pack / PACK_VENV, [pack / "requirements.txt"])
 
 
 def run(*command: str) -> None:
@@ -63,13 +90,14 @@ def plan(*args: str) -> None:
     sys.exit(subprocess.call([str(PYTHON), "-m", "offline.plan", *args], cwd=ROOT))
 
 
-TASKS = {"test": test, "lint": lint, "policy": policy, "plan": plan}
+TASKS = {"test": test, "lint": lint, "policy": policy, "plan": plan, "pack-venv": pack_venv}
 
 
 def main(argv: list[str]) -> None:
     if not argv or argv[0] not in TASKS:
         sys.exit(__doc__)
-    ensure_venv()
+    if argv[0] != "pack-venv":  # the pack's virtualenv needs nothing from ./venv
+        ensure_venv()
     TASKS[argv[0]](*argv[1:])
 
 

@@ -30,6 +30,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from components import placeholders
+
 # Retention periods CloudWatch Logs accepts. "Never expire" (0) is left out on purpose:
 # logs without retention grow forever and are a finding in every audit.
 RetentionDays = Literal[
@@ -1302,9 +1304,12 @@ def load(project: str | None = None) -> StackConfig:
     if region is not None:
         values["region"] = region
     try:
-        return StackConfig.model_validate(values)
+        config = StackConfig.model_validate(values)
     except ValidationError as error:
         raise pulumi.RunError("\n".join(describe(error, project))) from None
+    # Valid, but maybe still the example's domains and accounts: an error on a real update only.
+    placeholders.check({key: _parse(value) for key, value in _all_config().items()})
+    return config
 
 
 def describe(error: ValidationError, project: str) -> list[str]:

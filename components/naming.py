@@ -34,6 +34,7 @@ LIMITS = {
     "codebuild_project": 150,
     "codepipeline": 100,
     "codestar_connection": 32,
+    "events_rule": 64,
     "default": 255,
 }
 

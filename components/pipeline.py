@@ -334,6 +334,9 @@ class Pipeline(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[pipeline_policy]),
         )
 
+        if cfg.source.s3 is not None:
+            self._start_on_new_source_versions(name, cfg, naming, pipeline_name, pipeline)
+
         self.pipeline_name = pipeline.name
         self.pipeline_arn = pipeline.arn
         self.artifact_bucket = bucket.id
@@ -449,11 +452,45 @@ class Pipeline(pulumi.ComponentResource):
             {"Sid": "UseArtifactKey", "Effect": "Allow", "Action": key_actions, "Resource": key_arn},
         ]  # fmt: skip
 
+    def _pipeline_artifact_statements(self, bucket_arn: str, key_arn: str) -> list[dict]:
+        """What CodePipeline does with its artifact store: the bucket reads and object access its service role needs.
+
+        AWS CodePipeline User Guide, "Manage the CodePipeline service role" (CodePipeline
+        service role policy): s3:GetBucketVersioning, s3:GetBucketAcl, s3:GetBucketLocation on
+        the artifact bucket and s3:PutObject, s3:PutObjectAcl, s3:GetObject, s3:GetObjectVersion
+        on its objects, held to the pipeline's own account with aws:ResourceAccount (a bucket
+        name is global: a deleted bucket's name could come back in another account).
+        """
+        own_account = {"StringEquals": {"aws:ResourceAccount": self._account}}
+        return [
+            {"Sid": "UseArtifacts", "Effect": "Allow",
+             "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+             "Resource": f"{bucket_arn}/*", "Condition": own_account},
+            # An upload that names a canned ACL needs this too; the bucket enforces owner-only
+            # ACLs (BucketOwnerEnforced), so no ACL it sets can share an artifact.
+            {"Sid": "SetArtifactAcl", "Effect": "Allow", "Action": "s3:PutObjectAcl",
+             "Resource": f"{bucket_arn}/*", "Condition": own_account},
+            {"Sid": "InspectArtifactBucket", "Effect": "Allow",
+             "Action": ["s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning"],
+             "Resource": bucket_arn, "Condition": own_account},
+            {"Sid": "UseArtifactKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+             "Resource": key_arn},
+        ]  # fmt: skip
+
     def _pipeline_statements(self, r: dict[str, Any], cfg: PipelineConfig) -> list[dict]:
-        """The pipeline role: its bucket, key, projects and source; deploy to its one service, pass its two roles."""
+        """The pipeline role: its bucket, key, projects and source; deploy to its one service, pass its two roles.
+
+        The ECS statements follow the AWS CodePipeline User Guide, "Amazon Elastic Container
+        Service deploy action reference", "Service role permissions: Amazon ECS standard
+        action" (DescribeTaskDefinition, RegisterTaskDefinition, DescribeServices,
+        UpdateService, TagResource on create, PassRole), each scoped to this one service, its
+        task definition family and its two roles. The roles are passed to ecs-tasks only: the
+        task definition names them for tasks; the doc's ecs.amazonaws.com is for roles a
+        service itself takes, which this deploy never passes.
+        """
         family = self._arn("ecs", f"task-definition/{self._args.task_definition_family}:*")
         statements = [
-            *self._artifact_statements(r["bucket"], r["key"], write=True),
+            *self._pipeline_artifact_statements(r["bucket"], r["key"]),
             {"Sid": "RunOwnBuilds", "Effect": "Allow", "Action": ["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
              "Resource": list(r["projects"])},
             {"Sid": "DeployTheService", "Effect": "Allow", "Action": ["ecs:DescribeServices", "ecs:UpdateService"],
@@ -481,11 +518,17 @@ class Pipeline(pulumi.ComponentResource):
                  "Resource": arn.replace(":codestar-connections:", ":codeconnections:")},
             ]  # fmt: skip
         if cfg.source.s3 is not None:
+            # AWS CodePipeline User Guide, "Amazon S3 source action reference", "Service role
+            # permissions: S3 source action": the object (and its tags) and the bucket's
+            # versioning, ACL and location; here only for the one key the pipeline reads.
             source = f"arn:{self._partition}:s3:::{cfg.source.s3.bucket}"
             statements += [
-                {"Sid": "ReadTheSource", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                {"Sid": "ReadTheSource", "Effect": "Allow",
+                 "Action": ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion",
+                            "s3:GetObjectVersionTagging"],
                  "Resource": f"{source}/{cfg.source.s3.key}"},
-                {"Sid": "PollTheSource", "Effect": "Allow", "Action": "s3:GetBucketVersioning", "Resource": source},
+                {"Sid": "InspectTheSourceBucket", "Effect": "Allow",
+                 "Action": ["s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning"], "Resource": source},
             ]  # fmt: skip
         if r["topic"] is not None:
             statements.append(
@@ -498,6 +541,62 @@ class Pipeline(pulumi.ComponentResource):
                  "Condition": {"StringEquals": {"kms:ViaService": f"sns.{self._args.region}.amazonaws.com"}}}
             )  # fmt: skip
         return statements
+
+    # --- S3 source change detection -------------------------------------------------
+
+    def _start_on_new_source_versions(
+        self, name: str, cfg: PipelineConfig, naming: Naming, pipeline_name: str, pipeline: aws.codepipeline.Pipeline
+    ) -> None:
+        """An EventBridge rule that starts the pipeline when a new version of the source object lands.
+
+        Polling is not an option: CodePipeline disables polling for source changes on pipelines
+        inactive for more than 30 days (CodePipeline API Reference, PipelineMetadata,
+        pollingDisabledAt), and a pipeline released once a quarter would then never start
+        again. The rule matches the "Object Created" events S3 sends to EventBridge directly
+        (EventBridge User Guide, "Amazon S3 events"), which S3 does only for a bucket with
+        EventBridge notifications turned on (CodePipeline User Guide, "Connecting to Amazon S3
+        source actions with a source enabled for events"). The bucket is the user's, so the
+        stack cannot switch that on without replacing the bucket's whole notification
+        configuration: README, "pipeline of a service", says how. No CloudTrail trail is
+        needed this way.
+        """
+        s3 = cfg.source.s3
+        assert s3 is not None
+        rule_name = naming.name(f"{self._args.service}-source", "events_rule")
+        rule_arn = self._arn("events", f"rule/{rule_name}")
+        # EventBridge sets aws:SourceArn to the rule it runs for (EventBridge User Guide,
+        # "Using IAM policy conditions in Amazon EventBridge"): only this rule may take the role.
+        role = self._role(name, "source-events", "events", rule_arn)
+        policy = self._policy(
+            f"{name}-source-events",
+            role,
+            {"pipeline": pipeline.arn},
+            lambda r: [
+                {"Sid": "StartThisPipeline", "Effect": "Allow", "Action": "codepipeline:StartPipelineExecution",
+                 "Resource": r["pipeline"]},
+            ],
+        )  # fmt: skip
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-source",
+            name=rule_name,
+            description=f"Starts {pipeline_name} when s3://{s3.bucket}/{s3.key} gets a new version",
+            event_pattern=json.dumps(
+                {
+                    "source": ["aws.s3"],
+                    "detail-type": ["Object Created"],
+                    "detail": {"bucket": {"name": [s3.bucket]}, "object": {"key": [s3.key]}},
+                }
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-source",
+            rule=rule.name,
+            arn=pipeline.arn,
+            role_arn=role.arn,
+            # EventBridge checks that it may assume the role when the target is put.
+            opts=pulumi.ResourceOptions(parent=rule, depends_on=[policy]),
+        )
 
     # --- build projects and pipeline -------------------------------------------------
 
@@ -572,11 +671,11 @@ class Pipeline(pulumi.ComponentResource):
             }
         else:
             assert s3 is not None
-            # The bucket belongs to the user, so no EventBridge notification can be switched on
-            # for it here: the pipeline polls the object's version instead.
+            # The EventBridge rule starts the pipeline; polling as well would start it twice
+            # (CodePipeline User Guide, "Amazon S3 source action reference", PollForSourceChanges).
             source_action = {
                 "provider": "S3",
-                "configuration": {"S3Bucket": s3.bucket, "S3ObjectKey": s3.key, "PollForSourceChanges": "true"},
+                "configuration": {"S3Bucket": s3.bucket, "S3ObjectKey": s3.key, "PollForSourceChanges": "false"},
             }
         stages: list[dict] = [
             {

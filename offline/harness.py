@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import logging
 import runpy
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from components.placeholders import SIMULATED_RUN
 from offline.mock_aws import AwsMocks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,6 +88,10 @@ class Graph:
     resources: list[Resource]
     outputs: dict[str, Any]
     error: str | None = None
+    # What the program logged as warnings (pulumi.log.warn), in order.
+    warnings: list[str] = field(default_factory=list)
+    # Every invoke (data source) the program called: (token, arguments as plain values).
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def of_type(self, *types: str) -> list[Resource]:
         return [r for r in self.resources if r.type in types]
@@ -133,28 +139,36 @@ def evaluate(
     config: dict[str, Any] | None = None,
     *,
     preview: bool = False,
+    update: bool = False,
     program: Callable[[], Any] | None = None,
 ) -> Graph:
     """Runs `__main__.py` for `stack` (with `config` instead of the stack file's, if given).
 
     With `preview=True` the mock behaves like `pulumi preview` of a new stack: computed
-    outputs (ids, ARNs, endpoints) are unknown. `program` replaces `__main__.py`, for tests
-    that need a few hand-made resources. A program error is returned in `Graph.error`,
-    with what was registered before it.
+    outputs (ids, ARNs, endpoints) are unknown. With `update=True` the program runs as in a
+    real `pulumi up`, where the checks that only stop real updates apply (a plain evaluation
+    is a test run, neither). `program` replaces `__main__.py`, for tests that need a few
+    hand-made resources. A program error is returned in `Graph.error`, with what was
+    registered before it.
     """
+    if preview and update:
+        raise ValueError("a run is a preview or an update, not both")
     config = stack_config(stack) if config is None else config
     program = program or (lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
-    return contextvars.Context().run(_run, stack, config, preview, program)
+    run = "preview" if preview else "update" if update else "test"
+    return contextvars.Context().run(_run, stack, config, run, program)
 
 
-def _run(stack: str, config: dict[str, Any], preview: bool, program: Callable[[], Any]) -> Graph:
+def _run(stack: str, config: dict[str, Any], run: str, program: Callable[[], Any]) -> Graph:
+    preview = run == "preview"
+    SIMULATED_RUN.set(run)
     graph = Graph(stack=stack, resources=[], outputs={})
     monitor = _CapturingMonitor(AwsMocks(config.get("aws:region") or "us-east-1", preview), graph)
     settings.configure(
         pulumi_mocks.MockSettings(
             monitor=monitor,
             monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
-            engine=pulumi_mocks.MockEngine(logger=None),
+            engine=pulumi_mocks.MockEngine(logger=_GraphLog(graph)),
             project=PROJECT,
             stack=stack,
             dry_run=preview,
@@ -184,12 +198,33 @@ def _has_secret(value: Any) -> bool:
     return False
 
 
+class _GraphLog:
+    """The mock engine's logger: warnings go to the graph; errors to Python's logging, as before; the rest nowhere."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+
+    def warning(self, message: str) -> None:
+        self.graph.warnings.append(message)
+
+    def error(self, message: str) -> None:
+        logging.getLogger().error(message)
+
+    def debug(self, message: str) -> None: ...
+
+    def info(self, message: str) -> None: ...
+
+
 class _CapturingMonitor(pulumi_mocks.MockMonitor):
-    """The SDK's mock monitor, recording each registration as the engine would receive it."""
+    """The SDK's mock monitor, recording each registration and invoke as the engine would receive it."""
 
     def __init__(self, mocks: pulumi_mocks.Mocks, graph: Graph):
         super().__init__(mocks)
         self.graph = graph
+
+    def Invoke(self, request):
+        self.graph.invokes.append((request.tok, plain(request.args)))
+        return super().Invoke(request)
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)

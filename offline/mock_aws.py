@@ -44,6 +44,7 @@ ARN = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
     "aws:ecr/repository:Repository": "arn:aws:ecr:{region}:{account}:repository/{name}",
     "aws:sfn/stateMachine:StateMachine": "arn:aws:states:{region}:{account}:stateMachine:{name}",
+    # Rules on the default event bus.
     "aws:cloudwatch/eventRule:EventRule": "arn:aws:events:{region}:{account}:rule/{name}",
 }
 

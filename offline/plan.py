@@ -91,6 +91,10 @@ def render(result: Preview) -> str:
     if result.errors:
         out += [f"error: {line}" for line in result.errors]
         return "\n".join(out)
+    # The program's own warnings, as `pulumi preview` prints them (e.g. example domains left in config).
+    out += [f"warning: {line}" for line in result.graph.warnings]
+    if result.graph.warnings:
+        out.append("")
     out += tree(result.graph)
     out += ["", "Resources by type:"]
     for type_, count in sorted(Counter(r.type for r in result.graph.resources).items()):
@@ -178,6 +182,7 @@ def output_path(template: str, stack: str, several: bool) -> Path:
 
 def write_json(result: Preview, path: Path) -> None:
     diagnostics = [{"message": f"error: {line}\n", "severity": "error"} for line in result.errors]
+    diagnostics += [{"message": f"warning: {line}\n", "severity": "warning"} for line in result.graph.warnings]
     if result.cost:
         diagnostics += [{"message": f"warning: cost: {w}\n", "severity": "warning"} for w in result.cost.warnings]
     urn = next((r.urn for r in result.graph.resources if r.type == STACK_TYPE), "")

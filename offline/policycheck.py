@@ -7,8 +7,14 @@ over gRPC (no server and no CLI here, the servicer's methods are called directly
 
 1. `GetAnalyzerInfo`, then the pack config is reconciled like the engine does for
    `--policy-pack-config` (schema defaults, the file's `all` and per-policy levels and
-   properties; unknown policies and ill-typed properties are errors) and sent with
-   `Configure`; `ConfigureStack` tells the stack's name.
+   properties) and sent with `Configure`; `ConfigureStack` tells the stack's name.
+   Here the check is stricter than the CLI. Both refuse an invalid enforcement level and a
+   property value its policy's schema rejects (wrong type, out of range). The CLI silently
+   ignores a policy name the pack does not have and a property the schema does not list
+   (pulumi/pulumi `pkg/resource/analyzer/config.go`: `applyConfig` keeps every name,
+   `validatePolicyPackConfig` validates only the pack's own policies, against a JSON schema
+   that allows extra keys); this check reports both as errors, because a misspelt name
+   would otherwise weaken a stack without a word.
 2. `Analyze` for every resource, with its inputs marshalled as the engine sends them
    (unknowns as the unknown-string sentinel, secrets kept, output values and resource
    references flattened) and its provider.
@@ -55,7 +61,11 @@ LEVEL_NAMES = {value: name for name, value in LEVELS.items()}
 
 
 class PolicyConfigError(Exception):
-    """A pack config the engine would refuse."""
+    """A pack config the engine would refuse, or one it would silently ignore in part."""
+
+
+# What the CLI does with the names the offline check refuses; said in each such error.
+CLI_IGNORES = "the Pulumi CLI would silently ignore this; the offline check refuses it so the mistake is seen"
 
 
 @dataclass
@@ -115,7 +125,10 @@ def reconcile(info: analyzer_pb2.AnalyzerInfo, config: Mapping[str, Any]) -> dic
     policies = {p.name: p for p in info.policies}
     unknown = sorted(set(config) - set(policies) - {"all"})
     if unknown:
-        raise PolicyConfigError(f"policy pack config names unknown policies: {', '.join(unknown)}")
+        raise PolicyConfigError(
+            f"policy pack config names unknown policies: {', '.join(unknown)} "
+            f"(the pack has no such policy; {CLI_IGNORES})"
+        )
     result = {}
     for name, policy in policies.items():
         level = LEVEL_NAMES[policy.enforcementLevel]
@@ -129,17 +142,22 @@ def reconcile(info: analyzer_pb2.AnalyzerInfo, config: Mapping[str, Any]) -> dic
                 level = entry.get("enforcementLevel", level)
                 properties.update({k: v for k, v in entry.items() if k != "enforcementLevel"})
         if level not in LEVELS:
-            raise PolicyConfigError(f"{name}: unknown enforcement level {level!r}")
+            raise PolicyConfigError(f"{name}: unknown enforcement level {level!r} (the Pulumi CLI refuses it too)")
         for key, value in properties.items():
             spec = schema.get(key)
             if spec is None:
-                raise PolicyConfigError(f"{name}: unknown property {key!r} (known: {', '.join(schema) or 'none'})")
+                raise PolicyConfigError(
+                    f"{name}: unknown property {key!r} (known: {', '.join(schema) or 'none'}; {CLI_IGNORES})"
+                )
             check = _JSON_TYPES.get(spec.get("type", ""), lambda v: True)
             if not check(value):
-                raise PolicyConfigError(f"{name}.{key}: expected {spec['type']}, got {value!r}")
+                raise PolicyConfigError(
+                    f"{name}.{key}: expected {spec['type']}, got {value!r} (the Pulumi CLI refuses it too)"
+                )
             if ("minimum" in spec and value < spec["minimum"]) or ("maximum" in spec and value > spec["maximum"]):
                 raise PolicyConfigError(
-                    f"{name}.{key}: {value} is outside {spec.get('minimum')}..{spec.get('maximum')}"
+                    f"{name}.{key}: {value} is outside {spec.get('minimum')}..{spec.get('maximum')} "
+                    "(the Pulumi CLI refuses it too)"
                 )
         struct = struct_pb2.Struct()
         struct.update(properties)

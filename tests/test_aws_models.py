@@ -26,6 +26,9 @@ JUSTIFIED = {
     # Step Functions execution logs: the log delivery adds itself to the log group's resource
     # policy; CloudWatch Logs offers no resource to scope the action to.
     ("PERMISSIONS_MANAGEMENT_ACTIONS", ("logs:PutResourcePolicy",)),
+    # The CodePipeline service role policy lists it for artifact uploads that name a canned ACL;
+    # on the artifact bucket (BucketOwnerEnforced) no ACL can grant anyone else access.
+    ("PERMISSIONS_MANAGEMENT_ACTIONS", ("s3:PutObjectAcl",)),
 }
 
 

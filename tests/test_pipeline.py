@@ -277,3 +277,114 @@ def test_no_statement_of_any_pipeline_role_uses_a_wildcard_action(github, approv
 
 def test_without_approval_the_pipeline_cannot_publish_to_the_topic(github):
     assert not any("sns:" in json.dumps(s) for s in policy(github, "pipeline"))
+
+
+def granted(statements: list[dict]) -> dict[str, list[dict]]:
+    """Action -> the statements that allow it."""
+    found: dict[str, list[dict]] = {}
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            found.setdefault(action, []).append(statement)
+    return found
+
+
+def test_the_pipeline_role_holds_the_codepipeline_service_role_artifact_permissions(github):
+    """AWS CodePipeline User Guide, "Manage the CodePipeline service role", CodePipeline service
+    role policy: bucket versioning, ACL and location reads, and object get/put (with ACL), in the
+    pipeline's own account."""
+    bucket = github.one("aws:s3/bucket:Bucket").outputs["arn"]
+    actions = granted(policy(github, "pipeline"))
+    own_account = {"StringEquals": {"aws:ResourceAccount": ACCOUNT}}
+    for action in ("s3:GetBucketVersioning", "s3:GetBucketAcl", "s3:GetBucketLocation"):
+        [statement] = actions[action]
+        assert statement["Resource"] == bucket and statement["Condition"] == own_account, action
+    for action in ("s3:PutObject", "s3:PutObjectAcl", "s3:GetObject", "s3:GetObjectVersion"):
+        [statement] = actions[action]
+        assert statement["Resource"] == f"{bucket}/*" and statement["Condition"] == own_account, action
+
+
+def test_the_pipeline_role_holds_every_permission_of_the_ecs_standard_deploy_action(approved):
+    """AWS CodePipeline User Guide, "Amazon Elastic Container Service deploy action reference",
+    "Service role permissions: Amazon ECS standard action", each scoped to the one service."""
+    actions = granted(policy(approved, "pipeline"))
+    documented = {
+        "ecs:DescribeTaskDefinition": "*",  # no resource type in the IAM reference
+        "ecs:RegisterTaskDefinition": "arn:aws:ecs:eu-west-1:123456789012:task-definition/ecs-platform-dev-web:*",
+        "ecs:DescribeServices": "arn:aws:ecs:eu-west-1:123456789012:service/ecs-platform-dev/web-service",
+        "ecs:UpdateService": "arn:aws:ecs:eu-west-1:123456789012:service/ecs-platform-dev/web-service",
+        "ecs:TagResource": "arn:aws:ecs:eu-west-1:123456789012:task-definition/ecs-platform-dev-web:*",
+        "iam:PassRole": [approved.one(ROLE, n).outputs["arn"] for n in ("web-task", "web-exec")],
+    }
+    for action, resource in documented.items():
+        assert [s["Resource"] for s in actions[action]] == [resource], action
+
+
+def test_an_s3_source_reads_what_the_s3_source_action_doc_lists_for_that_object_only():
+    """AWS CodePipeline User Guide, "Amazon S3 source action reference", "Service role
+    permissions: S3 source action"."""
+    graph = program(S3)
+    assert graph.error is None, graph.error
+    actions = granted(policy(graph, "pipeline"))
+    for action in ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"):
+        assert "arn:aws:s3:::acme-sources/web/source.zip" in [s["Resource"] for s in actions[action]], action
+    for action in ("s3:GetBucketVersioning", "s3:GetBucketAcl", "s3:GetBucketLocation"):
+        assert "arn:aws:s3:::acme-sources" in [s["Resource"] for s in actions[action]], action
+
+
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+
+
+@pytest.fixture(scope="module")
+def s3_source():
+    graph = program(S3)
+    assert graph.error is None, graph.error
+    return graph
+
+
+def test_an_s3_source_starts_the_pipeline_through_an_eventbridge_rule_not_polling(s3_source):
+    """CodePipeline disables polling on pipelines inactive for 30 days (API Reference,
+    PipelineMetadata.pollingDisabledAt): a new version of the object starts it through EventBridge."""
+    (action,) = s3_source.one(PIPELINE).inputs["stages"][0]["actions"]
+    assert action["configuration"]["PollForSourceChanges"] == "false"
+    rule = s3_source.one(EVENT_RULE)
+    assert json.loads(rule.inputs["eventPattern"]) == {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": ["acme-sources"]}, "object": {"key": ["web/source.zip"]}},
+    }
+    target = s3_source.one(EVENT_TARGET)
+    assert target.inputs["rule"] == rule.outputs["name"]
+    assert target.inputs["arn"] == s3_source.one(PIPELINE).outputs["arn"]
+    assert target.inputs["roleArn"] == s3_source.one(ROLE, "web-pipeline-source-events").outputs["arn"]
+    # The role may start this pipeline and nothing else, and is in place before the target.
+    assert policy(s3_source, "source-events") == [
+        {"Sid": "StartThisPipeline", "Effect": "Allow", "Action": "codepipeline:StartPipelineExecution",
+         "Resource": s3_source.one(PIPELINE).outputs["arn"]},
+    ]  # fmt: skip
+    assert s3_source.one(ROLE_POLICY, "web-pipeline-source-events").urn in target.depends_on
+
+
+def test_only_eventbridge_running_this_rule_in_this_account_may_take_the_source_role(s3_source):
+    """Confused deputy: aws:SourceAccount and aws:SourceArn (the rule) in the trust policy."""
+    rule = s3_source.one(EVENT_RULE)
+    (trust,) = json.loads(s3_source.one(ROLE, "web-pipeline-source-events").inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Service": "events.amazonaws.com"}
+    assert trust["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": rule.outputs["arn"]},
+    }
+    assert rule.outputs["arn"] == "arn:aws:events:eu-west-1:123456789012:rule/ecs-platform-dev-web-source"
+
+
+def test_a_github_source_needs_no_rule(github):
+    assert github.of_type(EVENT_RULE, EVENT_TARGET) == []
+    assert not any(r.name.endswith("source-events") for r in github.of_type(ROLE))
+
+
+def test_the_s3_source_rule_keeps_the_pack_green(s3_source):
+    from offline.policycheck import check
+
+    result = check(s3_source)
+    assert result.mandatory == [], result.mandatory

@@ -199,7 +199,12 @@ def test_an_s3_source_reads_only_its_object():
     assert source["configuration"] == {
         "S3Bucket": "acme-dev-sources",
         "S3ObjectKey": "api/source.zip",
-        "PollForSourceChanges": "true",
+        "PollForSourceChanges": "false",  # an EventBridge rule on the object starts it
+    }
+    [rule] = [r for r in graph.of_type("aws:cloudwatch/eventRule:EventRule") if r.name.startswith("api-pipeline")]
+    assert json.loads(rule.inputs["eventPattern"])["detail"] == {
+        "bucket": {"name": ["acme-dev-sources"]},
+        "object": {"key": ["api/source.zip"]},
     }
     sids = statements(graph, "api-pipeline-pipeline")
     assert sids["ReadTheSource"]["Resource"] == "arn:aws:s3:::acme-dev-sources/api/source.zip"

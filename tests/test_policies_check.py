@@ -135,3 +135,22 @@ def test_the_report_groups_violations_by_level_with_urn_and_message(capsys):
         in out
     )
     assert "wildcard action(s) *. Remediation: list each action" in out
+
+
+def test_config_errors_say_which_mistakes_the_cli_would_ignore_and_which_it_refuses_too():
+    """pulumi/pulumi pkg/resource/analyzer/config.go validates only the pack's own policies,
+    against schemas that allow extra keys: unknown names pass the CLI silently."""
+    info = new_analyzer().GetAnalyzerInfo(empty_pb2.Empty(), None)
+    for config in ({"rds-mutli-az": {"required": True}}, {"rds-multi-az": {"requierd": True}}):
+        with pytest.raises(PolicyConfigError, match="the Pulumi CLI would silently ignore this"):
+            reconcile(info, config)
+    for config in ({"rds-multi-az": "strict"}, {"rds-backup-retention": {"minimumRetentionDays": "7"}}):
+        with pytest.raises(PolicyConfigError, match="the Pulumi CLI refuses it too"):
+            reconcile(info, config)
+    import offline.policycheck as policycheck
+
+    doc = " ".join(policycheck.__doc__.split())
+    assert (
+        "The CLI silently ignores a policy name the pack does not have and a property the schema does not list" in doc
+    )
+    assert "unknown policies and ill-typed properties are errors" not in doc

@@ -64,6 +64,19 @@ def conjuncts(condition: str) -> list[str]:
     return [" ".join(c.split()) for c in condition.split("&&")]
 
 
+def pulumi_runs(job: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pulumi/actions steps that run a command on a stack (the others only install the CLI)."""
+    return [s for s in steps_using(job, PULUMI_ACTION) if "command" in s.get("with", {})]
+
+
+def job_stacks(job: dict[str, Any]) -> list[str]:
+    """The stacks a job's pulumi runs work on: its stack matrix, or the literal its STACK names."""
+    stack = job["env"]["STACK"]
+    if "matrix.stack" in stack:
+        return job["strategy"]["matrix"]["stack"]
+    return [re.fullmatch(r"\$\{\{ .* \|\| '([\w-]+)' \}\}", stack).group(1)]
+
+
 @pytest.fixture(scope="module")
 def pr() -> dict[str, Any]:
     return load("pull-request.yml")
@@ -235,7 +248,7 @@ def test_preview_runs_per_stack_with_the_policy_pack_and_comments_on_the_pull_re
     assert job["strategy"]["fail-fast"] is False
     [preview] = [s for s in steps_using(job, PULUMI_ACTION) if "command" in s["with"]]
     assert preview["with"]["command"] == "preview"
-    assert "matrix.stack" in preview["with"]["stack-name"]
+    assert preview["with"]["stack-name"] == "${{ env.STACK }}" and "matrix.stack" in job["env"]["STACK"]
     assert preview["with"]["policyPacks"] == "policies"
     assert preview["with"]["comment-on-pr"] is True
     steps = job["steps"]
@@ -264,8 +277,7 @@ def test_dev_is_deployed_after_the_checks_and_prod_after_dev(deploy):
     assert "secrets." not in yaml.safe_dump(jobs["check"]), "the checks need no credentials"
     assert jobs["dev"]["needs"] == "check"
     assert jobs["prod"]["needs"] == "dev"
-    assert up_step(jobs["dev"])["with"]["stack-name"].endswith("'dev' }}")
-    assert up_step(jobs["prod"])["with"]["stack-name"].endswith("'prod' }}")
+    assert job_stacks(jobs["dev"]) == ["dev"] and job_stacks(jobs["prod"]) == ["prod"]
 
 
 def test_prod_deploys_only_through_the_protected_production_environment(deploy):
@@ -287,3 +299,67 @@ def test_two_updates_of_one_stack_never_overlap(deploy):
         groups[name] = concurrency["group"]
     assert len(set(groups.values())) == 2
     assert "concurrency" not in deploy, "a workflow-wide group would make prod's approval block dev"
+
+
+# --- every run of the pack ----------------------------------------------------------------------
+
+
+def test_every_pulumi_run_passes_the_pack_config_of_its_own_stack(all_jobs):
+    """Without --policy-pack-config the CLI runs the pack at its defaults: prod's mandatory
+    rds-multi-az, rds-deletion-protection and rds-backup-retention would be advisory in CI."""
+    runs = 0
+    for file, name, job in all_jobs:
+        for step in pulumi_runs(job):
+            runs += 1
+            inputs = step["with"]
+            assert inputs["policyPacks"] == "policies", f"{file}:{name}"
+            assert inputs["stack-name"] == "${{ env.STACK }}", f"{file}:{name}: one stack name for every step"
+            stacks = job_stacks(job)
+            if "matrix.stack" in job["env"]["STACK"]:
+                assert inputs.get("policyPackConfigs") == "policies/config.${{ matrix.stack }}.json", f"{file}:{name}"
+            else:
+                assert inputs.get("policyPackConfigs") == f"policies/config.{stacks[0]}.json", f"{file}:{name}"
+            for stack in stacks:
+                assert (ROOT / "policies" / f"config.{stack}.json").is_file(), f"{file}:{name}: {stack}"
+    assert runs == 3  # preview (per stack), up dev, up prod
+
+
+def test_a_stack_nobody_created_stops_the_job_with_a_pointer_and_is_never_created(all_jobs):
+    """CI selects, never creates: a person creates each stack once with its secrets provider."""
+    for file, name, job in all_jobs:
+        steps = job["steps"]
+        for step in pulumi_runs(job):
+            assert step["with"].get("upsert") in (None, False), f"{file}:{name}"
+            before = steps[: steps.index(step)]
+            [guard] = [s for s in before if "pulumi stack select" in s.get("run", "")]
+            assert 'pulumi stack select "${STACK}"' in guard["run"] and "--create" not in guard["run"]
+            assert "::error::" in guard["run"] and "Set up CI" in guard["run"], f"{file}:{name}"
+            # The backend (S3) may need the AWS credentials the job assumes first.
+            assert steps.index(steps_using(job, CREDENTIALS_ACTION)[0]) < steps.index(guard), f"{file}:{name}"
+    for f in WORKFLOW_FILES:
+        text = f.read_text()
+        assert "stack init" not in text.replace("pulumi stack init ${STACK} --secrets-provider", ""), f.name
+        assert "--create" not in text, f.name
+
+
+def readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end > 0 else None]
+
+
+def commands_in(section: str) -> list[str]:
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    return [line.split("#")[0].strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_the_readme_deploys_from_a_fresh_backend():
+    """`pulumi stack select dev` fails where no dev stack exists; the steps create it first."""
+    commands = [c for c in commands_in(readme_section("Deploy an environment")) if c.startswith("pulumi ")]
+    first_stack = next(c for c in commands if c.startswith("pulumi stack"))
+    assert first_stack in ("pulumi stack select --create dev", "pulumi stack init dev")
+    assert commands.index(first_stack) < commands.index("pulumi install --cwd policies")
+    runs = [c for c in commands if c.startswith(("pulumi preview", "pulumi up"))]
+    assert runs and all("--policy-pack policies --policy-pack-config policies/config.dev.json" in c for c in runs)
+    assert commands.index("pulumi install --cwd policies") < commands.index(runs[0])
