@@ -96,6 +96,8 @@ def _list(value: Any) -> list:
 
 def _condition_holds(condition: dict, context: dict[str, str]) -> bool:
     for operator, tests in condition.items():
+        if operator not in ("StringEquals", "ArnEquals", "StringLike", "ArnLike", "Bool"):
+            raise NotImplementedError(f"the test evaluator does not know {operator}")
         for key, expected in tests.items():
             actual = context.get(key)
             if actual is None:
@@ -105,6 +107,8 @@ def _condition_holds(condition: dict, context: dict[str, str]) -> bool:
             if operator in ("StringLike", "ArnLike") and not any(
                 fnmatch.fnmatchcase(actual, e) for e in _list(expected)
             ):
+                return False
+            if operator == "Bool" and actual.lower() not in [str(e).lower() for e in _list(expected)]:
                 return False
     return True
 
@@ -159,8 +163,39 @@ def test_the_preview_role_may_make_every_call_the_program_makes_in_a_preview(gra
                 assert allows([preview_policy], action, resource), f"{name}: {action} on {resource} ({token})"
 
 
+def diff_calls(graph: Graph) -> set[str]:
+    """What the AWS provider itself calls while it computes the diff of the graph's resources, in any preview.
+
+    Listed per resource type under "preview" in ci/resource-permissions.json: calls of the
+    provider's CustomizeDiff, made whenever the planned value is known, so in a pull request's
+    preview as well as in `pulumi up`.
+    """
+    return {a for r in graph.registered for a in RESOURCES.get(r.type, {}).get("preview", [])}
+
+
+def test_the_preview_role_may_make_every_call_the_provider_makes_while_diffing(graphs, preview_policy):
+    for name, graph in graphs.items():
+        stack = "dev" if name == "dev" else "prod"
+        for action in diff_calls(graph):
+            # Diff-time calls name no resource of the stack yet: AWS authorises them on "*" only.
+            assert iam_actions.resource_scopable(action) is False, action
+            assert allows([preview_policy], action, "*"), f"{name}: {action}"
+            assert allows(deploy_policies(stack), action, "*"), f"{name}: {action} (pulumi up previews too)"
+
+
+def test_a_changed_state_machine_definition_is_validated_by_aws_during_the_preview(graphs):
+    """terraform-provider-aws, internal/service/sfn/state_machine.go: CustomizeDiff
+    stateMachineDefinitionValidate calls ValidateStateMachineDefinition whenever `definition`
+    changes and is known; AWS Step Functions API Reference, ValidateStateMachineDefinition."""
+    entry = RESOURCES["aws:sfn/stateMachine:StateMachine"]
+    assert entry["preview"] == ["states:ValidateStateMachineDefinition"]
+    assert "states:ValidateStateMachineDefinition" in entry["actions"]
+    assert "states:ValidateStateMachineDefinition" in diff_calls(graphs["dev"])  # dev redeploys on rotation
+
+
 def test_the_preview_role_may_do_nothing_else(graphs, preview_policy):
     called = {a for g in graphs.values() for token, _ in g.invokes for a in INVOKES[token]["actions"]}
+    called |= {a for g in graphs.values() for a in diff_calls(g)}
     assert actions_of([preview_policy]) == called
     # Image parameters of the project's stacks only: never the services' secret parameters next to them.
     [images] = [s for s in preview_policy["Statement"] if s["Sid"] == "ReadTheImageParameters"]
@@ -195,6 +230,7 @@ def test_every_resource_type_the_program_registers_has_its_permissions_in_the_de
     assert granted - needed == set(), "granted but needed by no resource type or invoke"
     for type_, entry in RESOURCES.items():
         assert entry["doc"] and all(iam_actions.exists(a) for a in entry["actions"]), type_
+        assert set(entry.get("preview", [])) <= set(entry["actions"]), f"{type_}: a preview call is an action too"
 
 
 def arn_of(resource, key: str = "arn") -> str:
@@ -227,22 +263,60 @@ NAMED = {
 }
 
 
-def test_the_deploy_policies_reach_the_stacks_named_resources_and_not_another_stacks():
-    """Rendered for prod, they cover every named resource prod registers (deployed-looking ARNs from the
-    mock) and none of dev's."""
-    prod, dev = evaluate("prod"), evaluate("dev")
-    policies = deploy_policies("prod")
+@pytest.fixture(scope="module")
+def deployed() -> dict[str, Graph]:
+    """The graphs as `pulumi up` leaves them (deployed-looking ARNs from the mock): each shipped stack and
+    every feature on."""
+    full = copy.deepcopy(stack_config("prod"))
+    everything(full)
+    found = {"dev": evaluate("dev"), "prod": evaluate("prod"), "everything": evaluate("prod", full)}
+    for name, graph in found.items():
+        assert graph.error is None, f"{name}: {graph.error}"
+    return found
+
+
+OTHER = {"dev": "prod", "prod": "dev"}
+
+
+def test_the_deploy_policies_reach_the_stacks_named_resources_and_not_another_stacks(deployed):
+    """Rendered for a stack, they cover every named resource that stack registers, with every feature
+    on, and none of them when rendered for another stack."""
     checked = 0
-    for graph, expected in ((prod, True), (dev, False)):
+    for graph in deployed.values():
+        own, other = deploy_policies(graph.stack), deploy_policies(OTHER[graph.stack])
         for resource in graph.registered:
             if resource.type not in NAMED:
                 continue
             arn = arn_of(resource)
-            assert allows(policies, NAMED[resource.type], arn) is expected, (graph.stack, NAMED[resource.type], arn)
+            assert allows(own, NAMED[resource.type], arn), (graph.stack, NAMED[resource.type], arn)
+            assert not allows(other, NAMED[resource.type], arn), (OTHER[graph.stack], NAMED[resource.type], arn)
             checked += 1
-        dashboard = graph.one("aws:cloudwatch/dashboard:Dashboard")
-        assert allows(policies, "cloudwatch:PutDashboard", arn_of(dashboard, "dashboardArn")) is expected
-    assert checked > 50
+        dashboard = arn_of(graph.one("aws:cloudwatch/dashboard:Dashboard"), "dashboardArn")
+        assert allows(own, "cloudwatch:PutDashboard", dashboard)
+        assert not allows(other, "cloudwatch:PutDashboard", dashboard)
+    assert checked > 100
+
+
+def test_every_log_group_the_program_creates_is_in_its_stacks_log_group_scopes(deployed):
+    """Log groups are named by the program (services, builds, flow logs) and by AWS conventions
+    (RDS exports under /aws/rds/instance/, Step Functions vended logs under /aws/vendedlogs/states/):
+    each must be inside the deploy role's scopes for every action the provider calls on it. CloudWatch
+    Logs authorises some actions on `log-group:<name>` and older ones on `log-group:<name>:*`
+    (Service Authorization Reference, Amazon CloudWatch Logs)."""
+    actions = [a for a in RESOURCES["aws:cloudwatch/logGroup:LogGroup"]["actions"] if iam_actions.resource_scopable(a)]
+    names = set()
+    for graph in deployed.values():
+        own, other = deploy_policies(graph.stack), deploy_policies(OTHER[graph.stack])
+        for log_group in graph.of_type("aws:cloudwatch/logGroup:LogGroup"):
+            name = log_group.inputs["name"]
+            names.add(name)
+            group = f"arn:aws:logs:{REGION}:{mock_aws.ACCOUNT_ID}:log-group:{name}"
+            for arn in (group, f"{group}:*"):
+                for action in actions:
+                    assert allows(own, action, arn), (graph.stack, action, arn)
+                    assert not allows(other, action, arn), (OTHER[graph.stack], action, arn)
+    assert any(n.startswith("/aws/vendedlogs/states/") for n in names)  # the rotation redeploy's log group
+    assert any(n.startswith("/aws/rds/instance/") for n in names)
 
 
 # Resources AWS names with ids: reached through the Project and Environment tags the provider sets.
@@ -282,6 +356,123 @@ def test_resources_named_by_aws_are_created_only_tagged_as_the_stack_and_changed
     for action, arn in CHANGES.items():
         assert allows(policies, action, arn, tags("ResourceTag", "prod")), action
         assert not allows(policies, action, arn, tags("ResourceTag", "dev")), action
+
+
+def rds_arn(kind: str, name: str) -> str:
+    return f"arn:aws:rds:{REGION}:{mock_aws.ACCOUNT_ID}:{kind}:{name}"
+
+
+def test_the_database_is_created_and_modified_with_every_rds_resource_it_names_in_scope(deployed):
+    """RDS authorises CreateDBInstance and ModifyDBInstance on the instance and on every group it is
+    in, the option group included: with none configured, RDS puts the instance in the engine's
+    default option group, `default:postgres-<major>` (Amazon RDS User Guide, "Permission policies
+    to create, modify and, delete resources in Amazon RDS": `arn:aws:rds:*:123456789012:og:default*`;
+    "Working with option groups"). A major upgrade in place (ModifyDBInstance) moves it to the next
+    major's default group."""
+    for graph in deployed.values():
+        own, other = deploy_policies(graph.stack), deploy_policies(OTHER[graph.stack])
+        instance = graph.one("aws:rds/instance:Instance")
+        major = int(str(instance.inputs["engineVersion"]).split(".")[0])
+        assert "optionGroupName" not in instance.inputs  # the default group, then
+        named = [
+            arn_of(instance),
+            rds_arn("pg", instance.outputs["parameterGroupName"]),
+            rds_arn("subgrp", instance.outputs["dbSubnetGroupName"]),
+            rds_arn("og", f"default:postgres-{major}"),
+        ]
+        for arn in named:
+            for action in ("rds:CreateDBInstance", "rds:ModifyDBInstance"):
+                assert allows(own, action, arn), (graph.stack, action, arn)
+        assert allows(own, "rds:ModifyDBInstance", rds_arn("og", f"default:postgres-{major + 1}"))
+        assert not allows(other, "rds:CreateDBInstance", named[0])
+        # The default option group is AWS's: the role only places instances in it, never changes it.
+        for action in ("rds:AddTagsToResource", "rds:RemoveTagsFromResource", "rds:DeleteDBInstance"):
+            assert not allows(own, action, rds_arn("og", f"default:postgres-{major}")), action
+
+
+NAMESPACE = f"arn:aws:servicediscovery:{REGION}:{mock_aws.ACCOUNT_ID}:namespace/ns-0a1b2c3d4e5f60718"
+DISCOVERY = f"arn:aws:servicediscovery:{REGION}:{mock_aws.ACCOUNT_ID}:service/srv-0a1b2c3d4e5f60718"
+
+
+def test_the_deploy_role_creates_the_cloud_map_namespace_with_everything_cloud_map_calls_for_it():
+    """AWS Cloud Map Developer Guide, "AWS Cloud Map API permissions reference", CreatePrivateDnsNamespace:
+    servicediscovery:CreatePrivateDnsNamespace, route53:CreateHostedZone, route53:GetHostedZone,
+    route53:ListHostedZonesByName, ec2:DescribeVpcs and ec2:DescribeRegions. The provider then waits
+    on the operation (GetOperation) before the namespace's tags may count (terraform-provider-aws,
+    internal/service/servicediscovery/private_dns_namespace.go)."""
+    policies = deploy_policies("prod")
+    assert allows(policies, "servicediscovery:CreatePrivateDnsNamespace", "*", tags("RequestTag", "prod"))
+    for action in ("route53:CreateHostedZone", "route53:ListHostedZonesByName", "ec2:DescribeVpcs",
+                   "ec2:DescribeRegions"):  # fmt: skip
+        assert allows(policies, action, "*"), action
+    assert allows(policies, "route53:GetHostedZone", "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ")
+    assert allows(policies, "servicediscovery:GetOperation", NAMESPACE)  # no tags visible yet
+
+
+def test_discovery_services_are_created_tagged_as_the_stack_in_the_stacks_own_namespace():
+    """Service Authorization Reference, AWS Cloud Map: CreateService is authorised on the namespace and on
+    the new service, which has no tags of its own yet: the stack's tags are checked in the request
+    (aws:RequestTag) for the service and on the namespace (aws:ResourceTag)."""
+    policies = deploy_policies("prod")
+    request, namespace = tags("RequestTag", "prod"), tags("ResourceTag", "prod")
+    assert allows(policies, "servicediscovery:CreateService", DISCOVERY, request)
+    assert allows(policies, "servicediscovery:CreateService", NAMESPACE, {**request, **namespace})
+    assert not allows(policies, "servicediscovery:CreateService", DISCOVERY, tags("RequestTag", "dev"))
+    assert not allows(policies, "servicediscovery:CreateService", DISCOVERY)
+    assert not allows(policies, "servicediscovery:CreateService", NAMESPACE, {**request, **tags("ResourceTag", "dev")})
+
+
+def test_a_discovery_service_with_instances_left_is_destroyed_by_deregistering_them():
+    """force_destroy: the provider lists the service's instances, deregisters each (an asynchronous
+    operation it follows with GetOperation) and deletes the service (terraform-provider-aws,
+    internal/service/servicediscovery/service.go resourceServiceDelete and instance.go
+    deregisterInstance). Service Authorization Reference, AWS Cloud Map: ListInstances and
+    DeregisterInstance are authorised on the service."""
+    policies = deploy_policies("prod")
+    destroy = {"servicediscovery:ListInstances", "servicediscovery:DeregisterInstance", "servicediscovery:GetOperation"}
+    assert destroy <= set(RESOURCES["aws:servicediscovery/service:Service"]["actions"])
+    for action in ("servicediscovery:ListInstances", "servicediscovery:DeregisterInstance",
+                   "servicediscovery:DeleteService"):  # fmt: skip
+        assert allows(policies, action, DISCOVERY, tags("ResourceTag", "prod")), action
+        assert not allows(policies, action, DISCOVERY, tags("ResourceTag", "dev")), action
+    assert allows(policies, "servicediscovery:GetOperation", DISCOVERY)
+
+
+NEW_KEY = f"arn:aws:kms:{REGION}:{mock_aws.ACCOUNT_ID}:key/0b6b2b5e-6f4e-4a43-9d3a-1f2e3d4c5b6a"
+
+
+def test_a_new_key_is_prepared_and_used_before_its_tags_count_for_authorisation():
+    """Tags can take up to five minutes to affect KMS authorisation (AWS KMS Developer Guide, "ABAC for
+    AWS KMS"), but the provider enables rotation right after CreateKey, retrying only NotFound and
+    Disabled, then reads the key back (terraform-provider-aws, internal/service/kms/key.go); the alias
+    follows at once, and RDS creates its grant and the master secret's data key within minutes (Amazon
+    RDS User Guide, "Encrypting Amazon RDS resources"; "Password management with Amazon RDS and AWS
+    Secrets Manager"). None of those may depend on the key's tags."""
+    policies = deploy_policies("prod")
+    for action in ("kms:EnableKeyRotation", "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
+                   "kms:ListResourceTags", "kms:CreateAlias", "kms:UpdateAlias"):  # fmt: skip
+        assert allows(policies, action, NEW_KEY), action
+    rds, secrets = f"rds.{REGION}.amazonaws.com", f"secretsmanager.{REGION}.amazonaws.com"
+    for via, action in ((rds, "kms:DescribeKey"), (rds, "kms:Decrypt"), (rds, "kms:GenerateDataKey"),
+                        (secrets, "kms:Decrypt"), (secrets, "kms:GenerateDataKey")):  # fmt: skip
+        assert allows(policies, action, NEW_KEY, {"kms:ViaService": via}), (via, action)
+    grant = {"kms:ViaService": rds, "kms:GrantIsForAWSResource": "true"}
+    assert allows(policies, "kms:CreateGrant", NEW_KEY, grant)
+
+
+def test_a_key_is_changed_used_directly_or_deleted_only_with_the_stacks_tags():
+    """What could weaken, take over or destroy a key, or use it outside RDS and Secrets Manager, still needs
+    the stack's tags on the key, and another stack's tags never do."""
+    policies = deploy_policies("prod")
+    for action in ("kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DisableKeyRotation", "kms:UntagResource",
+                   "kms:TagResource", "kms:UpdateKeyDescription", "kms:DeleteAlias", "kms:Decrypt",
+                   "kms:GenerateDataKey", "kms:CreateGrant"):  # fmt: skip
+        assert not allows(policies, action, NEW_KEY), action
+        assert allows(policies, action, NEW_KEY, tags("ResourceTag", "prod")), action
+        assert not allows(policies, action, NEW_KEY, tags("ResourceTag", "dev")), action
+    other_service = {"kms:ViaService": f"s3.{REGION}.amazonaws.com", "kms:GrantIsForAWSResource": "true"}
+    assert not allows(policies, "kms:CreateGrant", NEW_KEY, other_service)
+    assert not allows(policies, "kms:CreateGrant", NEW_KEY, {"kms:ViaService": f"rds.{REGION}.amazonaws.com"})
 
 
 def test_roles_are_passed_only_to_the_services_that_assume_them_and_only_the_managed_policies_used_attach(graphs):
@@ -331,6 +522,9 @@ JUSTIFIED = {
         "CreateTheServiceLinkedRolesTheServicesNeed",
         "CreateKeysTaggedAsTheStack",
         "ManageOwnKeys",
+        # RDS grants itself the database key when it creates the instance, on the caller's behalf
+        # (Amazon RDS User Guide, "Encrypting Amazon RDS resources"): only through RDS, only for AWS resources.
+        "LetRdsGrantItselfKeys",
         "ManageOwnBuckets",
         # Step Functions execution logs: log delivery adds itself to the log group's resource policy
         # (logs:PutResourcePolicy), which CloudWatch Logs cannot scope to a resource.
@@ -342,8 +536,9 @@ JUSTIFIED = {
     "RESOURCE_MISMATCH": {
         # AWS's public parameters have no account in their ARN; parliament expects one.
         "ReadTheAmazonLinuxAmiParameters",
-        # CreateAlias needs the alias and the key, RunInstances the image and the new instance: one
+        # Alias actions need the alias and the key, RunInstances the image and the new instance: one
         # statement per scope (name, tag, Amazon-owned image), which the linter checks one at a time.
+        "PrepareNewKeys",
         "ManageOwnKeys",
         "ManageOwnAliases",
         "CreateNetworkTaggedAsTheStack",
@@ -353,6 +548,14 @@ JUSTIFIED = {
         "ManageOwnListenersAndRules",
         # parliament's bundled IAM data predates the namespace and service resource types of GetOperation.
         "ManageOwnServiceDiscovery",
+        "FollowServiceDiscoveryOperations",
+        # CreateService is authorised on the namespace and on the new service, each with its own tag
+        # condition (ResourceTag on the namespace, RequestTag on the service): one statement per scope.
+        "CreateServicesInOwnNamespaces",
+        "CreateServicesTaggedAsTheStack",
+        # CreateDBInstance and ModifyDBInstance are authorised on the option group as well as on the
+        # instance (Service Authorization Reference, Amazon RDS); parliament knows only the db form.
+        "PlaceTheDatabaseInTheDefaultOptionGroup",
     },
 }
 
