@@ -180,8 +180,12 @@ class Service(pulumi.ComponentResource):
                 "routing_policy": "MULTIVALUE",
                 "dns_records": [{"ttl": 10, "type": "A"}],
             },
-            # ECS reports task health to Cloud Map, so DNS answers with healthy tasks only.
-            health_check_custom_config={},
+            # ECS reports task health to Cloud Map, so DNS answers with healthy tasks only. The
+            # threshold must be stated: the provider sends the block only when it is not 0, and the
+            # block forces replacement, so an empty one would replace the service on every
+            # `pulumi up` (terraform-provider-aws issue #44285). AWS keeps it at 1 anyway (Cloud Map
+            # API Reference, HealthCheckCustomConfig); the provider's deprecation warning is expected.
+            health_check_custom_config={"failure_threshold": 1},
             force_destroy=True,  # instances are ECS's to register and remove
             opts=pulumi.ResourceOptions(parent=self),
         )

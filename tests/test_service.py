@@ -85,6 +85,20 @@ def test_an_internal_service_has_no_target_group_only_a_cloud_map_name(prod, man
     assert prod.outputs["services"]["api"]["url"] == "http://api.prod.internal:8080"
 
 
+def test_discovery_services_state_their_custom_health_check_so_pulumi_up_does_not_replace_them(stack, many):
+    """ECS reports task health to Cloud Map through a custom health check. The provider sends
+    HealthCheckCustomConfig only when failure_threshold is not 0 (expandHealthCheckCustomConfig in
+    terraform-provider-aws internal/service/servicediscovery/service.go), and the block forces a new
+    resource: an empty block never reaches AWS nor the state, so every `pulumi up` would replace the
+    service, and create-before-delete collides on its name in the namespace (terraform-provider-aws
+    issue #44285). AWS keeps the value at 1 (Cloud Map API Reference, HealthCheckCustomConfig)."""
+    for graph in (stack, many):
+        services = graph.of_type("aws:servicediscovery/service:Service")
+        assert services
+        for discovery in services:
+            assert discovery.inputs["healthCheckCustomConfig"] == {"failureThreshold": 1}, discovery.name
+
+
 def test_public_services_register_with_the_alb_after_their_rule_exists(prod):
     service = one_owned(prod, "web", ECS_SERVICE)
     target_group = one_owned(prod, "web", TARGET_GROUP)
