@@ -364,8 +364,9 @@ class Service(pulumi.ComponentResource):
         path = name if name.startswith("/") else f"/{name}"
         return f"arn:{self._partition}:ssm:{self._region}:{self._account}:parameter{path}"
 
-    def _trust_policy(self) -> str:
-        # Only ECS tasks of this account and region.
+    def _task_trust_policy(self) -> str:
+        # Only ECS tasks of this account and region: the keys the ECS Developer Guide documents for
+        # the task role ("Amazon ECS task IAM role", confused deputy).
         return trust_policy(
             "ecs-tasks.amazonaws.com", self._account, f"arn:{self._partition}:ecs:{self._region}:{self._account}:*"
         )
@@ -377,7 +378,12 @@ class Service(pulumi.ComponentResource):
             f"{name}-execution",
             name_prefix=args.naming.prefix(f"{cfg.name}-exec", "iam_role_prefix"),
             description=f"ECS starts tasks of {cfg.name}: image pull, logs, declared secrets",
-            assume_role_policy=self._trust_policy(),
+            # The trust policy "Amazon ECS task execution IAM role" (ECS Developer Guide) documents:
+            # AWS does not document aws:SourceAccount/aws:SourceArn being sent when ECS assumes the
+            # execution role, and a condition it does not meet would keep every task from starting.
+            # A task definition names only a role its author may pass (iam:PassRole), which IAM
+            # allows within the role's own account only.
+            assume_role_policy=trust_policy("ecs-tasks.amazonaws.com"),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.execution_role_arn, self.execution_role_name = role.arn, role.name
@@ -439,7 +445,7 @@ class Service(pulumi.ComponentResource):
             f"{name}-task",
             name_prefix=args.naming.prefix(f"{cfg.name}-task", "iam_role_prefix"),
             description=f"The application in tasks of {cfg.name}",
-            assume_role_policy=self._trust_policy(),
+            assume_role_policy=self._task_trust_policy(),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.task_role_arn, self.task_role_name = role.arn, role.name

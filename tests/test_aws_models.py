@@ -71,6 +71,7 @@ def test_identity_policies_have_no_linter_findings_beyond_the_justified(graph):
 
 
 def test_trust_and_resource_policies_are_well_formed(graph):
+    execution_roles = {d.inputs["executionRoleArn"] for d in graph.of_type(TASK_DEFINITION)}
     for resource, key, document in documents(graph):
         if resource.type == "aws:iam/rolePolicy:RolePolicy":
             continue
@@ -82,8 +83,13 @@ def test_trust_and_resource_policies_are_well_formed(graph):
                 issues.discard("MALFORMED")
                 assert statement["Action"] == "sts:AssumeRole"
                 # Every service that sends aws:SourceAccount is held to it; EC2 sends no such key
-                # when an instance assumes its role, so the bastion's trust has no condition.
-                assert statement.get("Condition") or statement["Principal"] == {"Service": "ec2.amazonaws.com"}
+                # when an instance assumes its role, so the bastion's trust has no condition, and the
+                # ECS guide documents none for the task execution role (only for the task role).
+                unconditioned = statement["Principal"] == {"Service": "ec2.amazonaws.com"} or (
+                    statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+                    and resource.outputs.get("arn") in execution_roles
+                )
+                assert statement.get("Condition") or unconditioned, (resource.name, statement)
             if resource.type == "aws:kms/key:Key":
                 # In a key policy "*" is the key itself; the account root administers its own key.
                 issues -= {"RESOURCE_STAR", "PERMISSIONS_MANAGEMENT_ACTIONS"}

@@ -191,19 +191,30 @@ def test_without_autoscaling_the_configured_count_is_enforced(prod, many):
     assert worker_policies == ["worker-scale-on-cpu"]
 
 
-def test_execution_and_task_roles_are_separate_and_trust_only_ecs_tasks_of_this_account(stack, many):
+def test_execution_and_task_roles_are_separate_and_trusted_as_the_ecs_guide_documents(stack, many):
+    """The task role trusts ECS tasks of this account and region only: the ECS Developer Guide, "Amazon
+    ECS task IAM role", documents aws:SourceAccount and aws:SourceArn for it. For the task execution
+    role, "Amazon ECS task execution IAM role" documents a trust policy without them and nowhere says
+    ECS sends them when it assumes that role: a condition it does not satisfy would stop every task
+    from starting, so the execution role trusts the service as documented."""
     for graph in (stack, many):
         definitions = graph.of_type("aws:ecs/taskDefinition:TaskDefinition")
         for definition in definitions:
             assert definition.inputs["executionRoleArn"] != definition.inputs["taskRoleArn"]
-        for role in graph.of_type(ROLE):
-            if not role.name.endswith(("-execution", "-task")):
-                continue
-            (trust,) = statements(role.inputs["assumeRolePolicy"])
-            assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
-            assert trust["Condition"] == {
+        roles = {r.outputs["arn"]: r for r in graph.of_type(ROLE)}
+        for definition in definitions:
+            (task_trust,) = statements(roles[definition.inputs["taskRoleArn"]].inputs["assumeRolePolicy"])
+            assert task_trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+            assert task_trust["Condition"] == {
                 "StringEquals": {"aws:SourceAccount": "123456789012"},
                 "ArnLike": {"aws:SourceArn": "arn:aws:ecs:eu-west-1:123456789012:*"},
+            }
+            execution = roles[definition.inputs["executionRoleArn"]]
+            (execution_trust,) = statements(execution.inputs["assumeRolePolicy"])
+            assert execution_trust == {
+                "Effect": "Allow",
+                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                "Action": "sts:AssumeRole",
             }
 
 
