@@ -381,8 +381,7 @@ class Service(pulumi.ComponentResource):
             # The trust policy "Amazon ECS task execution IAM role" (ECS Developer Guide) documents:
             # AWS does not document aws:SourceAccount/aws:SourceArn being sent when ECS assumes the
             # execution role, and a condition it does not meet would keep every task from starting.
-            # A task definition names only a role its author may pass (iam:PassRole), which IAM
-            # allows within the role's own account only.
+            # Who may name the role in a task definition is still held by iam:PassRole.
             assume_role_policy=trust_policy("ecs-tasks.amazonaws.com"),
             opts=pulumi.ResourceOptions(parent=self),
         )
