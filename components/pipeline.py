@@ -32,7 +32,7 @@ from components.account import current_account, trust_policy
 from components.bucket import private_bucket
 from components.config import PipelineConfig
 from components.naming import Naming
-from components.service import Service
+from components.service import DEPLOYED_TAG_PREFIX, Service
 
 # CodeBuild's curated Amazon Linux 2023 images, per CPU architecture: (environment type, image).
 BUILD_IMAGES = {
@@ -106,7 +106,19 @@ def build_spec() -> str:
 
 
 def release_spec() -> str:
-    """The release record: runs after the deploy action succeeded and stores the deployed image for Pulumi."""
+    """The release record: runs after the deploy action succeeded, stores the deployed image for Pulumi and
+    tags it `deployed-<tag>` so the repository's lifecycle policy keeps it (components/service.py).
+
+    The parameter is written first: it must follow what ECS runs even if tagging fails (the
+    action then fails, visibly). The tag is a new one on an existing image, which an immutable
+    repository accepts; only an existing tag cannot be pushed again ("Image tag mutability",
+    ECR User Guide). Re-tagging is "Retagging an image" of the ECR User Guide: the manifest from
+    batch-get-image, put back under the new tag, with the media type ECR reports for it (PutImage
+    imageManifestMediaType) so an OCI manifest stays one. A re-released image already carries
+    the tag (ImageAlreadyExistsException), which is fine.
+    """
+    source = 'aws ecr batch-get-image --repository-name "$REPOSITORY_NAME" --image-ids imageTag="${IMAGE_URI##*:}"'
+    source += ' --output text --query "images[0]'
     return yaml.safe_dump(
         {
             "version": 0.2,
@@ -117,6 +129,13 @@ def release_spec() -> str:
                         'test -n "$IMAGE_URI"',
                         'aws ssm put-parameter --name "$IMAGE_PARAMETER" --type String --overwrite'
                         ' --value "$IMAGE_URI"',
+                        f'DEPLOYED_TAG="{DEPLOYED_TAG_PREFIX}${{IMAGE_URI##*:}}"',
+                        f'MANIFEST="$({source}.imageManifest")"',
+                        f'MEDIA_TYPE="$({source}.imageManifestMediaType")"',
+                        'if ! OUTPUT="$(aws ecr put-image --repository-name "$REPOSITORY_NAME"'
+                        ' --image-tag "$DEPLOYED_TAG" --image-manifest "$MANIFEST"'
+                        ' --image-manifest-media-type "$MEDIA_TYPE" 2>&1)"; then echo "$OUTPUT";'
+                        ' echo "$OUTPUT" | grep -q ImageAlreadyExistsException; fi',
                     ],
                 },
             },
@@ -250,12 +269,16 @@ class Pipeline(pulumi.ComponentResource):
         release_policy = self._policy(
             f"{name}-release",
             release_role,
-            {"log_group": log_group.arn, "bucket": bucket.arn, "key": key.arn, "parameter": args.image_parameter_arn},
+            {"log_group": log_group.arn, "bucket": bucket.arn, "key": key.arn, "parameter": args.image_parameter_arn,
+             "repository": args.repository_arn},
             lambda r: [
                 self._log_statement(r["log_group"]),
                 *self._artifact_statements(r["bucket"], r["key"], write=False),
                 {"Sid": "RecordTheDeployedImage", "Effect": "Allow", "Action": "ssm:PutParameter",
                  "Resource": r["parameter"]},
+                # "Retagging an image" (ECR User Guide): read the manifest, put it under a new tag.
+                {"Sid": "ProtectTheDeployedImage", "Effect": "Allow", "Action": ["ecr:BatchGetImage", "ecr:PutImage"],
+                 "Resource": r["repository"]},
             ],
         )  # fmt: skip
 
@@ -289,7 +312,7 @@ class Pipeline(pulumi.ComponentResource):
             f"Records the image {pipeline_name} deployed, for Pulumi to render the {args.service} task definition",
             release_role,
             release_spec(),
-            [("IMAGE_PARAMETER", args.image_parameter_name)],
+            [("IMAGE_PARAMETER", args.image_parameter_name), ("REPOSITORY_NAME", args.repository_name)],
             compute_type="BUILD_GENERAL1_SMALL",
             architecture=architecture,
             privileged=False,

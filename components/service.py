@@ -38,6 +38,9 @@ _ECS_EXEC_ACTIONS = [
     "ssmmessages:OpenDataChannel",
 ]
 _ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+# The pipeline's Release step adds `deployed-<tag>` to each image it deployed (components/pipeline.py);
+# the repository's lifecycle policy keeps those apart from the images every commit pushes.
+DEPLOYED_TAG_PREFIX = "deployed-"
 
 
 @dataclass(frozen=True)
@@ -283,22 +286,7 @@ class Service(pulumi.ComponentResource):
         aws.ecr.LifecyclePolicy(
             f"{name}-repository",
             repository=repository.name,
-            policy=json.dumps(
-                {
-                    "rules": [
-                        {
-                            "rulePriority": 1,
-                            "description": f"Keep the last {repo_cfg.keep_images} images",
-                            "selection": {
-                                "tagStatus": "any",
-                                "countType": "imageCountMoreThan",
-                                "countNumber": repo_cfg.keep_images,
-                            },
-                            "action": {"type": "expire"},
-                        }
-                    ]
-                }
-            ),
+            policy=json.dumps({"rules": self._lifecycle_rules(cfg)}),
             opts=pulumi.ResourceOptions(parent=repository),
         )
         self.repository_name, self.repository_arn = repository.name, repository.arn
@@ -306,6 +294,39 @@ class Service(pulumi.ComponentResource):
         self.image = pulumi.Output.concat(repository.repository_url, ":", repo_cfg.tag)
         if cfg.pipeline_enabled:
             self._pipeline_image(name, args)
+
+    @staticmethod
+    def _lifecycle_rules(cfg: ServiceConfig) -> list[dict]:
+        """Keep the last `keepImages` images; with a pipeline, also never expire its last deployed ones.
+
+        A pipeline pushes an image per commit, before any approval: counted with them, the running
+        image and its rollback target would expire after `keepImages` unapproved builds and the
+        next task start could not pull. In ECR's evaluation "an image that matches the tagging
+        requirements of a rule cannot be expired by a rule with a lower priority", and the `any`
+        rule must come last (ECR User Guide, "Lifecycle policies" and "Lifecycle policy
+        properties"): the `deployed-` images answer to their own count only. Counts follow push
+        time, so a rollback to an older image keeps it for as long as its build is among the last.
+        """
+        keep = cfg.repository.keep_images
+        every = {
+            "description": f"Keep the last {keep} images",
+            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
+            "action": {"type": "expire"},
+        }
+        if not cfg.pipeline_enabled:
+            return [{"rulePriority": 1, **every}]
+        deployed = {
+            "rulePriority": 1,
+            "description": f"Keep the last {keep} deployed images",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPrefixList": [DEPLOYED_TAG_PREFIX],
+                "countType": "imageCountMoreThan",
+                "countNumber": keep,
+            },
+            "action": {"type": "expire"},
+        }
+        return [deployed, {"rulePriority": 2, **every}]
 
     def _pipeline_image(self, name: str, args: ServiceArgs) -> None:
         """The image of a pipeline-owned service: what the pipeline last deployed, read live from SSM.

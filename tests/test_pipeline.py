@@ -14,6 +14,7 @@ import yaml
 from components.config import PipelineConfig
 from components.naming import Naming
 from components.pipeline import Pipeline, PipelineArgs, github_connection
+from components.service import DEPLOYED_TAG_PREFIX
 from offline.harness import evaluate
 
 PIPELINE = "aws:codepipeline/pipeline:Pipeline"
@@ -241,6 +242,41 @@ def test_only_the_release_role_may_record_the_image_and_only_in_its_parameter(gi
     assert any("aws ssm put-parameter" in c for c in spec["phases"]["build"]["commands"])
     deploy = github.one(PIPELINE).inputs["stages"][-1]["actions"]
     assert [(a["name"], a["runOrder"]) for a in deploy] == [("Deploy", 1), ("Release", 2)]
+
+
+def test_the_release_step_tags_the_image_it_deployed_so_the_repository_keeps_it(github):
+    """After recording the image, Release adds a `deployed-<tag>` tag to it: a new tag on an existing image,
+    which immutable repositories accept (ECR User Guide, "Image tag mutability": only pushing a tag that
+    already exists fails; "Retagging an image": batch-get-image the manifest, put-image it with the new
+    tag, keeping its media type). The repository's lifecycle policy never expires those images beyond
+    the last ones (components/service.py). Re-releasing an image finds the tag already there
+    (ImageAlreadyExistsException), which is not a failure."""
+    project = github.one(PROJECT, "web-pipeline-release").inputs
+    variables = {v["name"]: v["value"] for v in project["environment"]["environmentVariables"]}
+    assert variables["REPOSITORY_NAME"] == github.one("aws:ecr/repository:Repository").outputs["name"]
+    commands = yaml.safe_load(project["source"]["buildspec"])["phases"]["build"]["commands"]
+    record = next(i for i, c in enumerate(commands) if "aws ssm put-parameter" in c)
+    protect = next(i for i, c in enumerate(commands) if "aws ecr put-image" in c)
+    assert record < protect  # the parameter follows the deployment even if tagging fails
+    script = "\n".join(commands)
+    assert f'DEPLOYED_TAG="{DEPLOYED_TAG_PREFIX}${{IMAGE_URI##*:}}"' in script
+    assert '--image-tag "$DEPLOYED_TAG"' in commands[protect]
+    assert '--image-manifest-media-type "$MEDIA_TYPE"' in commands[protect]
+    assert "ImageAlreadyExistsException" in commands[protect]
+    assert 'aws ecr batch-get-image --repository-name "$REPOSITORY_NAME"' in script
+
+
+def test_the_release_role_may_read_and_tag_images_of_its_repository_only(github):
+    """ECR User Guide, "Retagging an image": ecr:BatchGetImage for the manifest, ecr:PutImage for the new tag."""
+    repo = github.one("aws:ecr/repository:Repository").outputs["arn"]
+    assert by_sid(policy(github, "release"))["ProtectTheDeployedImage"] == {
+        "Sid": "ProtectTheDeployedImage",
+        "Effect": "Allow",
+        "Action": ["ecr:BatchGetImage", "ecr:PutImage"],
+        "Resource": repo,
+    }
+    ecr = [s for s in policy(github, "release") if "ecr:" in json.dumps(s["Action"])]
+    assert [s["Sid"] for s in ecr] == ["ProtectTheDeployedImage"]  # no login, no push of layers
 
 
 def test_the_pipeline_role_deploys_one_service_and_passes_only_its_two_roles(approved):

@@ -156,6 +156,19 @@ def test_only_the_release_step_records_the_image_and_only_after_the_deployment(s
         assert [(a["name"], a["runOrder"]) for a in deploy_stage["actions"]] == [("Deploy", 1), ("Release", 2)]
 
 
+def test_the_tag_the_release_step_adds_is_the_one_the_repository_keeps(stack):
+    """The release buildspec and the service's lifecycle policy agree on the protected prefix."""
+    for name in pipelines(stack):
+        policy = json.loads(stack.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", f"{name}-repository").inputs["policy"])
+        (prefix,) = next(r for r in policy["rules"] if r["selection"]["tagStatus"] == "tagged")["selection"][
+            "tagPrefixList"
+        ]
+        spec = stack.one("aws:codebuild/project:Project", f"{name}-pipeline-release").inputs["source"]["buildspec"]
+        assert f'DEPLOYED_TAG="{prefix}${{IMAGE_URI##*:}}"' in spec
+        release = statements(stack, f"{name}-pipeline-release")["ProtectTheDeployedImage"]
+        assert release["Resource"] == stack.one("aws:ecr/repository:Repository", f"{name}-repository").outputs["arn"]
+
+
 def test_services_without_a_pipeline_keep_their_configured_image():
     def no_pipelines(c):
         for s in c["ecs-platform:services"]:

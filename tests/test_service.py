@@ -406,6 +406,50 @@ def test_an_ecr_repository_scans_keeps_the_last_images_and_is_encrypted(prod, ma
     assert mutable["imageTagMutability"] == "MUTABLE"
 
 
+def lifecycle_rules(graph, service: str) -> list[dict]:
+    policy = one_owned(graph, service, "aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"]
+    return json.loads(policy)["rules"]
+
+
+def test_a_pipeline_repository_never_expires_the_images_its_pipeline_deployed_beyond_the_last_ones(prod):
+    """The pipeline pushes an image per commit, before any approval: with one count rule over every
+    image, 30 unapproved builds expire the running image and its rollback target, and the next task
+    start fails to pull. ECR lifecycle evaluation (ECR User Guide, "Lifecycle policies"): "An image
+    that matches the tagging requirements of a rule cannot be expired by a rule with a lower
+    priority", and a `tagStatus: any` rule must have the highest rulePriority. So the images the
+    Release step tagged `deployed-...` are held by their own rule, which keeps the last ones."""
+    deployed, rest = lifecycle_rules(prod, "api")
+    assert deployed == {
+        "rulePriority": 1,
+        "description": "Keep the last 30 deployed images",
+        "selection": {
+            "tagStatus": "tagged",
+            "tagPrefixList": ["deployed-"],
+            "countType": "imageCountMoreThan",
+            "countNumber": 30,
+        },
+        "action": {"type": "expire"},
+    }
+    assert rest["rulePriority"] == 2 and rest["selection"] == {
+        "tagStatus": "any",
+        "countType": "imageCountMoreThan",
+        "countNumber": 30,
+    }
+    assert rest["action"] == {"type": "expire"}
+
+
+def test_a_repository_without_pipeline_keeps_its_single_count_rule(many):
+    for service, keep in (("api", 5), ("worker", 30)):
+        assert lifecycle_rules(many, service) == [
+            {
+                "rulePriority": 1,
+                "description": f"Keep the last {keep} images",
+                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
+                "action": {"type": "expire"},
+            }
+        ]
+
+
 def test_every_service_alarms_on_cpu_and_memory_and_public_ones_on_5xx_and_unhealthy_tasks(stack, many):
     for graph in (stack, many):
         topic = graph.one("aws:sns/topic:Topic").outputs["arn"]
