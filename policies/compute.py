@@ -211,6 +211,27 @@ def check_arm64_not_on_spot(graph: Graph, config: Mapping) -> Iterator[tuple[Any
             )
 
 
+def check_waits_for_capacity_providers(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    # A service placed by capacity providers fails to create while its cluster has no provider
+    # associated yet ("The specified capacity provider strategy cannot contain a capacity provider
+    # that is not associated with the cluster", ECS CreateService API reference), and a destroy that
+    # removes the association first strands the service. Only a dependency orders both.
+    for service in graph.of_type(ECS_SERVICE):
+        if graph.get(service, "launchType") not in (None, ""):
+            continue
+        depends_on = {dep.urn for dep in service.dependencies}
+        depends_on |= {dep.urn for deps in service.property_dependencies.values() for dep in deps}
+        for cluster in graph.referenced(service, "cluster", [ECS_CLUSTER]):
+            for association in graph.referrers(cluster, "clusterName", [CLUSTER_CAPACITY_PROVIDERS]):
+                if association.urn not in depends_on:
+                    yield (
+                        service,
+                        f"service {service.name} uses capacity providers of cluster {cluster.name} but does not "
+                        f"depend on their association {association.name}: it can be created before the providers "
+                        "are associated, and destroyed after.",
+                    )
+
+
 # --- ECR ---------------------------------------------------------------------------------------
 
 
@@ -295,6 +316,15 @@ POLICIES = [
         check_arm64_not_on_spot,
         'give the service its own strategy with FARGATE only, e.g. [{"capacityProvider": "FARGATE", "weight": 1}] '
         "(with forceNewDeployment=True to change it in place), or build the image for X86_64.",
+    ),
+    stack_policy(
+        "ecs-service-waits-for-capacity-providers",
+        "ECS services placed by capacity providers depend on their cluster's capacity provider association, "
+        "so they are created after it and destroyed before it.",
+        MANDATORY,
+        check_waits_for_capacity_providers,
+        "name the cluster through an output that carries the association (e.g. Output.all(cluster.arn, "
+        "providers.id)) or add the association to the service's dependsOn.",
     ),
     resource_policy(
         "ecr-retain-images",

@@ -5,6 +5,7 @@ written as numbers by `pulumi config set --path`."""
 
 import json
 
+import pulumi
 import pulumi_aws as aws
 import pytest
 from compute import ECS_SERVICE, TASK_DEFINITION, container, one_owned, role_statements
@@ -139,6 +140,46 @@ def test_every_service_depends_on_the_capacity_provider_association(stack):
         assert association in ecs_service.property_dependencies["cluster"], ecs_service.name
         assert association in ecs_service.dependencies
         assert ecs_service.inputs["cluster"] == stack.one("aws:ecs/cluster:Cluster").outputs["arn"]
+
+
+def _service_on(cluster_value, depends_on=()):
+    def program():
+        cluster = aws.ecs.Cluster("cluster")
+        association = aws.ecs.ClusterCapacityProviders(
+            "providers",
+            cluster_name=cluster.name,
+            capacity_providers=["FARGATE"],
+            default_capacity_provider_strategies=[{"capacity_provider": "FARGATE", "weight": 1}],
+        )
+        task = aws.ecs.TaskDefinition(
+            "task", family="app", container_definitions="[]", requires_compatibilities=["FARGATE"]
+        )
+        aws.ecs.Service(
+            "app",
+            cluster=cluster_value(cluster, association),
+            task_definition=task.arn,
+            capacity_provider_strategies=[{"capacity_provider": "FARGATE", "weight": 1}],
+            opts=pulumi.ResourceOptions(depends_on=[association] if depends_on else None),
+        )
+
+    return program
+
+
+def test_a_service_that_can_race_the_capacity_provider_association_is_refused():
+    (finding,) = violates(_service_on(lambda cluster, _: cluster.arn), "ecs-service-waits-for-capacity-providers")
+    assert finding.urn.endswith("::app") and "providers" in finding.message
+
+
+def test_a_service_ordered_after_the_association_passes():
+    carried = _service_on(
+        lambda cluster, association: pulumi.Output.all(cluster.arn, association.id).apply(lambda v: v[0])
+    )
+    passes(carried, "ecs-service-waits-for-capacity-providers")
+    passes(_service_on(lambda cluster, _: cluster.arn, depends_on=True), "ecs-service-waits-for-capacity-providers")
+
+
+def test_the_shipped_stacks_order_services_after_the_association(stack):
+    assert check(stack).of("ecs-service-waits-for-capacity-providers") == []
 
 
 # --- 3. ECR images: disposable in dev, kept in production ----------------------------------------
