@@ -2,9 +2,10 @@
 
 import pulumi
 
-from components import config
+from components.account import Account
 from components.bastion import Bastion, BastionArgs
 from components.cluster import Cluster, ClusterArgs
+from components.config import SSM_ENDPOINTS, listener_priority, load
 from components.database import Database, DatabaseArgs
 from components.monitoring import AlarmTopic, AlarmTopicArgs, Dashboard, DashboardArgs
 from components.naming import Naming
@@ -13,94 +14,81 @@ from components.pipeline import Pipeline, PipelineArgs, github_connection
 from components.rotation import RotationRedeploy, RotationRedeployArgs
 from components.service import Service, ServiceArgs
 
-cfg = config.load()
+cfg = load()
 naming = Naming.current()
 aws_provider = naming.provider(cfg.region)
+account = Account.lookup(cfg.region, aws_provider)  # once: every ARN and trust condition names it
 in_env = pulumi.ResourceOptions(provider=aws_provider)
 
 # Network, then data: the database in the isolated subnets, the bastion that reaches it.
-network = Network("network", NetworkArgs(cfg.network, naming, cfg.region), opts=in_env)
+network = Network("network", NetworkArgs(cfg.network, naming, account), opts=in_env)
 
 database = None
 if cfg.database is not None:
-    database = Database(
-        "database",
-        DatabaseArgs(
-            cfg.database,
-            naming,
-            cfg.region,
-            network.vpc_id,
-            network.isolated_subnet_ids,
-            iam_authentication=any(s.database_user for s in cfg.services),
-        ),
-        opts=in_env,
-    )
+    iam_auth = any(s.database_user for s in cfg.services)
+    database = Database("database", DatabaseArgs(cfg.database, naming, account, network.refs, iam_auth), opts=in_env)
 # How each service that declares `database` reaches it: IAM auth as its own user, or the master password.
 db_clients = {s.name: database.client(s.database, s.database_user) for s in cfg.services if s.database}
 
 bastion = None
 if cfg.bastion.enabled:
-    ssm_endpoints = set(config.SSM_ENDPOINTS) <= set(cfg.network.interface_endpoints)
+    ssm_endpoints = set(SSM_ENDPOINTS) <= set(cfg.network.interface_endpoints)
+    db_refs = database.refs if database else None
     bastion = Bastion(
-        "bastion",
-        BastionArgs(
-            cfg.bastion,
-            naming,
-            cfg.region,
-            vpc_id=network.vpc_id,
-            subnet_id=network.private_subnet_ids.apply(lambda ids: ids[0]),
-            ssm_endpoint_security_group_id=network.endpoint_security_group_id if ssm_endpoints else None,
-            database=database,
-        ),
-        opts=in_env,
+        "bastion", BastionArgs(cfg.bastion, naming, account, network.refs, ssm_endpoints, db_refs), opts=in_env
     )
-    if database is not None:
-        database.allow_from("bastion", bastion.security_group_id)
 
 # Compute: the cluster and its load balancer, the alarm topic, every service, one dashboard.
 public_hosts = [host for s in cfg.services if s.public for host in s.rule.hosts]
-cluster = Cluster("cluster", ClusterArgs(cfg.cluster, naming, network, cfg.region, public_hosts), opts=in_env)
-alarms = AlarmTopic("alarms", AlarmTopicArgs(cfg.monitoring, naming, cfg.region), opts=in_env)
+cluster = Cluster("cluster", ClusterArgs(cfg.cluster, naming, account, network.refs, public_hosts), opts=in_env)
+alarms = AlarmTopic("alarms", AlarmTopicArgs(cfg.monitoring, naming, account), opts=in_env)
 services = {
     s.name: Service(
         s.name,
         ServiceArgs(
             s,
             naming,
-            cfg.region,
-            cluster,
+            account,
+            network.refs,
+            cluster.refs,
             cfg.monitoring,
             alarms.topic_arn,
-            listener_priority=config.listener_priority(s, cfg.services) if s.public else None,
-            extra_environment=db_clients[s.name].environment if s.name in db_clients else {},
-            extra_secrets=db_clients[s.name].secrets if s.name in db_clients else (),
-            extra_task_statements=db_clients[s.name].task_statements if s.name in db_clients else (),
+            listener_priority=listener_priority(s, cfg.services) if s.public else None,
+            database=db_clients.get(s.name),
         ),
         opts=in_env,
     )
     for s in cfg.services
 }
+
+# Who may reach whom: each rule added by the owner of the security group it changes.
+if bastion is not None and database is not None:
+    database.allow_from("bastion", bastion.security_group_id)
 for s in cfg.services:
+    if s.public:
+        cluster.allow_to(s.name, services[s.name].security_group, s.port)
     for source in s.allow_from:
         services[s.name].allow_from(source, services[source].security_group_id)
     if s.database:
         database.allow_from(s.name, services[s.name].security_group_id)
+
 # Services holding the master password get new tasks (and so the new password) whenever it rotates.
-password_clients = [services[name] for name, client in db_clients.items() if client.uses_password]
+password_clients = [services[name].refs for name, client in db_clients.items() if client.uses_password]
 if password_clients:
     RotationRedeploy(
         "database-rotation",
         RotationRedeployArgs(
             naming,
-            cfg.region,
-            secret_arn=database.secret_arn,
+            account,
+            secret_arn=database.refs.secret_arn,
             services=password_clients,
             alarm_topic_arn=alarms.topic_arn,
             log_retention_days=cfg.database.log_retention_days,
         ),
         opts=in_env,
     )
-dashboard = Dashboard("dashboard", DashboardArgs(naming, cfg.region, cluster, list(services.values())), opts=in_env)
+service_refs = [s.refs for s in services.values()]
+dashboard = Dashboard("dashboard", DashboardArgs(naming, account, cluster.refs, service_refs), opts=in_env)
 
 # One pipeline per service that enables it; one GitHub connection for the environment, if any needs it.
 delivered = [s for s in cfg.services if s.pipeline_enabled]
@@ -110,11 +98,11 @@ if any(s.pipeline.source.github and not s.pipeline.source.github.connection_arn 
 pipelines = {
     s.name: Pipeline(
         f"{s.name}-pipeline",
-        PipelineArgs.for_service(
-            services[s.name],
+        PipelineArgs(
             s.pipeline,
             naming,
-            cfg.region,
+            account,
+            services[s.name].delivery_target,
             notification_topic_arn=alarms.topic_arn,
             notification_topic_key_arn=alarms.key_arn,
             connection_arn=github.arn if github else None,
@@ -124,35 +112,30 @@ pipelines = {
     for s in delivered
 }
 
-# Outputs: what a user needs to reach and operate the environment.
-pulumi.export("vpcId", network.vpc_id)
-pulumi.export("vpcCidr", network.cidr_block)
+# Outputs: what a user needs to reach and operate the environment. The contracts of the network,
+# the cluster and the database go out whole, one output per field, for stacks built on this one
+# (`from_stack_reference`).
+network.refs.export()
 pulumi.export("availabilityZones", network.availability_zones)
-pulumi.export("publicSubnetIds", network.public_subnet_ids)
-pulumi.export("privateSubnetIds", network.private_subnet_ids)
-pulumi.export("isolatedSubnetIds", network.isolated_subnet_ids)
-
+cluster.refs.export()
 if database is not None:
-    pulumi.export("dbEndpoint", database.endpoint)
-    pulumi.export("dbAddress", database.address)
-    pulumi.export("dbPort", database.port)
-    pulumi.export("dbName", database.db_name)
-    pulumi.export("dbUsername", database.master_username)
-    pulumi.export("dbSecretArn", database.secret_arn)
-    # What an IAM policy for rds-db:connect names: ...:dbuser:<dbResourceId>/<user>.
-    pulumi.export("dbResourceId", database.resource_id)
+    database.refs.export()
 if bastion is not None:
     pulumi.export("bastionInstanceId", bastion.instance_id)
     if database is not None:
-        pulumi.export("dbTunnelCommand", bastion.port_forward_command(database.address, database.port))
-pulumi.export("clusterName", cluster.cluster_name)
-pulumi.export("albDnsName", cluster.alb_dns_name)
+        pulumi.export("dbTunnelCommand", bastion.port_forward_command(database.refs.address, database.refs.port))
 pulumi.export("alarmTopicArn", alarms.topic_arn)
 pulumi.export("dashboardName", dashboard.dashboard_name)
 pulumi.export(
     "services",
     {
-        name: {"url": s.url, "repositoryUrl": s.repository_url, "logGroup": s.log_group_name}
+        name: {
+            "url": s.url,
+            "repositoryUrl": s.repository_url,
+            "logGroup": s.log_group_name,
+            **s.refs.outputs(),
+            **(s.delivery_target.outputs() if s.delivery_target else {}),
+        }
         for name, s in services.items()
     },
 )

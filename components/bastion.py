@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.account import current_account, trust_policy
+from components.account import Account
 from components.config import BastionConfig
-from components.database import Database
+from components.contracts import DatabaseRefs, NetworkRefs
+from components.iam import SESSION_CHANNEL_ACTIONS, allow, document, inline_policy, trust_policy
 from components.naming import Naming
 
 # Amazon Linux 2023 AMI ids, published by AWS per region and architecture.
@@ -27,13 +28,12 @@ AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-
 class BastionArgs:
     config: BastionConfig
     naming: Naming
-    region: str
-    vpc_id: pulumi.Input[str]
-    subnet_id: pulumi.Input[str]
-    # The security group of the network's ssm/ssmmessages/ec2messages endpoints, when the network
-    # has all three; HTTPS egress then goes there only instead of to the NAT gateway.
-    ssm_endpoint_security_group_id: pulumi.Input[str] | None
-    database: Database | None
+    account: Account
+    network: NetworkRefs
+    # True when the network has the ssm, ssmmessages and ec2messages interface endpoints: HTTPS
+    # egress then goes to their security group only instead of to the NAT gateway.
+    ssm_endpoints: bool
+    database: DatabaseRefs | None  # the one it forwards ports to, if the environment has one
 
 
 class Bastion(pulumi.ComponentResource):
@@ -46,19 +46,19 @@ class Bastion(pulumi.ComponentResource):
     def __init__(self, name: str, args: BastionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ecs-platform:bastion:Bastion", name, None, opts)
         cfg, naming = args.config, args.naming
-        self.region = args.region
+        self._region = args.account.region
 
         security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
             name_prefix=naming.prefix("bastion", "security_group"),
             description="Bastion: no inbound; HTTPS to Systems Manager and the database port out",
-            vpc_id=args.vpc_id,
+            vpc_id=args.network.vpc_id,
             tags={"Name": naming.name("bastion")},
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.security_group_id = security_group.id
-        if args.ssm_endpoint_security_group_id is not None:
-            https = {"referenced_security_group_id": args.ssm_endpoint_security_group_id}
+        if args.ssm_endpoints:
+            https = {"referenced_security_group_id": args.network.endpoint_security_group_id}
             https_to = "the Systems Manager endpoints"
         else:
             # Systems Manager's public endpoints, through the NAT gateway; their addresses are
@@ -87,7 +87,7 @@ class Bastion(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=security_group),
             )
 
-        profile = self._instance_profile(name, naming)
+        profile = self._instance_profile(name, naming, args.account)
 
         ami = aws.ssm.get_parameter(
             name=AMI_PARAMETER.format(arch=cfg.architecture), opts=pulumi.InvokeOptions(parent=self)
@@ -96,7 +96,8 @@ class Bastion(pulumi.ComponentResource):
             f"{name}-instance",
             ami=ami.value,
             instance_type=cfg.instance_type,
-            subnet_id=args.subnet_id,
+            # The first app subnet: the bastion needs one, and reaches every tier from there.
+            subnet_id=pulumi.Output.from_input(args.network.private_subnet_ids).apply(lambda ids: ids[0]),
             vpc_security_group_ids=[security_group.id],
             iam_instance_profile=profile.name,
             associate_public_ip_address=False,
@@ -138,12 +139,12 @@ class Bastion(pulumi.ComponentResource):
             return (
                 f"aws ssm start-session --target {instance_id} "
                 "--document-name AWS-StartPortForwardingSessionToRemoteHost "
-                f"--parameters '{json.dumps(parameters, separators=(',', ':'))}' --region {self.region}"
+                f"--parameters '{json.dumps(parameters, separators=(',', ':'))}' --region {self._region}"
             )
 
         return pulumi.Output.all(self.instance_id, host, port).apply(lambda v: command(*v))
 
-    def _instance_profile(self, name: str, naming: Naming) -> aws.iam.InstanceProfile:
+    def _instance_profile(self, name: str, naming: Naming, account: Account) -> aws.iam.InstanceProfile:
         """A role with the Session Manager permissions of the SSM agent only.
 
         Not AWS's AmazonSSMManagedInstanceCore: that one also lets the instance read every SSM
@@ -151,8 +152,6 @@ class Bastion(pulumi.ComponentResource):
         port-forwarding bastion never needs. These are the actions AWS documents for a
         Session-Manager-only instance profile.
         """
-        account = current_account(self)
-        account_id, partition = account.id, account.partition
         role = aws.iam.Role(
             f"{name}-role",
             name_prefix=naming.prefix("bastion", "iam_role_prefix"),
@@ -163,37 +162,19 @@ class Bastion(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.role_name = role.name
-        aws.iam.RolePolicy(
+        inline_policy(
             f"{name}-session-manager",
-            role=role.id,
-            policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            # AWS offers no resource type for the session channels.
-                            "Sid": "SessionManagerChannels",
-                            "Effect": "Allow",
-                            "Action": [
-                                "ssmmessages:CreateControlChannel",
-                                "ssmmessages:CreateDataChannel",
-                                "ssmmessages:OpenControlChannel",
-                                "ssmmessages:OpenDataChannel",
-                            ],
-                            "Resource": "*",
-                        },
-                        {
-                            # Registration is scoped to instances; the exact ARN would only exist
-                            # after the instance boots, when the agent already needs it.
-                            "Sid": "RegisterWithSystemsManager",
-                            "Effect": "Allow",
-                            "Action": "ssm:UpdateInstanceInformation",
-                            "Resource": f"arn:{partition}:ec2:{self.region}:{account_id}:instance/*",
-                        },
-                    ],
-                }
+            role,
+            document(
+                [
+                    allow("SessionManagerChannels", SESSION_CHANNEL_ACTIONS, "*"),
+                    # Registration is scoped to instances; the exact ARN would only exist after
+                    # the instance boots, when the agent already needs it.
+                    allow(
+                        "RegisterWithSystemsManager", "ssm:UpdateInstanceInformation", account.arn("ec2", "instance/*")
+                    ),
+                ]
             ),
-            opts=pulumi.ResourceOptions(parent=role),
         )
         return aws.iam.InstanceProfile(
             f"{name}-profile",

@@ -6,11 +6,12 @@ none can miss one of these protections.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 
 import pulumi
 import pulumi_aws as aws
+
+from components.iam import document
 
 
 def private_bucket(
@@ -57,11 +58,7 @@ def private_bucket(
     policy = aws.s3.BucketPolicy(
         name,
         bucket=bucket.id,
-        policy=bucket.arn.apply(
-            lambda arn: json.dumps(
-                {"Version": "2012-10-17", "Statement": [*allow(arn), {**tls_only, "Resource": [arn, f"{arn}/*"]}]}
-            )
-        ),
+        policy=bucket.arn.apply(lambda arn: document([*allow(arn), {**tls_only, "Resource": [arn, f"{arn}/*"]}])),
         # S3 rejects a bucket policy while the public-access block is still being applied.
         opts=pulumi.ResourceOptions(parent=bucket, depends_on=[public_access]),
     )

@@ -2,8 +2,8 @@
 
 Every service of the environment runs in one cluster and, when public, behind one
 internet-facing Application Load Balancer. The ALB's security group only opens 80/443 to
-the configured sources; egress to each service is added by that service (on its container
-port only), as a separate rule resource.
+the configured sources; egress goes to each public service on its container port only, one
+rule per service added through `allow_to`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.account import current_account
+from components.account import Account
 from components.bucket import private_bucket
 from components.config import ClusterConfig, LoadBalancerConfig
+from components.contracts import ClusterRefs, NetworkRefs
+from components.iam import allow
 from components.naming import Naming
-from components.network import Network
 
 # Accounts Elastic Load Balancing writes access logs from, in regions opened before August
 # 2022; newer regions use the log-delivery service principal instead (AWS ELB user guide,
@@ -57,8 +58,8 @@ _NOT_FOUND = {
 class ClusterArgs:
     config: ClusterConfig
     naming: Naming
-    network: Network
-    region: str
+    account: Account
+    network: NetworkRefs
     # Host names of the public services: each gets alias records in the hosted zone, if any.
     public_hosts: list[str] = field(default_factory=list)
 
@@ -66,25 +67,11 @@ class ClusterArgs:
 class Cluster(pulumi.ComponentResource):
     """ECS cluster with Fargate capacity, a Cloud Map namespace and the shared ALB with its listeners."""
 
-    cluster_name: pulumi.Output[str]
-    cluster_arn: pulumi.Output[str]
-    capacity_provider_strategy: list[dict]  # the cluster's default, that of x86_64 services
-    namespace_id: pulumi.Output[str]
-    namespace_name: str
-    alb_arn: pulumi.Output[str]
-    alb_arn_suffix: pulumi.Output[str]
-    alb_dns_name: pulumi.Output[str]
-    alb_zone_id: pulumi.Output[str]
-    alb_security_group_id: pulumi.Output[str]
-    listener_arn: pulumi.Output[str]  # the listener service rules attach to (HTTPS when there is a certificate)
-    scheme: str  # "https" or "http"
-    network: Network
+    refs: ClusterRefs  # what services, the dashboard and stacks built on this one need
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ecs-platform:cluster:Cluster", name, None, opts)
         cfg, naming = args.config, args.naming
-        self.network = args.network
-        self._config = cfg
 
         cluster = aws.ecs.Cluster(
             f"{name}",
@@ -92,57 +79,89 @@ class Cluster(pulumi.ComponentResource):
             settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value=cfg.container_insights)],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.capacity_provider_strategy = self.capacity_provider_strategy_for("x86_64")
+        # x86_64: the configured strategy, the cluster's default. arm64: FARGATE only, keeping the
+        # default's base: Fargate Spot runs x86_64 Linux tasks only (ECS developer guide,
+        # "Fargate capacity providers").
+        strategies = {
+            architecture: [
+                {"capacity_provider": item.provider, "weight": item.weight, "base": item.base}
+                for item in cfg.strategy_for(architecture)
+            ]
+            for architecture in ("x86_64", "arm64")
+        }
         providers = aws.ecs.ClusterCapacityProviders(
             f"{name}",
             cluster_name=cluster.name,
             # Both are associated so a service may override the default strategy.
             capacity_providers=["FARGATE", "FARGATE_SPOT"],
-            default_capacity_provider_strategies=self.capacity_provider_strategy,
+            default_capacity_provider_strategies=strategies["x86_64"],
             opts=pulumi.ResourceOptions(parent=cluster),
         )
         # Services name the cluster through these outputs, which carry the association: a
         # service is created after its capacity providers are associated and deleted before
         # they are removed (ECS refuses a strategy naming a provider the cluster lacks).
-        self.cluster_name = pulumi.Output.all(cluster.name, providers.id).apply(lambda v: v[0])
-        self.cluster_arn = pulumi.Output.all(cluster.arn, providers.id).apply(lambda v: v[0])
+        cluster_name = pulumi.Output.all(cluster.name, providers.id).apply(lambda v: v[0])
+        cluster_arn = pulumi.Output.all(cluster.arn, providers.id).apply(lambda v: v[0])
 
-        self.namespace_name = cfg.namespace or f"{naming.env}.internal"
+        namespace_name = cfg.namespace or f"{naming.env}.internal"
         namespace = aws.servicediscovery.PrivateDnsNamespace(
             f"{name}-namespace",
-            name=self.namespace_name,
+            name=namespace_name,
             description=f"Service discovery for {naming.name('cluster')}",
             vpc=args.network.vpc_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.namespace_id = namespace.id
 
-        self._load_balancer(name, args, cfg.load_balancer)
+        alb, listener, scheme, alb_security_group = self._load_balancer(name, args, cfg.load_balancer)
+        self._alb_security_group_id = alb_security_group.id
+        self.refs = ClusterRefs(
+            cluster_name=cluster_name,
+            cluster_arn=cluster_arn,
+            capacity_provider_strategies=strategies,
+            namespace_id=namespace.id,
+            namespace_name=namespace_name,
+            listener_arn=listener.arn,
+            url_scheme=scheme,
+            alb_arn_suffix=alb.arn_suffix,
+            alb_dns_name=alb.dns_name,
+            alb_security_group_id=alb_security_group.id,
+        )
         self.register_outputs(
             {
-                "clusterName": self.cluster_name,
-                "clusterArn": self.cluster_arn,
-                "namespaceId": self.namespace_id,
-                "albDnsName": self.alb_dns_name,
-                "listenerArn": self.listener_arn,
+                "clusterName": cluster_name,
+                "clusterArn": cluster_arn,
+                "namespaceId": namespace.id,
+                "albDnsName": alb.dns_name,
+                "listenerArn": listener.arn,
             }
         )
 
-    def capacity_provider_strategy_for(self, architecture: str) -> list[dict]:
-        """The capacity provider strategy a service of `architecture` ("x86_64" or "arm64") runs with.
+    def allow_to(self, name: str, security_group: aws.ec2.SecurityGroup, port: int) -> aws.vpc.SecurityGroupEgressRule:
+        """Lets the load balancer reach one service's tasks (`security_group`) on its container `port`.
 
-        x86_64: the cluster's default. arm64: FARGATE only, keeping the default's base: Fargate
-        Spot runs x86_64 Linux tasks only (ECS developer guide, "Fargate capacity providers").
+        One egress rule in the ALB's group, named and parented after the service it opens the
+        way to: it goes when that service goes, and keeps the name and place it had when
+        services added it themselves (a new URN would replace it, and AWS refuses the
+        replacement's duplicate rule while the old one exists).
         """
-        return [
-            {"capacity_provider": item.provider, "weight": item.weight, "base": item.base}
-            for item in self._config.strategy_for(architecture)
-        ]
+        return aws.vpc.SecurityGroupEgressRule(
+            f"{name}-alb-to-{name}",
+            security_group_id=self._alb_security_group_id,
+            description=f"To service {name} on its container port",
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            referenced_security_group_id=security_group.id,
+            opts=pulumi.ResourceOptions(parent=security_group),
+        )
 
-    def _load_balancer(self, name: str, args: ClusterArgs, cfg: LoadBalancerConfig) -> None:
+    def _load_balancer(
+        self, name: str, args: ClusterArgs, cfg: LoadBalancerConfig
+    ) -> tuple[aws.lb.LoadBalancer, aws.lb.Listener, str, aws.ec2.SecurityGroup]:
+        """The shared ALB, its security group and listeners; returns them with the scheme service URLs use."""
         naming = args.naming
         certificate_arn = self._certificate(name, cfg) if cfg.certificate else None
-        self.scheme = "https" if certificate_arn else "http"
+        scheme = "https" if certificate_arn else "http"
 
         sg = aws.ec2.SecurityGroup(
             f"{name}-alb",
@@ -151,7 +170,6 @@ class Cluster(pulumi.ComponentResource):
             vpc_id=args.network.vpc_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.alb_security_group_id = sg.id
         ports = {"http": 80, "https": 443} if certificate_arn else {"http": 80}
         for label, port in ports.items():
             for cidr in cfg.ingress_cidrs:
@@ -177,7 +195,7 @@ class Cluster(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=sg),
                 )
 
-        access_logs = self._access_log_bucket(name, args, cfg) if cfg.access_logs.enabled else None
+        access_logs, logs_ready = self._access_log_bucket(name, args, cfg) if cfg.access_logs.enabled else (None, None)
         alb = aws.lb.LoadBalancer(
             f"{name}-alb",
             name=naming.name("alb", "alb"),
@@ -193,10 +211,8 @@ class Cluster(pulumi.ComponentResource):
             desync_mitigation_mode="defensive",
             access_logs=access_logs,
             # The ALB checks that it can write when logging is switched on: policy and encryption first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self._log_bucket_ready if access_logs else None),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=logs_ready),
         )
-        self.alb_arn, self.alb_arn_suffix = alb.arn, alb.arn_suffix
-        self.alb_dns_name, self.alb_zone_id = alb.dns_name, alb.zone_id
 
         if certificate_arn:
             aws.lb.Listener(
@@ -228,8 +244,6 @@ class Cluster(pulumi.ComponentResource):
                 default_actions=[_NOT_FOUND],
                 opts=pulumi.ResourceOptions(parent=alb),
             )
-        self.listener_arn = listener.arn
-
         if cfg.hosted_zone:
             for host in sorted(set(args.public_hosts)):
                 # AAAA answers once the ALB is dualstack (needs IPv6 subnets); until then it is
@@ -243,6 +257,7 @@ class Cluster(pulumi.ComponentResource):
                         aliases=[{"name": alb.dns_name, "zone_id": alb.zone_id, "evaluate_target_health": True}],
                         opts=pulumi.ResourceOptions(parent=alb),
                     )
+        return alb, listener, scheme, sg
 
     def _certificate(self, name: str, cfg: LoadBalancerConfig) -> pulumi.Input[str]:
         """The configured certificate ARN, or one requested here and validated by DNS in the hosted zone."""
@@ -285,14 +300,18 @@ class Cluster(pulumi.ComponentResource):
         )
         return validation.certificate_arn
 
-    def _access_log_bucket(self, name: str, args: ClusterArgs, cfg: LoadBalancerConfig) -> dict:
-        """An S3 bucket for ALB access logs: SSE-S3 (the only encryption ALB delivery supports), private, TLS only."""
-        naming = args.naming
-        account = current_account(self)
-        account, partition = account.id, account.partition
-        elb_account = _ELB_LOG_ACCOUNTS.get(args.region)
+    def _access_log_bucket(
+        self, name: str, args: ClusterArgs, cfg: LoadBalancerConfig
+    ) -> tuple[dict, list[pulumi.Resource]]:
+        """An S3 bucket for ALB access logs: SSE-S3 (the only encryption ALB delivery supports), private, TLS only.
+
+        Returns the ALB's access-log setting and what the ALB must wait for: it checks that it
+        can write when logging is switched on.
+        """
+        naming, account = args.naming, args.account
+        elb_account = _ELB_LOG_ACCOUNTS.get(account.region)
         writer = (
-            {"AWS": f"arn:{partition}:iam::{elb_account}:root"}
+            {"AWS": account.arn("iam", "root", region="", account=elb_account)}
             if elb_account
             else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
         )
@@ -310,15 +329,8 @@ class Cluster(pulumi.ComponentResource):
                 }
             ],
             allow=lambda arn: [
-                {
-                    "Sid": "LoadBalancerWritesLogs",
-                    "Effect": "Allow",
-                    "Principal": writer,
-                    "Action": "s3:PutObject",
-                    "Resource": f"{arn}/AWSLogs/{account}/*",
-                }
+                allow("LoadBalancerWritesLogs", "s3:PutObject", f"{arn}/AWSLogs/{account.id}/*", principal=writer)
             ],
             parent=self,
         )
-        self._log_bucket_ready = ready
-        return {"bucket": bucket.bucket, "enabled": True}
+        return {"bucket": bucket.bucket, "enabled": True}, ready

@@ -10,23 +10,24 @@ in Secrets Manager (`manage_master_user_password`); it never passes through conf
 Services reach it one of two ways (`Database.client`): IAM database authentication as a
 user of their own (a short-lived token, nothing secret in the task), or the master user's
 password as ECS secrets, in which case `components/rotation.py` redeploys them whenever
-RDS rotates that password.
+RDS rotates that password. What a client gets is a `DatabaseClient` (components/contracts.py),
+built from the database's `refs`, so a stack of its own can build it from this one's outputs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.account import current_account, trust_policy
+from components.account import Account
 from components.config import DatabaseAccessConfig, DatabaseConfig
+from components.contracts import DatabaseClient, DatabaseRefs, NetworkRefs
+from components.iam import trust_policy
+from components.kms import STORAGE_KEY, encryption_key
 from components.naming import Naming
-from components.service import SecretReference
 
 # Logs RDS for PostgreSQL can export to CloudWatch; both get a log group with retention here.
 LOG_EXPORTS = ("postgresql", "upgrade")
@@ -36,46 +37,25 @@ LOG_EXPORTS = ("postgresql", "upgrade")
 class DatabaseArgs:
     config: DatabaseConfig
     naming: Naming
-    region: str
-    vpc_id: pulumi.Input[str]
-    isolated_subnet_ids: pulumi.Input[list[str]]
+    account: Account
+    network: NetworkRefs
     # On when any client connects with IAM database authentication.
     iam_authentication: bool = False
-
-
-@dataclass(frozen=True)
-class DatabaseClient:
-    """What one service gets to reach the database: plain environment, secrets, task-role statements."""
-
-    environment: Mapping[str, pulumi.Input[str]]
-    secrets: Sequence[SecretReference] = ()
-    task_statements: Sequence[Mapping[str, Any]] = ()
-    uses_password: bool = False
 
 
 class Database(pulumi.ComponentResource):
     """RDS PostgreSQL with its subnet group, security group, parameter group, KMS key and managed secret."""
 
     identifier: str
-    security_group_id: pulumi.Output[str]
-    address: pulumi.Output[str]
-    endpoint: pulumi.Output[str]
-    port: int
-    db_name: str
-    master_username: str
-    secret_arn: pulumi.Output[str]
-    kms_key_arn: pulumi.Output[str]
-    resource_id: pulumi.Output[str]  # the DbiResourceId that IAM dbuser ARNs name
+    refs: DatabaseRefs  # where it is, its secret and key, its security group
     final_snapshot_identifier: pulumi.Output[str]
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ecs-platform:database:Database", name, None, opts)
         cfg, naming = args.config, args.naming
-        self._name = name
-        self.port = cfg.port
-        self.db_name = cfg.name
-        self.master_username = cfg.master_username
-        self._region = args.region
+        self._name, self._account = name, args.account
+        self._port = cfg.port
+        self._iam_authentication = args.iam_authentication
         # A fixed, readable identifier rather than a prefix: the log groups below must be named
         # after it before the instance exists, operators find it in the console, and a change
         # that would replace the instance fails on the name clash instead of quietly building
@@ -84,29 +64,20 @@ class Database(pulumi.ComponentResource):
         # Losing the key loses every snapshot, so it is protected whenever the data is.
         keep = cfg.deletion_protection
 
-        key = aws.kms.Key(
-            f"{name}-key",
+        key = encryption_key(
+            name,
+            alias=naming.name("postgres", "kms_alias"),
             description=f"{self.identifier}: storage, snapshots, Performance Insights and the master secret",
-            enable_key_rotation=True,
-            rotation_period_in_days=365,
-            deletion_window_in_days=30,
-            key_usage="ENCRYPT_DECRYPT",
-            customer_master_key_spec="SYMMETRIC_DEFAULT",
-            opts=pulumi.ResourceOptions(parent=self, protect=keep),
+            parent=self,
+            protect=keep,
+            **STORAGE_KEY,
         )
-        aws.kms.Alias(
-            f"{name}-key",
-            name=f"alias/{naming.name('postgres', 'kms_alias')}",
-            target_key_id=key.key_id,
-            opts=pulumi.ResourceOptions(parent=key),
-        )
-        self.kms_key_arn = key.arn
 
         subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets",
             name_prefix=naming.prefix("postgres", "default").lower(),
             description="Isolated subnets only: no route to or from the internet",
-            subnet_ids=args.isolated_subnet_ids,
+            subnet_ids=args.network.isolated_subnet_ids,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -114,11 +85,10 @@ class Database(pulumi.ComponentResource):
             f"{name}-sg",
             name_prefix=naming.prefix("postgres", "security_group"),
             description="PostgreSQL: only from security groups granted through allow_from",
-            vpc_id=args.vpc_id,
+            vpc_id=args.network.vpc_id,
             tags={"Name": naming.name("postgres")},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.security_group_id = security_group.id
 
         family = f"postgres{cfg.engine_version}"
         # Named by prefix: a major upgrade needs a new group of the new family created before
@@ -218,71 +188,37 @@ class Database(pulumi.ComponentResource):
             tags={"Name": self.identifier},
             opts=pulumi.ResourceOptions(parent=self, protect=keep, depends_on=log_groups),
         )
-        self.address = instance.address
-        self.endpoint = instance.endpoint
-        self.secret_arn = instance.master_user_secrets.apply(lambda secrets: secrets[0].secret_arn)
-        self.resource_id = instance.resource_id
-        self._iam_authentication = args.iam_authentication
-
+        self.refs = DatabaseRefs(
+            endpoint=instance.endpoint,
+            address=instance.address,
+            port=cfg.port,
+            name=cfg.name,
+            username=cfg.master_username,
+            secret_arn=instance.master_user_secrets.apply(lambda secrets: secrets[0].secret_arn),
+            resource_id=instance.resource_id,
+            kms_key_arn=key.arn,
+            security_group_id=security_group.id,
+        )
         self.register_outputs(
             {
                 "identifier": self.identifier,
-                "address": self.address,
-                "endpoint": self.endpoint,
-                "port": self.port,
-                "dbName": self.db_name,
-                "securityGroupId": self.security_group_id,
-                "secretArn": self.secret_arn,
-                "kmsKeyArn": self.kms_key_arn,
-                "resourceId": self.resource_id,
+                "address": self.refs.address,
+                "endpoint": self.refs.endpoint,
+                "port": cfg.port,
+                "dbName": cfg.name,
+                "securityGroupId": security_group.id,
+                "secretArn": self.refs.secret_arn,
+                "kmsKeyArn": key.arn,
+                "resourceId": self.refs.resource_id,
                 "finalSnapshotIdentifier": self.final_snapshot_identifier,
             }
         )
 
     def client(self, access: DatabaseAccessConfig, user: str | None = None) -> DatabaseClient:
         """How a service with `access` reaches the database (`user`: its PostgreSQL user with IAM auth)."""
-        if not access.iam_auth:
-            return DatabaseClient(self.client_environment(), self.client_secrets(), uses_password=True)
-        if user is None:
-            raise ValueError("IAM database authentication needs the service's database user")
-        if not self._iam_authentication:
+        if access.iam_auth and not self._iam_authentication:
             raise ValueError("the database was built without IAM authentication; pass iam_authentication=True")
-        return DatabaseClient(
-            {**self.client_environment(), "DB_USER": user},
-            task_statements=[self.connect_statement(user)],
-        )
-
-    def connect_statement(self, user: str) -> dict[str, Any]:
-        """`rds-db:connect` as exactly one database user of this instance, for the client's task role.
-
-        The resource is `arn:<partition>:rds-db:<region>:<account>:dbuser:<DbiResourceId>/<user>`
-        ("Creating and using an IAM policy for IAM database access", RDS User Guide): the
-        instance's resource id, not its identifier, and never a wildcard.
-        """
-        account = current_account(self)
-        return {
-            "Sid": "ConnectToDatabase",
-            "Effect": "Allow",
-            "Action": "rds-db:connect",
-            "Resource": pulumi.Output.concat(
-                f"arn:{account.partition}:rds-db:{self._region}:{account.id}:dbuser:", self.resource_id, f"/{user}"
-            ),
-        }
-
-    def client_environment(self) -> dict[str, pulumi.Input[str]]:
-        """Where a service finds the database: plain environment, nothing secret."""
-        return {"DB_HOST": self.address, "DB_PORT": str(self.port), "DB_NAME": self.db_name}
-
-    def client_secrets(self) -> list[SecretReference]:
-        """The credentials, as ECS secrets read from the RDS-managed secret's JSON keys.
-
-        The execution role may read this one secret and decrypt it with the database key;
-        the values never appear in the task definition, the state or the environment.
-        """
-        return [
-            SecretReference(variable, self.secret_arn, json_key, self.kms_key_arn)
-            for variable, json_key in (("DB_USERNAME", "username"), ("DB_PASSWORD", "password"))
-        ]
+        return self.refs.client(self._account, access, user)
 
     def allow_from(
         self, name: str, security_group_id: pulumi.Input[str], description: str | None = None
@@ -294,30 +230,31 @@ class Database(pulumi.ComponentResource):
         """
         return aws.vpc.SecurityGroupIngressRule(
             f"{self._name}-from-{name}",
-            security_group_id=self.security_group_id,
+            security_group_id=self.refs.security_group_id,
             referenced_security_group_id=security_group_id,
             description=description or f"PostgreSQL from {name}",
             ip_protocol="tcp",
-            from_port=self.port,
-            to_port=self.port,
+            from_port=self._port,
+            to_port=self._port,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _monitoring_role(self, name: str, args: DatabaseArgs) -> aws.iam.Role:
         """The role RDS assumes to publish enhanced-monitoring metrics (AWS's managed policy for it)."""
-        account = current_account(self)
-        account_id, partition = account.id, account.partition
+        account = args.account
         role = aws.iam.Role(
             f"{name}-monitoring",
             name_prefix=args.naming.prefix("rds-monitoring", "iam_role_prefix"),
             description="Lets RDS enhanced monitoring publish OS metrics to CloudWatch Logs",
-            assume_role_policy=trust_policy("monitoring.rds.amazonaws.com", account_id),
+            assume_role_policy=trust_policy("monitoring.rds.amazonaws.com", account.id),
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.iam.RolePolicyAttachment(
             f"{name}-monitoring",
             role=role.name,
-            policy_arn=f"arn:{partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+            policy_arn=account.arn(
+                "iam", "policy/service-role/AmazonRDSEnhancedMonitoringRole", region="", account="aws"
+            ),
             opts=pulumi.ResourceOptions(parent=role),
         )
         return role

@@ -9,61 +9,25 @@ the account.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 
-from components.account import current_account
+from components.account import Account
 from components.config import MonitoringConfig
+from components.contracts import ClusterRefs, ServiceRefs
+from components.iam import allow, deny, document
+from components.kms import encryption_key, key_policy, service_grant
 from components.naming import Naming
-
-if TYPE_CHECKING:
-    from components.cluster import Cluster
-    from components.service import Service
-
-# What the account root may do with the key: administer it and use it. Listed one by one
-# (no kms:*), PutKeyPolicy included so the key can never become unmanageable.
-_KEY_OWNER_ACTIONS = [
-    "kms:CancelKeyDeletion",
-    "kms:CreateAlias",
-    "kms:CreateGrant",
-    "kms:Decrypt",
-    "kms:DeleteAlias",
-    "kms:DescribeKey",
-    "kms:DisableKey",
-    "kms:DisableKeyRotation",
-    "kms:EnableKey",
-    "kms:EnableKeyRotation",
-    "kms:Encrypt",
-    "kms:GenerateDataKey",
-    "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:ListGrants",
-    "kms:ListKeyRotations",
-    "kms:ListResourceTags",
-    "kms:PutKeyPolicy",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-    "kms:RetireGrant",
-    "kms:RevokeGrant",
-    "kms:RotateKeyOnDemand",
-    "kms:ScheduleKeyDeletion",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:UpdateAlias",
-    "kms:UpdateKeyDescription",
-]
 
 
 @dataclass(frozen=True)
 class AlarmTopicArgs:
     config: MonitoringConfig
     naming: Naming
-    region: str
+    account: Account
 
 
 class AlarmTopic(pulumi.ComponentResource):
@@ -74,56 +38,33 @@ class AlarmTopic(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AlarmTopicArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ecs-platform:monitoring:AlarmTopic", name, None, opts)
-        naming = args.naming
-        account = current_account(self)
-        account, partition = account.id, account.partition
+        naming, account = args.naming, args.account
         topic_name = naming.name("alarms", "sns_topic")
-        topic_arn = f"arn:{partition}:sns:{args.region}:{account}:{topic_name}"
+        topic_arn = account.arn("sns", topic_name)
         alarms_of_this_account = {
-            "StringEquals": {"aws:SourceAccount": account},
-            "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{args.region}:{account}:alarm:*"},
+            "StringEquals": {"aws:SourceAccount": account.id},
+            "ArnLike": {"aws:SourceArn": account.arn("cloudwatch", "alarm:*")},
         }
 
-        key = aws.kms.Key(
-            f"{name}-key",
+        key = encryption_key(
+            name,
+            alias=naming.name("alarms", "kms_alias"),
             description=f"Encrypts the alarm topic {topic_name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "AccountOwnsTheKey",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-                            "Action": _KEY_OWNER_ACTIONS,
-                            "Resource": "*",  # in a key policy, "*" means this key
-                        },
-                        {
-                            # Only alarms of this account and region: without these conditions any
-                            # account's alarms could use the key through CloudWatch (the confused
-                            # deputy). CloudWatch sends both keys with its KMS requests for an
-                            # encrypted topic, the same ones the topic policy checks ("Enable
-                            # compatibility between event sources from AWS services and encrypted
-                            # topics", Amazon SNS Developer Guide).
-                            "Sid": "CloudWatchAlarmsPublish",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                            "Resource": "*",
-                            "Condition": alarms_of_this_account,
-                        },
-                    ],
-                }
+            parent=self,
+            policy=key_policy(
+                account,
+                # Only alarms of this account and region: without these conditions any account's
+                # alarms could use the key through CloudWatch (the confused deputy). CloudWatch
+                # sends both keys with its KMS requests for an encrypted topic, the same ones the
+                # topic policy checks ("Enable compatibility between event sources from AWS
+                # services and encrypted topics", Amazon SNS Developer Guide).
+                service_grant(
+                    "CloudWatchAlarmsPublish",
+                    "cloudwatch.amazonaws.com",
+                    ["kms:Decrypt", "kms:GenerateDataKey"],
+                    alarms_of_this_account,
+                ),
             ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.kms.Alias(
-            f"{name}-key",
-            name=f"alias/{naming.name('alarms', 'kms_alias')}",
-            target_key_id=key.key_id,
-            opts=pulumi.ResourceOptions(parent=key),
         )
         topic = aws.sns.Topic(
             f"{name}-topic",
@@ -131,31 +72,22 @@ class AlarmTopic(pulumi.ComponentResource):
             kms_master_key_id=key.arn,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        cloudwatch = {"Service": "cloudwatch.amazonaws.com"}
+        plain_http = {"Bool": {"aws:SecureTransport": "false"}}
         aws.sns.TopicPolicy(
             f"{name}-topic",
             arn=topic.arn,
-            policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "CloudWatchAlarmsOfThisAccount",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                            "Action": "sns:Publish",
-                            "Resource": topic_arn,
-                            "Condition": alarms_of_this_account,
-                        },
-                        {
-                            "Sid": "TlsOnly",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "sns:Publish",
-                            "Resource": topic_arn,
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        },
-                    ],
-                }
+            policy=document(
+                [
+                    allow(
+                        "CloudWatchAlarmsOfThisAccount",
+                        "sns:Publish",
+                        topic_arn,
+                        principal=cloudwatch,
+                        condition=alarms_of_this_account,
+                    ),
+                    deny("TlsOnly", "sns:Publish", topic_arn, principal="*", condition=plain_http),
+                ]
             ),
             opts=pulumi.ResourceOptions(parent=topic),
         )
@@ -177,9 +109,9 @@ class AlarmTopic(pulumi.ComponentResource):
 @dataclass(frozen=True)
 class DashboardArgs:
     naming: Naming
-    region: str
-    cluster: Cluster
-    services: Sequence[Service]
+    account: Account
+    cluster: ClusterRefs
+    services: Sequence[ServiceRefs]
 
 
 class Dashboard(pulumi.ComponentResource):
@@ -189,7 +121,7 @@ class Dashboard(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DashboardArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ecs-platform:monitoring:Dashboard", name, None, opts)
-        region, cluster = args.region, args.cluster
+        region, cluster = args.account.region, args.cluster
         widgets: list[dict] = []
         for row, service in enumerate(args.services):
             y = row * 6

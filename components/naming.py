@@ -55,14 +55,12 @@ class Naming:
     """Names and tags for one environment (one stack) of one project."""
 
     project: str
-    env: str
-    stack: str
+    env: str  # the environment, which is the stack's name
 
     @classmethod
     def current(cls) -> Naming:
         """The naming of the running Pulumi program: the environment is the stack's name."""
-        stack = pulumi.get_stack()
-        return cls(project=pulumi.get_project(), env=stack, stack=stack)
+        return cls(project=pulumi.get_project(), env=pulumi.get_stack())
 
     def name(self, name: str, kind: str = "default", *, lowercase: bool = False) -> str:
         """`{project}-{env}-{name}`, cut to the limit of `kind` (a key of LIMITS)."""
@@ -88,7 +86,7 @@ class Naming:
             "Project": self.project,
             "Environment": self.env,
             "ManagedBy": "pulumi",
-            "Stack": self.stack,
+            "Stack": self.env,
         }
 
     def provider(self, region: str) -> aws.Provider:

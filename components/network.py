@@ -8,16 +8,17 @@ tests and the policy pack can see it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_awsx as awsx
 
-from components.account import current_account, trust_policy
+from components.account import Account
 from components.bucket import private_bucket
 from components.config import NetworkConfig
+from components.contracts import NetworkRefs
+from components.iam import allow, inline_policy, resolved_document, trust_policy
 from components.naming import Naming
 
 _NAT_STRATEGY = {
@@ -31,7 +32,7 @@ _NAT_STRATEGY = {
 class NetworkArgs:
     config: NetworkConfig
     naming: Naming
-    region: str
+    account: Account
 
 
 class Network(pulumi.ComponentResource):
@@ -44,6 +45,7 @@ class Network(pulumi.ComponentResource):
     private_subnet_ids: pulumi.Output[list[str]]
     isolated_subnet_ids: pulumi.Output[list[str]]
     endpoint_security_group_id: pulumi.Output[str] | None
+    refs: NetworkRefs  # what the cluster, database, bastion and services build on
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ecs-platform:network:Network", name, None, opts)
@@ -73,7 +75,7 @@ class Network(pulumi.ComponentResource):
             # S3 is free through a gateway endpoint, and ECR image layers are served from S3.
             vpc_endpoint_specs=[
                 awsx.ec2.VpcEndpointSpecArgs(
-                    service_name=f"com.amazonaws.{args.region}.s3", vpc_endpoint_type="Gateway"
+                    service_name=f"com.amazonaws.{args.account.region}.s3", vpc_endpoint_type="Gateway"
                 )
             ],
             vpc_endpoint_strategy=awsx.ec2.VpcEndpointStrategy.AUTO,
@@ -93,6 +95,14 @@ class Network(pulumi.ComponentResource):
         elif cfg.flow_logs.enabled:
             self._flow_logs(name, args)
 
+        self.refs = NetworkRefs(
+            vpc_id=self.vpc_id,
+            vpc_cidr=self.cidr_block,
+            public_subnet_ids=self.public_subnet_ids,
+            private_subnet_ids=self.private_subnet_ids,
+            isolated_subnet_ids=self.isolated_subnet_ids,
+            endpoint_security_group_id=self.endpoint_security_group_id,
+        )
         self.register_outputs(
             {
                 "vpcId": self.vpc_id,
@@ -126,7 +136,7 @@ class Network(pulumi.ComponentResource):
             aws.ec2.VpcEndpoint(
                 f"{name}-{service.replace('.', '-')}",
                 vpc_id=self.vpc_id,
-                service_name=f"com.amazonaws.{args.region}.{service}",
+                service_name=f"com.amazonaws.{args.account.region}.{service}",
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
                 subnet_ids=self.private_subnet_ids,
@@ -145,17 +155,14 @@ class Network(pulumi.ComponentResource):
             retention_in_days=cfg.retention_days,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        account = current_account(self)
-        account_id, partition = account.id, account.partition
+        account = args.account
         role = aws.iam.Role(
             f"{name}-flow-logs",
             name_prefix=naming.prefix("flow-logs", "iam_role_prefix"),
             description="Delivers VPC flow logs to their log group",
             # Only flow logs of this account may assume it.
             assume_role_policy=trust_policy(
-                "vpc-flow-logs.amazonaws.com",
-                account_id,
-                f"arn:{partition}:ec2:{args.region}:{account_id}:vpc-flow-log/*",
+                "vpc-flow-logs.amazonaws.com", account.id, account.arn("ec2", "vpc-flow-log/*")
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -163,30 +170,17 @@ class Network(pulumi.ComponentResource):
         # Guide) lists, except logs:CreateLogGroup (the group exists, with retention). Each on the
         # narrowest resource AWS accepts: the stream actions on this group only; DescribeLogGroups
         # has no resource type in IAM, so "*" is the only Resource it takes.
-        aws.iam.RolePolicy(
+        writes = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+        inline_policy(
             f"{name}-flow-logs",
-            role=role.id,
-            policy=log_group.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                                "Resource": [arn, f"{arn}:log-stream:*"],
-                            },
-                            {
-                                "Sid": "FindTheLogGroup",
-                                "Effect": "Allow",
-                                "Action": "logs:DescribeLogGroups",
-                                "Resource": "*",
-                            },
-                        ],
-                    }
-                )
+            role,
+            resolved_document(
+                {"log_group": log_group.arn},
+                lambda r: [
+                    allow(None, writes, [r["log_group"], f"{r['log_group']}:log-stream:*"]),
+                    allow("FindTheLogGroup", "logs:DescribeLogGroups", "*"),
+                ],
             ),
-            opts=pulumi.ResourceOptions(parent=role),
         )
         aws.ec2.FlowLog(
             f"{name}-flow-logs",
@@ -209,34 +203,31 @@ class Network(pulumi.ComponentResource):
         need a customer managed key whose policy lets the log delivery service use it).
         """
         cfg, naming = args.config.flow_logs, args.naming
-        account = current_account(self)
-        account_id, partition = account.id, account.partition
+        account = args.account
         principal = {"Service": "delivery.logs.amazonaws.com"}
-        source_account = {"aws:SourceAccount": account_id}
+        source_account = {"aws:SourceAccount": account.id}
         # The source ARN is the logs service's wildcard ARN in this account and region.
-        source_arn = {"aws:SourceArn": f"arn:{partition}:logs:{args.region}:{account_id}:*"}
+        source_arn = {"aws:SourceArn": account.arn("logs", "*")}
 
-        def allow(arn: str) -> list[dict]:
+        def allow_delivery(arn: str) -> list[dict]:
             return [
-                {
-                    "Sid": "AWSLogDeliveryWrite",
-                    "Effect": "Allow",
-                    "Principal": principal,
-                    "Action": "s3:PutObject",
-                    "Resource": f"{arn}/AWSLogs/{account_id}/*",
-                    "Condition": {
+                allow(
+                    "AWSLogDeliveryWrite",
+                    "s3:PutObject",
+                    f"{arn}/AWSLogs/{account.id}/*",
+                    principal=principal,
+                    condition={
                         "StringEquals": {**source_account, "s3:x-amz-acl": "bucket-owner-full-control"},
                         "ArnLike": source_arn,
                     },
-                },
-                {
-                    "Sid": "AWSLogDeliveryAclCheck",
-                    "Effect": "Allow",
-                    "Principal": principal,
-                    "Action": ["s3:GetBucketAcl", "s3:ListBucket"],
-                    "Resource": arn,
-                    "Condition": {"StringEquals": source_account, "ArnLike": source_arn},
-                },
+                ),
+                allow(
+                    "AWSLogDeliveryAclCheck",
+                    ["s3:GetBucketAcl", "s3:ListBucket"],
+                    arn,
+                    principal=principal,
+                    condition={"StringEquals": source_account, "ArnLike": source_arn},
+                ),
             ]
 
         bucket, ready = private_bucket(
@@ -252,7 +243,7 @@ class Network(pulumi.ComponentResource):
                     "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
                 }
             ],
-            allow=allow,
+            allow=allow_delivery,
             parent=self,
         )
         aws.ec2.FlowLog(

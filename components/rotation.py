@@ -29,10 +29,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.account import current_account, trust_policy
+from components.account import Account
 from components.config import RetentionDays
+from components.contracts import ServiceRefs
+from components.iam import allow, inline_policy, output_document, trust_policy
 from components.naming import Naming, cut
-from components.service import Service
 
 # Actions the Step Functions role needs to deliver execution logs to CloudWatch Logs ("Using
 # CloudWatch Logs to log execution history in Step Functions", Step Functions Developer Guide).
@@ -56,9 +57,9 @@ _EVENT_RULE_NAME = 64
 @dataclass(frozen=True)
 class RotationRedeployArgs:
     naming: Naming
-    region: str
-    secret_arn: pulumi.Input[str]
-    services: Sequence[Service]
+    account: Account
+    secret_arn: pulumi.Input[str]  # the database's master secret
+    services: Sequence[ServiceRefs]  # those that read it
     alarm_topic_arn: pulumi.Input[str]
     log_retention_days: RetentionDays = 30
 
@@ -73,21 +74,17 @@ class RotationRedeploy(pulumi.ComponentResource):
         super().__init__("ecs-platform:database:RotationRedeploy", name, None, opts)
         if not args.services:
             raise ValueError("a rotation redeploy needs at least one service that reads the password")
-        naming, region = args.naming, args.region
-        account = current_account(self)
-        account_id, partition = account.id, account.partition
+        naming, account = args.naming, args.account
         child = pulumi.ResourceOptions(parent=self)
 
         # Fixed names: the trust policies below name both ARNs before either resource exists.
         machine_name = cut(naming.name("db-secret-redeploy"), _STATE_MACHINE_NAME)
-        machine_arn = f"arn:{partition}:states:{region}:{account_id}:stateMachine:{machine_name}"
+        machine_arn = account.arn("states", f"stateMachine:{machine_name}")
         rule_name = cut(naming.name("db-secret-rotated"), _EVENT_RULE_NAME)
-        rule_arn = f"arn:{partition}:events:{region}:{account_id}:rule/{rule_name}"
+        rule_arn = account.arn("events", f"rule/{rule_name}")
 
         service_arns = [
-            pulumi.Output.concat(
-                f"arn:{partition}:ecs:{region}:{account_id}:service/", s.cluster_name, "/", s.service_name
-            )
+            pulumi.Output.concat(account.arn("ecs", "service/"), s.cluster_name, "/", s.service_name)
             for s in args.services
         ]
 
@@ -104,45 +101,26 @@ class RotationRedeploy(pulumi.ComponentResource):
             f"{name}-machine",
             name_prefix=naming.prefix("db-redeploy-sfn", "iam_role_prefix"),
             description="Step Functions forces a new deployment of the services that read the database secret",
-            assume_role_policy=trust_policy("states.amazonaws.com", account_id, machine_arn),
+            assume_role_policy=trust_policy("states.amazonaws.com", account.id, machine_arn),
             opts=child,
         )
-        aws.iam.RolePolicy(
+        inline_policy(
             f"{name}-machine",
-            role=machine_role.id,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            # UpdateService with forceNewDeployment and the same task definition
-                            # passes no role, so no iam:PassRole.
-                            "Sid": "RedeployTheServicesThatReadTheSecret",
-                            "Effect": "Allow",
-                            "Action": "ecs:UpdateService",
-                            "Resource": service_arns,
-                        },
-                        {
-                            "Sid": "DeliverExecutionLogs",
-                            "Effect": "Allow",
-                            "Action": _LOG_DELIVERY_ACTIONS,
-                            "Resource": "*",
-                        },
-                        {
-                            "Sid": "LetTheLogDeliveryWriteToTheGroup",
-                            "Effect": "Allow",
-                            "Action": "logs:PutResourcePolicy",
-                            "Resource": "*",
-                        },
-                    ],
-                }
+            machine_role,
+            output_document(
+                [
+                    # UpdateService with forceNewDeployment and the same task definition passes no
+                    # role, so no iam:PassRole.
+                    allow("RedeployTheServicesThatReadTheSecret", "ecs:UpdateService", service_arns),
+                    allow("DeliverExecutionLogs", _LOG_DELIVERY_ACTIONS, "*"),
+                    allow("LetTheLogDeliveryWriteToTheGroup", "logs:PutResourcePolicy", "*"),
+                ]
             ),
-            opts=pulumi.ResourceOptions(parent=machine_role),
         )
 
         definition = pulumi.Output.all(
             *[pulumi.Output.all(s.name, s.cluster_name, s.service_name) for s in args.services]
-        ).apply(lambda services: _definition(partition, services))
+        ).apply(lambda services: _definition(account.partition, services))
         machine = aws.sfn.StateMachine(
             f"{name}-machine",
             name=machine_name,
@@ -162,26 +140,13 @@ class RotationRedeploy(pulumi.ComponentResource):
             f"{name}-events",
             name_prefix=naming.prefix("db-redeploy-events", "iam_role_prefix"),
             description="EventBridge starts the redeploy state machine when the database secret rotates",
-            assume_role_policy=trust_policy("events.amazonaws.com", account_id, rule_arn),
+            assume_role_policy=trust_policy("events.amazonaws.com", account.id, rule_arn),
             opts=child,
         )
-        aws.iam.RolePolicy(
+        inline_policy(
             f"{name}-events",
-            role=events_role.id,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "StartTheRedeploy",
-                            "Effect": "Allow",
-                            "Action": "states:StartExecution",
-                            "Resource": machine.arn,
-                        }
-                    ],
-                }
-            ),
-            opts=pulumi.ResourceOptions(parent=events_role),
+            events_role,
+            output_document([allow("StartTheRedeploy", "states:StartExecution", machine.arn)]),
         )
 
         rule = aws.cloudwatch.EventRule(

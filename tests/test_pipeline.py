@@ -11,10 +11,11 @@ import pulumi_aws as aws
 import pytest
 import yaml
 
+from components.account import Account
 from components.config import PipelineConfig
+from components.contracts import DEPLOYED_TAG_PREFIX, DeliveryTarget
 from components.naming import Naming
 from components.pipeline import Pipeline, PipelineArgs, github_connection
-from components.service import DEPLOYED_TAG_PREFIX
 from offline.harness import evaluate
 
 PIPELINE = "aws:codepipeline/pipeline:Pipeline"
@@ -27,8 +28,9 @@ REGION = "eu-west-1"
 
 def program(config: dict, architecture: str = "x86_64"):
     def run():
-        naming = Naming("ecs-platform", "dev", "dev")
-        opts = pulumi.ResourceOptions(provider=naming.provider(REGION))
+        naming = Naming("ecs-platform", "dev")
+        provider = naming.provider(REGION)
+        opts = pulumi.ResourceOptions(provider=provider)
         repo = aws.ecr.Repository("web-repo", name="ecs-platform-dev-web", opts=opts)
         task = aws.iam.Role("web-task", assume_role_policy="{}", opts=opts)
         execution = aws.iam.Role("web-exec", assume_role_policy="{}", opts=opts)
@@ -43,20 +45,22 @@ def program(config: dict, architecture: str = "x86_64"):
             PipelineArgs(
                 config=PipelineConfig.model_validate(config),
                 naming=naming,
-                region=REGION,
-                service="web",
-                repository_name=repo.name,
-                repository_arn=repo.arn,
-                repository_url=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/ecs-platform-dev-web",
-                cluster_name="ecs-platform-dev",
-                service_name="web-service",
-                container_name="web",
-                architecture=architecture,
-                task_role_arn=task.arn,
-                execution_role_arn=execution.arn,
-                task_definition_family="ecs-platform-dev-web",
-                image_parameter_name=parameter.name,
-                image_parameter_arn=parameter.arn,
+                account=Account.lookup(REGION, provider),
+                target=DeliveryTarget(
+                    name="web",
+                    architecture=architecture,
+                    container_name="web",
+                    repository_name=repo.name,
+                    repository_arn=repo.arn,
+                    repository_url=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/ecs-platform-dev-web",
+                    cluster_name="ecs-platform-dev",
+                    service_name="web-service",
+                    task_role_arn=task.arn,
+                    execution_role_arn=execution.arn,
+                    task_definition_family="ecs-platform-dev-web",
+                    image_parameter_name=parameter.name,
+                    image_parameter_arn=parameter.arn,
+                ),
                 notification_topic_arn=topic.arn,
                 notification_topic_key_arn=topic_key.arn,
                 connection_arn=connection.arn,
@@ -80,7 +84,7 @@ def github():
 
 @pytest.fixture(scope="module")
 def approved():
-    graph = program({**GITHUB, "approval": True}, architecture="ARM64")
+    graph = program({**GITHUB, "approval": True}, architecture="arm64")
     assert graph.error is None, graph.error
     return graph
 
@@ -249,7 +253,7 @@ def test_the_release_step_tags_the_image_it_deployed_so_the_repository_keeps_it(
     which immutable repositories accept (ECR User Guide, "Image tag mutability": only pushing a tag that
     already exists fails; "Retagging an image": batch-get-image the manifest, put-image it with the new
     tag, keeping its media type). The repository's lifecycle policy never expires those images beyond
-    the last ones (components/service.py). Re-releasing an image finds the tag already there
+    the last ones (components/service/image.py). Re-releasing an image finds the tag already there
     (ImageAlreadyExistsException), which is not a failure."""
     project = github.one(PROJECT, "web-pipeline-release").inputs
     variables = {v["name"]: v["value"] for v in project["environment"]["environmentVariables"]}

@@ -1,4 +1,4 @@
-"""Other components hand a service extra environment and secrets (e.g. the database) without code changes here."""
+"""A database client hands a service environment and secrets through its contract; a service hands on its own."""
 
 import json
 
@@ -7,37 +7,51 @@ import pulumi_aws as aws
 import pytest
 from compute import ROLE, container, role_statements
 
-from components import config
+from components.account import Account
 from components.cluster import Cluster, ClusterArgs
+from components.config import load
+from components.contracts import DatabaseClient, SecretReference
 from components.naming import Naming
 from components.network import Network, NetworkArgs
-from components.service import SecretReference, Service, ServiceArgs
+from components.service import Service, ServiceArgs
 from offline.harness import evaluate
+
+
+def environment():
+    """The stack's config, naming, account, provider options, network and cluster, as the program builds them."""
+    cfg = load()
+    naming = Naming.current()
+    provider = naming.provider(cfg.region)
+    account = Account.lookup(cfg.region, provider)
+    in_env = pulumi.ResourceOptions(provider=provider)
+    network = Network("network", NetworkArgs(cfg.network, naming, account), opts=in_env)
+    cluster = Cluster("cluster", ClusterArgs(cfg.cluster, naming, account, network.refs), opts=in_env)
+    return cfg, naming, account, in_env, network, cluster
 
 
 def database_wired_program():
     """The dev environment's web service, given a database-like secret and endpoint by hand."""
-    cfg = config.load()
-    naming = Naming.current()
-    in_env = pulumi.ResourceOptions(provider=naming.provider(cfg.region))
-    network = Network("network", NetworkArgs(cfg.network, naming, cfg.region), opts=in_env)
-    cluster = Cluster("cluster", ClusterArgs(cfg.cluster, naming, network, cfg.region), opts=in_env)
+    cfg, naming, account, in_env, network, cluster = environment()
     topic = aws.sns.Topic("alarms", opts=in_env)
     key = aws.kms.Key("database", opts=in_env)
     secret = aws.secretsmanager.Secret("database", name="rds!db-1234", kms_key_id=key.arn, opts=in_env)
     web = next(s for s in cfg.services if s.name == "web")
+    client = DatabaseClient(
+        environment={"DB_HOST": pulumi.Output.concat(secret.name, ".example.internal"), "DB_PORT": "5432"},
+        secrets=[SecretReference("DB_PASSWORD", secret.arn, json_key="password", kms_key_arn=key.arn)],
+    )
     Service(
         web.name,
         ServiceArgs(
             web,
             naming,
-            cfg.region,
-            cluster,
+            account,
+            network.refs,
+            cluster.refs,
             cfg.monitoring,
             topic.arn,
             listener_priority=10,
-            extra_environment={"DB_HOST": pulumi.Output.concat(secret.name, ".example.internal"), "DB_PORT": "5432"},
-            extra_secrets=[SecretReference("DB_PASSWORD", secret.arn, json_key="password", kms_key_arn=key.arn)],
+            database=client,
         ),
         opts=in_env,
     )
@@ -73,36 +87,27 @@ def test_extra_secrets_reach_the_container_as_references_and_the_execution_role_
     assert "hunter" not in json.dumps([r.inputs for r in wired.registered])
 
 
-def test_service_attributes_for_later_components():
+def test_a_pipeline_owned_service_offers_what_its_pipeline_and_the_dashboard_need():
     captured = {}
 
     def program():
-        cfg = config.load()
-        naming = Naming.current()
-        in_env = pulumi.ResourceOptions(provider=naming.provider(cfg.region))
-        network = Network("network", NetworkArgs(cfg.network, naming, cfg.region), opts=in_env)
-        cluster = Cluster("cluster", ClusterArgs(cfg.cluster, naming, network, cfg.region), opts=in_env)
+        cfg, naming, account, in_env, network, cluster = environment()
         api = next(s for s in cfg.services if s.name == "api")
-        service = Service("api", ServiceArgs(api, naming, cfg.region, cluster, cfg.monitoring, "arn:x"), opts=in_env)
-        captured["plain"] = (service.container_name, service.container_port, service.cpu_architecture)
-        outputs = {
-            "repositoryName": service.repository_name,
-            "repositoryArn": service.repository_arn,
-            "repositoryUrl": service.repository_url,
-            "serviceName": service.service_name,
-            "clusterName": service.cluster_name,
-            "taskRoleArn": service.task_role_arn,
-            "executionRoleArn": service.execution_role_arn,
-            "logGroupName": service.log_group_name,
-            "taskDefinitionArn": service.task_definition_arn,
-            "securityGroupId": service.security_group_id,
-        }
-        for key, value in outputs.items():
+        service = Service(
+            "api", ServiceArgs(api, naming, account, network.refs, cluster.refs, cfg.monitoring, "arn:x"), opts=in_env
+        )
+        target, refs = service.delivery_target, service.refs
+        captured["plain"] = (target.name, target.container_name, target.architecture, refs.name)
+        captured["internal"] = refs.target_group_arn_suffix is None
+        for key, value in {**target.outputs(), **refs.outputs()}.items():
             pulumi.export(key, value)
+        pulumi.export("securityGroupId", service.security_group_id)
+        pulumi.export("logGroupName", service.log_group_name)
 
     graph = evaluate("prod", program=program)
     assert graph.error is None, graph.error
-    assert captured["plain"] == ("api", 8080, "ARM64")
+    assert captured["plain"] == ("api", "api", "arm64", "api")
+    assert captured["internal"] is True
     out = graph.outputs
     assert out["repositoryName"] == "ecs-platform-prod-api"
     assert out["repositoryArn"] == "arn:aws:ecr:eu-west-1:123456789012:repository/ecs-platform-prod-api"
@@ -110,6 +115,8 @@ def test_service_attributes_for_later_components():
     assert out["serviceName"] == graph.one("aws:ecs/service:Service").outputs["name"]
     assert out["taskRoleArn"] == graph.one(ROLE, "api-task").outputs["arn"]
     assert out["executionRoleArn"] == graph.one(ROLE, "api-execution").outputs["arn"]
+    assert out["taskDefinitionFamily"] == graph.one("aws:ecs/taskDefinition:TaskDefinition").inputs["family"]
+    parameter = graph.one("aws:ssm/parameter:Parameter")
+    assert (out["imageParameterName"], out["imageParameterArn"]) == (parameter.inputs["name"], parameter.outputs["arn"])
     assert out["logGroupName"] == "/ecs-platform/prod/services/api"
-    assert out["taskDefinitionArn"].startswith("arn:aws:ecs:eu-west-1:123456789012:task-definition/")
     assert out["securityGroupId"].startswith("sg-")

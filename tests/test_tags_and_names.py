@@ -34,11 +34,11 @@ def test_physical_names_carry_project_and_environment_and_fit_their_limits(stack
     assert stack.one("awsx:ec2:Vpc").inputs["tags"]["Name"] == f"ecs-platform-{stack.stack}-vpc"
 
 
-naming = Naming(project="ecs-platform", env="production-eu-central", stack="production-eu-central")
+naming = Naming(project="ecs-platform", env="production-eu-central")
 
 
 def test_a_name_within_the_limit_is_kept_whole():
-    assert Naming("ecs-platform", "dev", "dev").name("web", "alb") == "ecs-platform-dev-web"
+    assert Naming("ecs-platform", "dev").name("web", "alb") == "ecs-platform-dev-web"
     assert naming.name("web", "rds_identifier") == "ecs-platform-production-eu-central-web"
 
 
@@ -62,7 +62,7 @@ def test_cut_is_stable_across_runs():
 
 
 def test_bucket_names_are_lower_case():
-    name = Naming("ecs-platform", "Dev_Stack", "Dev_Stack").name("Artifacts", "s3_bucket", lowercase=True)
+    name = Naming("ecs-platform", "Dev_Stack").name("Artifacts", "s3_bucket", lowercase=True)
     assert name == "ecs-platform-dev-stack-artifacts"
 
 
@@ -72,4 +72,4 @@ def test_prefixes_leave_room_for_the_suffix_aws_appends():
 
 
 def test_paths_are_slash_separated():
-    assert Naming("ecs-platform", "dev", "dev").path("vpc-flow-logs") == "/ecs-platform/dev/vpc-flow-logs"
+    assert Naming("ecs-platform", "dev").path("vpc-flow-logs") == "/ecs-platform/dev/vpc-flow-logs"

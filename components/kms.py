@@ -1,0 +1,101 @@
+"""Customer-managed KMS keys: one alias each, yearly rotation, and a key policy naming the services that use them.
+
+Storage keys (the database's, a pipeline's artifacts) keep the default key policy: the account
+administers them through IAM, and the services that encrypt with them (RDS, Secrets Manager,
+S3, CodeBuild) act for a principal of this account. A key a service uses on its own behalf
+(CloudWatch alarms publishing to an encrypted topic) needs a key policy that grants that
+service, held to this account's resources by confused-deputy conditions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.account import Account
+from components.iam import allow, document
+
+# The settings a storage key states rather than inherits, so a change of AWS default never
+# changes how data already stored is encrypted.
+STORAGE_KEY: dict[str, Any] = {
+    "rotation_period_in_days": 365,
+    "key_usage": "ENCRYPT_DECRYPT",
+    "customer_master_key_spec": "SYMMETRIC_DEFAULT",
+}
+
+# What the account root may do with a key that has a policy of its own: administer it and use
+# it. Listed one by one (no kms:*), PutKeyPolicy included so the key can never become unmanageable.
+KEY_OWNER_ACTIONS = [
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListGrants",
+    "kms:ListKeyRotations",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:RetireGrant",
+    "kms:RevokeGrant",
+    "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+]
+
+
+def encryption_key(
+    name: str,
+    *,
+    alias: str,
+    description: str,
+    parent: pulumi.Resource,
+    policy: pulumi.Input[str] | None = None,
+    protect: bool = False,
+    **settings: Any,
+) -> aws.kms.Key:
+    """A rotating symmetric key `<name>-key` with `alias/<alias>`; `settings` are further aws.kms.Key arguments."""
+    key = aws.kms.Key(
+        f"{name}-key",
+        description=description,
+        enable_key_rotation=True,
+        deletion_window_in_days=30,
+        policy=policy,
+        **settings,
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
+    )
+    aws.kms.Alias(
+        f"{name}-key",
+        name=f"alias/{alias}",
+        target_key_id=key.key_id,
+        opts=pulumi.ResourceOptions(parent=key),
+    )
+    return key
+
+
+def service_grant(sid: str, service: str, actions: Sequence[str], condition: Mapping[str, Any]) -> dict[str, Any]:
+    """A key policy statement letting `service` use the key, under `condition` (its confused-deputy keys)."""
+    # In a key policy, "*" as the Resource means this key.
+    return allow(sid, list(actions), "*", principal={"Service": service}, condition=condition)
+
+
+def key_policy(account: Account, *grants: Mapping[str, Any]) -> str:
+    """The account owns the key (KEY_OWNER_ACTIONS); each of `grants` lets one service use it."""
+    owner = allow("AccountOwnsTheKey", KEY_OWNER_ACTIONS, "*", principal={"AWS": account.arn("iam", "root", region="")})
+    return document([owner, *grants])
