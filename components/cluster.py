@@ -81,10 +81,11 @@ class Cluster(pulumi.ComponentResource):
         )
         # x86_64: the configured strategy, the cluster's default. arm64: FARGATE only, keeping the
         # default's base: Fargate Spot runs x86_64 Linux tasks only (ECS developer guide,
-        # "Fargate capacity providers").
+        # "Fargate capacity providers"). Keys as the ECS API spells them, which the SDK passes on
+        # as they are and which a stack reading this one's outputs gets back the same way.
         strategies = {
             architecture: [
-                {"capacity_provider": item.provider, "weight": item.weight, "base": item.base}
+                {"capacityProvider": item.provider, "weight": item.weight, "base": item.base}
                 for item in cfg.strategy_for(architecture)
             ]
             for architecture in ("x86_64", "arm64")

@@ -166,7 +166,10 @@ class DatabaseRefs(_Exported):
         database key; the values never appear in the task definition, the state or the
         environment. With IAM authentication, the task role may connect as `user` only.
         """
-        port = str(self.port) if isinstance(self.port, int) else pulumi.Output.from_input(self.port).apply(str)
+        # A port read from another stack's outputs arrives as a JSON number (5432.0).
+        port = pulumi.Output.from_input(self.port).apply(lambda p: str(int(p)))
+        if isinstance(self.port, int):
+            port = str(self.port)
         environment = {"DB_HOST": self.address, "DB_PORT": port, "DB_NAME": self.name}
         if not access.iam_auth:
             secrets = [

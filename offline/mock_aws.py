@@ -437,3 +437,20 @@ def _random_id(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
         "b64Url": base64.urlsafe_b64encode(raw).decode().rstrip("="),
         "id": base64.urlsafe_b64encode(raw).decode().rstrip("="),
     }
+
+
+# --- stack references ------------------------------------------------------------------------
+
+# The outputs of other stacks, by the name a program's StackReference gives
+# ("organization/ecs-platform/dev"). A test sets them, e.g. to what a harness run of the
+# referenced stack exported, and builds a stack of its own on them.
+STACK_OUTPUTS: dict[str, dict[str, Any]] = {}
+
+
+@outputs("pulumi:pulumi:StackReference")
+def _stack_reference(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
+    """What the engine reads for a StackReference: the referenced stack's outputs, none of them secret."""
+    stack = inputs["name"]
+    if stack not in STACK_OUTPUTS:
+        raise NotImplementedError(f"the mock knows no stack {stack}; set offline.mock_aws.STACK_OUTPUTS[{stack!r}]")
+    return {"outputs": STACK_OUTPUTS[stack], "secretOutputNames": []}
