@@ -57,7 +57,7 @@ def _key(loc: tuple, project: str) -> str:
         # key of a mapping such as `secrets`, which is the user's own and kept as written.
         fields = model.model_fields if _is_model(model) else {}
         field = next((f for name, f in fields.items() if part in (name, f.alias)), None)
-        segment = to_camel(part) if field is not None else str(part)
+        segment = (field.alias or to_camel(part)) if field is not None else str(part)
         model = _model_in(field.annotation) if field is not None else None
         path += f".{segment}" if path else segment
     head = str(loc[0]) if loc else ""

@@ -28,8 +28,12 @@ class MonitoringConfig(Model):
     memory_high_percent: int = Field(
         80, ge=1, le=100, description="Memory alarm threshold of every service, in percent."
     )
+    # The generated camelCase would read target5XxPerMinute.
     target_5xx_per_minute: int = Field(
-        5, ge=1, description="5xx responses from a public service's tasks per minute that raise its alarm."
+        5,
+        ge=1,
+        alias="target5xxPerMinute",
+        description="5xx responses from a public service's tasks per minute that raise its alarm.",
     )
     evaluation_minutes: int = Field(5, ge=1, le=60, description="Minutes a condition must hold before an alarm fires.")
 
