@@ -130,10 +130,13 @@ class DatabaseConfig(Model):
         ),
     )
     allocated_storage: int = Field(
-        20, description=f"gp3 storage in GiB, {GP3_MIN_GIB} (the PostgreSQL minimum) to {GP3_MAX_GIB}."
+        20,
+        json_schema_extra={"minimum": GP3_MIN_GIB, "maximum": GP3_MAX_GIB},
+        description=f"gp3 storage in GiB, {GP3_MIN_GIB} (the PostgreSQL minimum) to {GP3_MAX_GIB}.",
     )
     max_allocated_storage: int = Field(
         100,
+        json_schema_extra={"maximum": GP3_MAX_GIB},
         description=(
             f"Storage autoscaling ceiling in GiB, at most {GP3_MAX_GIB}; RDS requires it at least 10% above "
             "`allocatedStorage`."
@@ -175,6 +178,7 @@ class DatabaseConfig(Model):
     )
     backup_retention_days: int = Field(
         7,
+        json_schema_extra={"minimum": 1, "maximum": 35},
         description=(
             "Automated backups and point-in-time recovery, 1 to 35 days. 0 (backups off) is not offered: it also "
             "turns off point-in-time recovery."

@@ -25,13 +25,15 @@ class StackConfig(Model):
     """Everything one environment is built from: `aws:region` and the `ecs-platform:*` sections."""
 
     region: str = Field(description="The AWS region of the environment, for example `eu-west-1`.")
-    network: NetworkConfig = Field(description="The VPC.")
+    network: NetworkConfig = Field(
+        description="The VPC: CIDR, availability zones, subnet tiers, NAT, interface endpoints and flow logs."
+    )
     database: DatabaseConfig | None = Field(
         None, description="RDS for PostgreSQL; left out, the environment has no database."
     )
-    bastion: BastionConfig = Field(BastionConfig(), description="The SSM-only bastion.")
+    bastion: BastionConfig = Field(BastionConfig(), description="The SSM-only bastion; off unless enabled.")
     cluster: ClusterConfig = Field(ClusterConfig(), description="The ECS cluster and the shared load balancer.")
-    services: list[ServiceConfig] = Field([], description="The Fargate services, one per entry.")
+    services: list[ServiceConfig] = Field([], description="The Fargate services of the environment, one per entry.")
     monitoring: MonitoringConfig = Field(MonitoringConfig(), description="Alarm topic and alarm thresholds.")
 
     @field_validator("region")
