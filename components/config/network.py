@@ -46,7 +46,7 @@ class SubnetMasks(Model):
 class FlowLogsConfig(Model):
     """VPC flow logs of the whole VPC, 60-second aggregation: where they go, what they capture, how long they stay."""
 
-    enabled: bool = Field(True, description="Record flow logs of the whole VPC.")
+    enabled: bool = Field(True, description="Record flow logs of the whole VPC, with 60-second aggregation.")
     destination: Literal["cloudWatchLogs", "s3"] = Field(
         "cloudWatchLogs",
         description=(
