@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.config.base import DNS_NAME, Model, Problem, fail, given
+from components.config.base import DNS_NAME, Model, Problem, fail, field_error, given
 
 
 class CapacityProviderItem(Model):
@@ -62,14 +62,8 @@ class CertificateConfig(Model):
     @model_validator(mode="after")
     def _one_source(self) -> CertificateConfig:
         if self.alternative_names and not self.domain_name:
-            fail(
-                [
-                    (
-                        ("alternative_names",),
-                        "only with domainName (a certificate the stack requests)",
-                        self.alternative_names,
-                    )
-                ]
+            raise field_error(
+                "alternative_names", "only with domainName (a certificate the stack requests)", self.alternative_names
             )
         if (self.arn is None) == (self.domain_name is None):
             raise ValueError("set exactly one of arn (an existing certificate) or domainName (one the stack requests)")
@@ -148,7 +142,7 @@ class LoadBalancerConfig(Model):
     def _reachable_and_validated(self) -> LoadBalancerConfig:
         problems: list[Problem] = []
         if not self.ingress_prefix_lists and not self.ingress_cidrs:
-            # Named on the key the user emptied (both empty: the prefix lists, as ever).
+            # Reported on the key the stack emptied; when it emptied both, on the prefix lists.
             if "ingress_prefix_lists" in self.model_fields_set:
                 problems.append(
                     (

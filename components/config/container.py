@@ -1,5 +1,4 @@
-"""What runs in a service's task: the image's repository, the task size, the container's health check, its
-variables and secret references."""
+"""What runs in a service's task: image repository, task size, health check, variables and secret references."""
 
 from __future__ import annotations
 
