@@ -38,6 +38,9 @@ def test_the_generated_files_are_up_to_date():
 
 
 def test_tasks_docs_writes_both_files(tmp_path):
+    import tasks
+
+    assert tasks.TASKS["docs"] is tasks.docs
     result = subprocess.run(
         [sys.executable, "-m", "components.config.reference", str(tmp_path)], cwd=ROOT, capture_output=True, text=True
     )

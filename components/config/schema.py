@@ -61,7 +61,6 @@ def stack_file_schema() -> dict[str, Any]:
     required = [key for key, field in SECTIONS if field in raw["required"]]
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
-        "$id": f"https://{PROJECT}/schema/stack-config.schema.json",
         "title": f"Pulumi.<stack>.yaml of {PROJECT}",
         "description": (
             f"A stack of {PROJECT}: `config` holds `aws:region` and the `{PROJECT}:*` sections "
