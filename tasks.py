@@ -7,6 +7,8 @@ python3 tasks.py policy [STACK ...] [--preview]
                          offline policy check (default: every stack); fails on a mandatory violation
 python3 tasks.py plan [STACK ...] [--json FILE] [--diagram FILE]
                          offline preview: resource tree, policy verdicts, monthly cost
+python3 tasks.py docs    regenerate docs/config-reference.md and schema/stack-config.schema.json from the
+                         config models (a test fails while either is stale)
 python3 tasks.py pack-venv
                          create policies/venv, the virtualenv the Pulumi CLI runs the policy pack
                          in (`pulumi install --cwd policies` does the same with the CLI)
@@ -90,7 +92,11 @@ def plan(*args: str) -> None:
     sys.exit(subprocess.call([str(PYTHON), "-m", "offline.plan", *args], cwd=ROOT))
 
 
-TASKS = {"test": test, "lint": lint, "policy": policy, "plan": plan, "pack-venv": pack_venv}
+def docs() -> None:
+    run(str(PYTHON), "-m", "components.config.reference")
+
+
+TASKS = {"test": test, "lint": lint, "policy": policy, "plan": plan, "docs": docs, "pack-venv": pack_venv}
 
 
 def main(argv: list[str]) -> None:

@@ -590,8 +590,8 @@ def test_actions_on_named_resources_can_be_scoped_and_star_holds_only_the_unscop
                 assert scopable == (statement["Resource"] != "*"), (name, statement["Sid"], action)
 
 
-def test_the_readme_says_how_the_roles_are_built_from_ci():
-    readme = (ROOT / "README.md").read_text()
+def test_the_ci_guide_says_how_the_roles_are_built_from_ci():
+    readme = (ROOT / "docs" / "ci.md").read_text()
     for path in ["ci/preview-role-policy.json", "ci/deploy-role-policies/", "ci/render.py", "${stack}"]:
         assert path in readme, path
     assert "`ViewOnlyAccess` (lists and\ndescribes, for the program's look-ups" not in readme

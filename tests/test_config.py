@@ -128,3 +128,13 @@ def test_values_reach_the_program_as_the_cli_sends_them():
     graph = with_config("dev", network(azCount="3"))
     assert graph.error is None
     assert len(graph.one("awsx:ec2:Vpc").inputs["availabilityZoneNames"]) == 3
+
+
+def test_the_5xx_alarm_threshold_is_set_by_the_key_the_reference_names():
+    from conftest import with_config
+
+    graph = with_config("dev", lambda config: config.update({"ecs-platform:monitoring": {"target5xxPerMinute": 12}}))
+    assert graph.error is None, graph.error
+    assert graph.one("aws:cloudwatch/metricAlarm:MetricAlarm", "web-target-5xx").inputs["threshold"] == 12
+    error = config_error("dev", lambda config: config.update({"ecs-platform:monitoring": {"target5xxPerMinute": 0}}))
+    assert error == "ecs-platform:monitoring.target5xxPerMinute: must be greater than or equal to 1 (got 0)"

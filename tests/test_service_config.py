@@ -164,13 +164,13 @@ def test_cross_service_problems_are_reported_together():
     ]
 
 
-def test_the_complete_example_in_the_readme_is_valid():
+def test_the_complete_example_in_the_config_reference_is_valid():
     from pathlib import Path
 
     import yaml
     from conftest import with_config
 
-    readme = Path(__file__).resolve().parent.parent.joinpath("README.md").read_text()
+    readme = Path(__file__).resolve().parent.parent.joinpath("docs", "config-reference.md").read_text()
     block = readme.split("A complete entry", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
     (example,) = yaml.safe_load(block)["ecs-platform:services"]
     graph = with_config("dev", lambda c: c["ecs-platform:services"].append(example))

@@ -1,0 +1,243 @@
+"""`ecs-platform:cluster`: the ECS cluster, its capacity strategy, service discovery and the shared load balancer."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from components.config.base import DNS_NAME, Model, Problem, fail, field_error, given
+
+
+class CapacityProviderItem(Model):
+    """One entry of a capacity provider strategy."""
+
+    provider: Literal["FARGATE", "FARGATE_SPOT"] = Field(description="The capacity provider.")
+    weight: int = Field(1, ge=0, le=1000, description="Share of the tasks placed after the base.")
+    base: int = Field(
+        0, ge=0, le=100000, description="Tasks placed on this provider first; only one entry may have a base."
+    )
+
+
+class HostedZoneConfig(Model):
+    """A public Route53 hosted zone the stack may write records into (certificate validation, aliases)."""
+
+    id: str = Field(pattern=r"^Z[A-Z0-9]{1,31}$", description="The zone's id, `Z...`.")
+    name: str = Field(pattern=f"^{DNS_NAME}$", description="The zone's domain name, such as `example.com`.")
+
+
+class CertificateConfig(Model):
+    """The ALB's TLS certificate: an existing ACM certificate, or one the stack requests and validates by DNS.
+
+    With a certificate the ALB serves HTTPS on 443 and port 80 redirects (301).
+    """
+
+    arn: str | None = Field(
+        None,
+        pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$",
+        description="An existing ACM certificate in the environment's region.",
+    )
+    domain_name: str | None = Field(
+        None,
+        pattern=rf"^(\*\.)?{DNS_NAME}$",
+        description=(
+            "Or: the stack requests a certificate for this name and validates it by DNS in `hostedZone`. Public "
+            "hosts must be covered by one of the certificate's names."
+        ),
+    )
+    alternative_names: list[str] = Field(
+        [], description="More names of a requested certificate (`*.example.com` for wildcards); only with `domainName`."
+    )
+
+    @field_validator("alternative_names")
+    @classmethod
+    def _names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not re.fullmatch(rf"(\*\.)?{DNS_NAME}", name):
+                raise ValueError(f"{name!r} is not a DNS name")
+        return names
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CertificateConfig:
+        if self.alternative_names and not self.domain_name:
+            raise field_error(
+                "alternative_names", "only with domainName (a certificate the stack requests)", self.alternative_names
+            )
+        if (self.arn is None) == (self.domain_name is None):
+            raise ValueError("set exactly one of arn (an existing certificate) or domainName (one the stack requests)")
+        return self
+
+    def domains(self) -> list[str]:
+        return [self.domain_name, *self.alternative_names] if self.domain_name else []
+
+
+class AccessLogsConfig(Model):
+    """ALB access logs to an S3 bucket of the stack."""
+
+    enabled: bool = Field(
+        False,
+        description=(
+            "ALB access logs to an S3 bucket of the stack (SSE-S3, the only encryption ALB log delivery supports; "
+            "public access blocked; TLS-only policy)."
+        ),
+    )
+    expire_days: int = Field(90, ge=1, le=3650, description="Days before log objects expire.")
+
+
+class LoadBalancerConfig(Model):
+    """The environment's shared internet-facing Application Load Balancer.
+
+    Without a certificate the ALB has one HTTP listener. Either way, a request no service claims
+    gets a fixed `404`. The ALB drops invalid header fields and uses defensive desync mitigation.
+    """
+
+    ingress_cidrs: list[ipaddress.IPv4Network] = Field(
+        [ipaddress.IPv4Network("0.0.0.0/0")], description="IPv4 ranges allowed to reach 80 (and 443)."
+    )
+    ingress_prefix_lists: list[str] = Field(
+        [],
+        description=(
+            "Managed prefix list ids (`pl-...`) allowed as well, e.g. a corporate VPN's. With no `ingressCidrs` "
+            "either, nobody could reach the load balancer: that is refused."
+        ),
+    )
+    deletion_protection: bool = Field(False, description="ALB deletion protection (turn on in prod).")
+    idle_timeout: int = Field(60, ge=1, le=4000, description="Seconds an idle connection stays open.")
+    # Current AWS recommendation: TLS 1.3 with TLS 1.2 fallback, forward-secret ciphers only.
+    ssl_policy: str = Field(
+        "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        pattern=r"^ELBSecurityPolicy-TLS13-1-[23]-",
+        description=(
+            "TLS policy of the HTTPS listener: an `ELBSecurityPolicy-TLS13-1-2-...` or `-1-3-...` policy. The default "
+            "is AWS's recommendation: TLS 1.3 with TLS 1.2 fallback, forward-secret ciphers only."
+        ),
+    )
+    hosted_zone: HostedZoneConfig | None = Field(
+        None,
+        description=(
+            "A public Route53 zone the stack writes into: certificate validation records, and alias A/AAAA records "
+            "for every public service's `routing.hosts`. Hosts must lie inside the zone."
+        ),
+    )
+    certificate: CertificateConfig | None = Field(
+        None,
+        description=(
+            "The TLS certificate: `arn` of an existing one, or `domainName` (and `alternativeNames`) of one the "
+            "stack requests. Without it, HTTP only."
+        ),
+    )
+    access_logs: AccessLogsConfig = Field(AccessLogsConfig(), description="ALB access logs.")
+
+    @field_validator("ingress_prefix_lists")
+    @classmethod
+    def _prefix_lists(cls, ids: list[str]) -> list[str]:
+        for pl in ids:
+            if not re.fullmatch(r"pl-[0-9a-f]{8,17}", pl):
+                raise ValueError(f"{pl!r} is not a managed prefix list id such as pl-0123456789abcdef0")
+        return ids
+
+    @model_validator(mode="after")
+    def _reachable_and_validated(self) -> LoadBalancerConfig:
+        problems: list[Problem] = []
+        if not self.ingress_prefix_lists and not self.ingress_cidrs:
+            # Reported on the key the stack emptied; when it emptied both, on the prefix lists.
+            if "ingress_prefix_lists" in self.model_fields_set:
+                problems.append(
+                    (
+                        ("ingress_prefix_lists",),
+                        "with no ingressCidrs either, nobody could reach the load balancer",
+                        self.ingress_prefix_lists,
+                    )
+                )
+            else:
+                problems.append(
+                    (
+                        ("ingress_cidrs",),
+                        "with no ingressPrefixLists either, nobody could reach the load balancer",
+                        self.ingress_cidrs,
+                    )
+                )
+        cert, zone = self.certificate, self.hosted_zone
+        if cert is not None and cert.domain_name and zone is None:
+            problems.append(
+                (
+                    ("certificate",),
+                    "a requested certificate is validated by DNS and needs hostedZone",
+                    given(self, "certificate"),
+                )
+            )
+        outside = [name for name in (cert.domains() if cert else []) if zone and not in_zone(name, zone.name)]
+        if outside:
+            problems.append(
+                (
+                    ("certificate",),
+                    f"{outside[0]} is not inside the hosted zone {zone.name}, so it cannot be validated",
+                    given(self, "certificate"),
+                )
+            )
+        fail(problems)
+        return self
+
+
+def in_zone(host: str, zone: str) -> bool:
+    host = host.removeprefix("*.")
+    return host == zone or host.endswith("." + zone)
+
+
+class ClusterConfig(Model):
+    """The ECS cluster, its capacity strategy, service discovery and the shared load balancer.
+
+    One ECS cluster per environment, a Cloud Map private DNS namespace for service discovery and
+    one shared internet-facing Application Load Balancer.
+
+    `capacityProviders` is the strategy of x86_64 services. Fargate Spot runs only x86_64 Linux
+    tasks ("Linux tasks with the ARM64 architecture don't support the Fargate Spot capacity
+    provider", ECS developer guide, "Fargate capacity providers"), so an arm64 service runs
+    on `FARGATE` alone, with the strategy's base. On a Spot-only cluster an arm64 service
+    therefore pays on-demand prices.
+    """
+
+    container_insights: Literal["enabled", "enhanced", "disabled"] = Field(
+        "enabled", description="Container Insights (its metrics cost per metric)."
+    )
+    capacity_providers: list[CapacityProviderItem] = Field(
+        default_factory=lambda: [CapacityProviderItem(provider="FARGATE")],
+        min_length=1,
+        max_length=2,
+        description=(
+            "The capacity provider strategy of every `x86_64` service (and the cluster's default): up to two entries, "
+            "each provider once, at most one with a `base`, at least one with a `weight` above 0. `arm64` services run "
+            "on `FARGATE` alone with the strategy's base, whatever this says."
+        ),
+        json_schema_extra={"defaultText": "`[{provider: FARGATE}]`"},
+    )
+    namespace: str | None = Field(
+        None,
+        pattern=f"^{DNS_NAME}$",
+        description="Private DNS namespace (Cloud Map): a service `api` answers at `api.<namespace>`.",
+        json_schema_extra={"defaultText": "`<env>.internal`"},
+    )
+    load_balancer: LoadBalancerConfig = Field(
+        LoadBalancerConfig(), description="The shared internet-facing Application Load Balancer."
+    )
+
+    @field_validator("capacity_providers")
+    @classmethod
+    def _strategy(cls, items: list[CapacityProviderItem]) -> list[CapacityProviderItem]:
+        providers = [i.provider for i in items]
+        if len(set(providers)) != len(providers):
+            raise ValueError("each capacity provider may appear once")
+        if sum(1 for i in items if i.base > 0) > 1:
+            raise ValueError("only one capacity provider of a strategy may have a base")
+        if not any(i.weight > 0 for i in items):
+            raise ValueError("at least one capacity provider needs a weight above 0")
+        return items
+
+    def strategy_for(self, architecture: str) -> list[CapacityProviderItem]:
+        """The capacity provider strategy of a service of `architecture` ("x86_64" or "arm64")."""
+        if architecture == "x86_64":
+            return list(self.capacity_providers)
+        # The tasks the base keeps on-demand (or on Spot) stay a floor, now all on FARGATE.
+        return [CapacityProviderItem(provider="FARGATE", weight=1, base=max(i.base for i in self.capacity_providers))]
