@@ -95,7 +95,7 @@ class Database(pulumi.ComponentResource):
         # the old one is deleted. The old one is never deleted by Pulumi (skip_destroy: it only
         # leaves the state): with applyImmediately false the instance keeps using it until the
         # maintenance window, and RDS refuses to delete a group that is still attached
-        # (InvalidDBParameterGroupState), which would fail every `pulumi up` until then. README,
+        # (InvalidDBParameterGroupState), which would fail every `pulumi up` until then. docs/database.md,
         # "Upgrade PostgreSQL to a new major version", says how to delete it once unused.
         parameter_group = aws.rds.ParameterGroup(
             f"{name}-params",

@@ -25,7 +25,7 @@ def test_shipped_stacks_pass_every_policy(stack, preview):
     graph = shipped(stack) if not preview else evaluate(stack, preview=True)
     result = check(graph, dry_run=preview)
     assert result.mandatory == [], result.mandatory
-    assert result.advisory == [], result.advisory  # any advisory finding must be fixed or explained in the README
+    assert result.advisory == [], result.advisory  # any advisory finding must be fixed or explained in docs/policies.md
 
 
 def test_preview_with_unknown_values_neither_crashes_nor_reports_false_mandatory_violations():

@@ -15,7 +15,7 @@ it does it to.
 Pulumi and the pipeline share the running image through one SSM parameter per service, named
 in the service's `DeliveryTarget`. The Service renders its task definition with the
 parameter's live value; the pipeline's last action writes the image it has just deployed into
-it. So `pulumi up` never rolls a release back, and config changes still roll out (see README,
+it. So `pulumi up` never rolls a release back, and config changes still roll out (see docs/delivery.md,
 "Delivery: application images"). The parameter is written only after the deploy action
 succeeded: a rejected approval or a failed deployment never becomes the image Pulumi renders
 next time.
@@ -59,7 +59,7 @@ def github_connection(
     """The environment's connection to GitHub, shared by every pipeline that names no connectionArn.
 
     AWS creates it PENDING: someone with access to the GitHub organisation completes the
-    handshake once in the console (README, "Activate the GitHub connection").
+    handshake once in the console (docs/delivery.md, "Activate the GitHub connection").
     """
     return aws.codestarconnections.Connection(
         name,

@@ -34,7 +34,7 @@ def start_on_new_versions(
     EventBridge notifications turned on (CodePipeline User Guide, "Connecting to Amazon S3
     source actions with a source enabled for events"). The bucket is the user's, so the
     stack cannot switch that on without replacing the bucket's whole notification
-    configuration: README, "pipeline of a service", says how. No CloudTrail trail is
+    configuration: docs/config-reference.md, "services[].pipeline", says how. No CloudTrail trail is
     needed this way.
     """
     rule_name = naming.name(f"{service}-source", "events_rule")

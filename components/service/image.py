@@ -2,7 +2,7 @@
 
 A repository's service runs `<repository>:<tag>`. With a pipeline, the configured tag only
 seeds an SSM parameter the pipeline overwrites after each deployment, and the task
-definition renders the parameter's live value (README, "Pulumi and the pipeline share the
+definition renders the parameter's live value (docs/delivery.md, "Pulumi and the pipeline share the
 running image").
 """
 
