@@ -7,8 +7,8 @@ import sys
 import grpc
 import pulumi_aws as aws
 import pytest
-from conftest import shipped
 from google.protobuf import empty_pb2
+from helpers import shipped
 from policy_helpers import doc, role, run
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from test_policies_data import bucket
@@ -16,7 +16,7 @@ from test_policies_rds import database, plain_network
 
 from offline.harness import ROOT, evaluate
 from offline.policycheck import PolicyConfigError, check, main, new_analyzer, reconcile
-from policies import all_policies
+from policies.guardrails.pack import all_policies
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -5,7 +5,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 import pytest
-from compute import ROLE, container, role_statements
+from compute import container, role_statements
 
 from components import config
 from components.cluster import Cluster, ClusterArgs
@@ -13,6 +13,7 @@ from components.naming import Naming
 from components.network import Network, NetworkArgs
 from components.service import SecretReference, Service, ServiceArgs
 from offline.harness import evaluate
+from policies.guardrails.types import IAM_ROLE as ROLE
 
 
 def database_wired_program():
