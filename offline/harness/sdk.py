@@ -22,15 +22,16 @@ INTERNALS: list[tuple[str, str]] = []
 
 
 def _internal(module: str, name: str) -> Any:
-    INTERNALS.append((module, name))
     try:
-        return getattr(importlib.import_module(module), name)
+        found = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as error:
         raise ImportError(
             f"{module}.{name} is gone from the installed SDKs (pulumi {version('pulumi')}, pulumi-policy "
             f"{version('pulumi-policy')}): offline/harness/sdk.py reads it as the versions pinned in "
             "requirements.txt and requirements-dev.txt define it; reinstall those or adapt sdk.py"
         ) from error
+    INTERNALS.append((module, name))
+    return found
 
 
 # --- the wire format (pulumi/runtime/rpc.py) --------------------------------------------------------
