@@ -1,9 +1,10 @@
 """The mocked AWS provider behind the harness: realistic ids, ARNs and outputs, and invoke answers.
 
 Each resource's state is its inputs plus what AWS would compute. Types whose outputs the
-program reads beyond `id`, `arn` and `name` register a function with `@outputs("<type>")`;
-every invoke the program makes registers an answer with `@answers("<token>")`. An invoke
-without an answer fails the run, so a new data source never goes unnoticed.
+program reads beyond `id`, `arn` and `name` register a function with `@outputs(<type token>)`
+(the tokens of policies/guardrails/types.py); every invoke the program makes registers an
+answer with `@answers("<invoke token>")`. An invoke without an answer fails the run, so a new
+data source never goes unnoticed.
 """
 
 from __future__ import annotations
