@@ -18,10 +18,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from offline.harness import Graph, Resource
+from offline.harness.graph import CapturedGraph, Resource
+from policies.guardrails.types import (
+    AWS_PROVIDER,
+    AWSX_VPC,
+    BUCKETS,
+    CLUSTER_CAPACITY_PROVIDERS,
+    CODEBUILD_PROJECT,
+    DASHBOARD,
+    DISCOVERY_SERVICE,
+    DNS_NAMESPACE,
+    DNS_ZONE,
+    EBS_VOLUME,
+    EC2_INSTANCE,
+    ECR_REPOSITORY,
+    ECS_CLUSTER,
+    ECS_SERVICE,
+    FLOW_LOG,
+    KMS_KEY,
+    LOAD_BALANCERS,
+    LOG_GROUP,
+    METRIC_ALARM,
+    NAT_GATEWAY,
+    PIPELINE,
+    RDS_INSTANCE,
+    SCALING_TARGET,
+    SECRET,
+    SNS_TOPIC,
+    SUBNET,
+    TASK_DEFINITION,
+    VPC_ENDPOINT,
+)
 
 PRICES_FILE = Path(__file__).resolve().parent / "prices.json"
-AWSX_VPC = "awsx:ec2:Vpc"
 
 
 @dataclass
@@ -56,7 +85,7 @@ def load_prices(path: Path = PRICES_FILE) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def estimate(graph: Graph, prices: dict[str, Any] | None = None) -> Estimate:
+def estimate(graph: CapturedGraph, prices: dict[str, Any] | None = None) -> Estimate:
     """Prices every resource of `graph` that has a fixed monthly charge."""
     prices = prices or load_prices()
     region = _region(graph)
@@ -96,7 +125,7 @@ def estimate(graph: Graph, prices: dict[str, Any] | None = None) -> Estimate:
 
 
 class _Context:
-    def __init__(self, graph: Graph, prices: dict[str, Any], result: Estimate):
+    def __init__(self, graph: CapturedGraph, prices: dict[str, Any], result: Estimate):
         self.graph = graph
         self.p = prices["prices"]
         self.assume = prices["assumptions"]
@@ -135,7 +164,7 @@ class _Context:
                 for index, subnet in enumerate(vpc.outputs.get(key) or []):
                     if subnet in ids and index < len(names):
                         zones.add(names[index])
-        for subnet in self.graph.of_type("aws:ec2/subnet:Subnet"):
+        for subnet in self.graph.of_type(SUBNET):
             if subnet.outputs.get("id") in ids or subnet.id in ids:
                 zones.add(str(subnet.inputs.get("availabilityZone")))
         return zones
@@ -186,9 +215,6 @@ def _nat_gateway(ctx: _Context, res: Resource) -> Priced:
         yield from _nat(ctx, 1, "private")
         return
     yield from _nat(ctx, 1, "public")
-
-
-LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 
 
 def _load_balancer(ctx: _Context, res: Resource) -> Priced:
@@ -257,10 +283,10 @@ def _ecs_service(ctx: _Context, res: Resource) -> Priced:
 
 def _task_definition(ctx: _Context, service: Resource) -> Resource | None:
     for dep in ctx.deps(service, "taskDefinition"):
-        if dep.type == "aws:ecs/taskDefinition:TaskDefinition":
+        if dep.type == TASK_DEFINITION:
             return dep
     wanted = service.inputs.get("taskDefinition")
-    for task_def in ctx.graph.of_type("aws:ecs/taskDefinition:TaskDefinition"):
+    for task_def in ctx.graph.of_type(TASK_DEFINITION):
         if isinstance(wanted, str) and wanted in (task_def.inputs.get("family"), task_def.outputs.get("arn")):
             return task_def
     return None
@@ -269,7 +295,7 @@ def _task_definition(ctx: _Context, service: Resource) -> Resource | None:
 def _task_count(ctx: _Context, service: Resource) -> int:
     """desiredCount (AWS default 0), or the autoscaling minimum if a scalable target on this service asks for more."""
     count = int(service.inputs.get("desiredCount") or 0)
-    for target in ctx.graph.of_type("aws:appautoscaling/target:Target"):
+    for target in ctx.graph.of_type(SCALING_TARGET):
         if service.urn in target.property_dependencies.get("resourceId", []):
             count = max(count, int(target.inputs.get("minCapacity") or 0))
     return count
@@ -283,7 +309,7 @@ def _strategy(ctx: _Context, service: Resource) -> list[dict[str, Any]]:
     if service.inputs.get("launchType") == "FARGATE":
         return [{"capacityProvider": "FARGATE", "weight": 1}]
     clusters = set(service.property_dependencies.get("cluster", []))
-    for cps in ctx.graph.of_type("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"):
+    for cps in ctx.graph.of_type(CLUSTER_CAPACITY_PROVIDERS):
         if clusters & set(cps.property_dependencies.get("clusterName", [])) or not clusters:
             default = cps.inputs.get("defaultCapacityProviderStrategies")
             if default:
@@ -436,55 +462,53 @@ def _pipeline(ctx: _Context, res: Resource) -> Priced:
 
 PRICERS: dict[str, Callable[[_Context, Resource], Priced]] = {
     AWSX_VPC: _awsx_vpc,
-    "aws:ec2/natGateway:NatGateway": _nat_gateway,
+    NAT_GATEWAY: _nat_gateway,
     **dict.fromkeys(LOAD_BALANCERS, _load_balancer),
-    "aws:ecs/service:Service": _ecs_service,
-    "aws:rds/instance:Instance": _rds_instance,
-    "aws:ec2/instance:Instance": _ec2_instance,
-    "aws:ebs/volume:Volume": _ebs_volume,
-    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
-    "aws:ec2/flowLog:FlowLog": _flow_log,
-    "aws:kms/key:Key": _flat("kmsKeyMonth", "customer managed KMS key"),
-    "aws:secretsmanager/secret:Secret": _flat("secretMonth", "Secrets Manager secret"),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": _flat("cloudwatchAlarmMonth", "CloudWatch alarm"),
-    "aws:cloudwatch/dashboard:Dashboard": _flat("cloudwatchDashboardMonth", "CloudWatch dashboard"),
-    "aws:route53/zone:Zone": _flat("hostedZoneMonth", "Route 53 hosted zone"),
-    "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": _flat(
-        "hostedZoneMonth", "private hosted zone of the Cloud Map namespace"
-    ),
-    "aws:codepipeline/pipeline:Pipeline": _pipeline,
+    ECS_SERVICE: _ecs_service,
+    RDS_INSTANCE: _rds_instance,
+    EC2_INSTANCE: _ec2_instance,
+    EBS_VOLUME: _ebs_volume,
+    VPC_ENDPOINT: _vpc_endpoint,
+    FLOW_LOG: _flow_log,
+    KMS_KEY: _flat("kmsKeyMonth", "customer managed KMS key"),
+    SECRET: _flat("secretMonth", "Secrets Manager secret"),
+    METRIC_ALARM: _flat("cloudwatchAlarmMonth", "CloudWatch alarm"),
+    DASHBOARD: _flat("cloudwatchDashboardMonth", "CloudWatch dashboard"),
+    DNS_ZONE: _flat("hostedZoneMonth", "Route 53 hosted zone"),
+    DNS_NAMESPACE: _flat("hostedZoneMonth", "private hosted zone of the Cloud Map namespace"),
+    PIPELINE: _pipeline,
 }
 
 # Usage-based charges, printed as left out when a resource of one of these types is present.
 LEFT_OUT: list[tuple[tuple[str, ...], str]] = [
-    ((AWSX_VPC, "aws:ec2/natGateway:NatGateway"), "NAT gateway data processing (per GB)"),
-    (("aws:ec2/vpcEndpoint:VpcEndpoint",), "interface endpoint data processing (per GB)"),
+    ((AWSX_VPC, NAT_GATEWAY), "NAT gateway data processing (per GB)"),
+    ((VPC_ENDPOINT,), "interface endpoint data processing (per GB)"),
     (LOAD_BALANCERS, "ALB LCUs above the assumed 1 LCU per hour"),
     (
-        ("aws:ecs/service:Service",),
+        (ECS_SERVICE,),
         "Fargate tasks above the desired/minimum count (autoscaling), ephemeral storage above 20 GB, "
         "and Spot price variation",
     ),
     (
-        ("aws:rds/instance:Instance",),
+        (RDS_INSTANCE,),
         "RDS backup storage beyond the free amount (100% of provisioned storage), storage autoscaling growth, "
         "IOPS/throughput above the gp3 baseline, Performance Insights beyond the free tier, enhanced monitoring",
     ),
-    (("aws:ec2/instance:Instance",), "EC2 CPU credits above baseline (T instances in unlimited mode)"),
-    (("aws:cloudwatch/logGroup:LogGroup",), "CloudWatch Logs ingestion and storage of container and database logs"),
-    (("aws:ec2/flowLog:FlowLog",), "flow-log volume beyond the assumption, and the storage of flow logs"),
-    (("aws:ecs/cluster:Cluster",), "Container Insights metrics"),
-    (("aws:kms/key:Key",), "KMS requests, and 1 USD/month for each of a key's first two rotations"),
-    (("aws:secretsmanager/secret:Secret", "aws:rds/instance:Instance"), "Secrets Manager API calls"),
-    (("aws:ecr/repository:Repository",), "ECR image storage"),
-    (("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"), "S3 storage and requests"),
-    (("aws:codebuild/project:Project",), "CodeBuild build minutes"),
-    (("aws:codepipeline/pipeline:Pipeline",), "CodePipeline V2 action minutes"),
-    (("aws:sns/topic:Topic",), "SNS notifications"),
-    (("aws:servicediscovery/service:Service",), "Cloud Map registered instances and DNS queries"),
+    ((EC2_INSTANCE,), "EC2 CPU credits above baseline (T instances in unlimited mode)"),
+    ((LOG_GROUP,), "CloudWatch Logs ingestion and storage of container and database logs"),
+    ((FLOW_LOG,), "flow-log volume beyond the assumption, and the storage of flow logs"),
+    ((ECS_CLUSTER,), "Container Insights metrics"),
+    ((KMS_KEY,), "KMS requests, and 1 USD/month for each of a key's first two rotations"),
+    ((SECRET, RDS_INSTANCE), "Secrets Manager API calls"),
+    ((ECR_REPOSITORY,), "ECR image storage"),
+    (BUCKETS, "S3 storage and requests"),
+    ((CODEBUILD_PROJECT,), "CodeBuild build minutes"),
+    ((PIPELINE,), "CodePipeline V2 action minutes"),
+    ((SNS_TOPIC,), "SNS notifications"),
+    ((DISCOVERY_SERVICE,), "Cloud Map registered instances and DNS queries"),
 ]
 
 
-def _region(graph: Graph) -> str:
-    regions = {str(p.inputs.get("region")) for p in graph.of_type("pulumi:providers:aws") if p.inputs.get("region")}
+def _region(graph: CapturedGraph) -> str:
+    regions = {str(p.inputs.get("region")) for p in graph.of_type(AWS_PROVIDER) if p.inputs.get("region")}
     return sorted(regions)[0] if len(regions) == 1 else ",".join(sorted(regions))

@@ -14,33 +14,39 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from offline.harness import Graph, Resource
+from offline.harness.graph import CapturedGraph, Resource
+from policies.guardrails.types import (
+    AWSX_VPC,
+    EC2_INSTANCE,
+    ECS_SERVICE,
+    INGRESS_RULE,
+    LISTENER_RULES,
+    LISTENERS,
+    LOAD_BALANCERS,
+    PIPELINE,
+    RDS_CLUSTER,
+    RDS_INSTANCE,
+    SECURITY_GROUP,
+    VPC_ENDPOINT,
+)
 
-AWSX_VPC = "awsx:ec2:Vpc"
 TIERS = ("public", "private", "isolated")
-LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
-TARGET_GROUPS = ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup")
-LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
-LISTENER_RULES = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 NODE_TYPES = {
     **dict.fromkeys(LOAD_BALANCERS, "lb"),
-    "aws:ecs/service:Service": "service",
-    "aws:rds/instance:Instance": "db",
-    "aws:rds/cluster:Cluster": "db",
-    "aws:ec2/instance:Instance": "instance",
-    "aws:codepipeline/pipeline:Pipeline": "pipeline",
+    ECS_SERVICE: "service",
+    RDS_INSTANCE: "db",
+    RDS_CLUSTER: "db",
+    EC2_INSTANCE: "instance",
+    PIPELINE: "pipeline",
 }
 
 
-def mermaid(graph: Graph) -> str:
+def mermaid(graph: CapturedGraph) -> str:
     """The flowchart text (without Markdown fences)."""
     return _Diagram(graph).render()
 
 
-def markdown(graph: Graph, title: str | None = None) -> str:
+def markdown(graph: CapturedGraph, title: str | None = None) -> str:
     """The flowchart in a ```mermaid block, which GitHub renders."""
     head = f"{title}\n\n" if title else ""
     return f"{head}```mermaid\n{mermaid(graph)}\n```\n"
@@ -58,7 +64,7 @@ def _label(*lines: str) -> str:
 
 
 class _Diagram:
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: CapturedGraph):
         self.graph = graph
         self.by_urn = {r.urn: r for r in graph.resources}
         self.subnet_tier: dict[str, str] = {}
@@ -111,7 +117,7 @@ class _Diagram:
             node = self._add(safe_id(f"{kind}_{res.name}"), label, shape, self._tier(res))
             self.owner[res.urn] = node
         endpoints: dict[str | None, list[Resource]] = defaultdict(list)
-        for res in self.graph.of_type(ENDPOINT):
+        for res in self.graph.of_type(VPC_ENDPOINT):
             if res.inputs.get("vpcEndpointType") == "Interface":
                 endpoints[self._tier(res)].append(res)
         for tier, group in endpoints.items():
@@ -174,17 +180,17 @@ class _Diagram:
             for tg in rule.property_dependencies.get("actions", []):
                 for lb in lbs:
                     routes[tg].append((lb, _conditions(rule.inputs)))
-        for service in self.graph.of_type("aws:ecs/service:Service"):
+        for service in self.graph.of_type(ECS_SERVICE):
             for tg in service.property_dependencies.get("loadBalancers", []):
                 for lb, label in routes.get(tg, []):
                     self.edges[(lb, self.owner[service.urn], "==>")].append(label)
 
     def _pipeline_edges(self) -> None:
-        for pipeline in self.graph.of_type("aws:codepipeline/pipeline:Pipeline"):
+        for pipeline in self.graph.of_type(PIPELINE):
             deps = {u for urns in pipeline.property_dependencies.values() for u in urns}
             for urn in deps:
                 res = self.by_urn.get(urn)
-                if res and res.type == "aws:ecs/service:Service":
+                if res and res.type == ECS_SERVICE:
                     self.edges[(self.owner[pipeline.urn], self.owner[urn], "-.->")].append("deploys")
 
     def _nat_edges(self) -> None:

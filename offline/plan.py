@@ -29,9 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from offline import cost as cost_model
-from offline import diagram, policycheck, preview_json
-from offline.harness import STACK_TYPE, Graph, Resource, evaluate, stack_config, stack_names
+from offline import cost as cost_model, diagram, policycheck, preview_json
+from offline.harness.engine import evaluate
+from offline.harness.graph import CapturedGraph, Resource
+from offline.harness.stacks import stack_config, stack_names
+from policies.guardrails.types import STACK
 
 
 @dataclass
@@ -40,16 +42,16 @@ class Preview:
 
     stack: str
     config: dict[str, Any]
-    graph: Graph  # as `pulumi preview` sees a new stack: computed values unknown
+    graph: CapturedGraph  # as `pulumi preview` sees a new stack: computed values unknown
     cost: cost_model.Estimate | None = None
     verdicts: list[policycheck.Finding] = field(default_factory=list)
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
 
-    _known: Graph | None = None
+    _known: CapturedGraph | None = None
 
     @property
-    def known(self) -> Graph:
+    def known(self) -> CapturedGraph:
         """The same program with the mock's deployed values (which subnet ids went where), for the diagram.
 
         Evaluated on first use only: the tree, the JSON, the policies and the cost all read the
@@ -106,7 +108,7 @@ def render(result: Preview) -> str:
     return "\n".join(out)
 
 
-def tree(graph: Graph) -> list[str]:
+def tree(graph: CapturedGraph) -> list[str]:
     """The resource tree as `pulumi preview` prints it: parents first, children indented under them."""
     children: dict[str, list[Resource]] = {}
     for res in graph.resources:
@@ -185,12 +187,12 @@ def write_json(result: Preview, path: Path) -> None:
     diagnostics += [{"message": f"warning: {line}\n", "severity": "warning"} for line in result.graph.warnings]
     if result.cost:
         diagnostics += [{"message": f"warning: cost: {w}\n", "severity": "warning"} for w in result.cost.warnings]
-    urn = next((r.urn for r in result.graph.resources if r.type == STACK_TYPE), "")
+    urn = next((r.urn for r in result.graph.resources if r.type == STACK), "")
     for diag in diagnostics:
         if urn:
             diag["urn"] = urn
     doc = preview_json.document(
-        result.graph if not result.errors else Graph(result.stack, [], {}),
+        result.graph if not result.errors else CapturedGraph(result.stack, [], {}),
         result.config,
         cost=result.cost,
         verdicts=[v.__dict__ for v in result.verdicts],

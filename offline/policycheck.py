@@ -35,22 +35,20 @@ import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import pulumi.output
 from google.protobuf import empty_pb2, json_format, struct_pb2
-from pulumi.runtime import rpc
 from pulumi.runtime.proto import analyzer_pb2
-from pulumi_policy.policy import _PolicyAnalyzerServicer
 
-from offline import harness
-from offline.harness import PROJECT, ROOT, Graph, Resource, evaluate, stack_names
-from policies import DESCRIPTION, ENFORCEMENT_LEVEL, NAME, all_policies
+from offline.harness import sdk
+from offline.harness.engine import evaluate
+from offline.harness.graph import CapturedGraph, Resource
+from offline.harness.stacks import PROJECT, ROOT, stack_names
+from offline.harness.wire import Unknown, as_dict, walk
+from policies.guardrails.pack import DESCRIPTION, ENFORCEMENT_LEVEL, NAME, all_policies
+from policies.guardrails.types import STACK
 
 POLICY_DIR = ROOT / "policies"
-UNKNOWN = rpc.UNKNOWN  # what the engine sends for a value not known during preview
-_SIG = rpc._special_sig_key
 LEVELS = {
     "advisory": analyzer_pb2.ADVISORY,
     "mandatory": analyzer_pb2.MANDATORY,
@@ -100,9 +98,9 @@ class Result:
 # --- the pack and its config ------------------------------------------------------------------
 
 
-def new_analyzer() -> _PolicyAnalyzerServicer:
+def new_analyzer() -> Any:
     """What `PolicyPack(...)` in policies/__main__.py builds before it starts serving."""
-    return _PolicyAnalyzerServicer(NAME, "0.0.1", all_policies(), ENFORCEMENT_LEVEL, None, DESCRIPTION)
+    return sdk.PolicyAnalyzer(NAME, "0.0.1", all_policies(), ENFORCEMENT_LEVEL, None, DESCRIPTION)
 
 
 def pack_config(stack: str) -> dict[str, Any]:
@@ -168,40 +166,45 @@ def reconcile(info: analyzer_pb2.AnalyzerInfo, config: Mapping[str, Any]) -> dic
 # --- marshalling as the engine does ------------------------------------------------------------
 
 
+def _secret(value: Any) -> dict[str, Any]:
+    return {sdk.SIG_KEY: sdk.SECRET_SIG, "value": value}
+
+
+def _output_value(value: Mapping[str, Any], visit: Any) -> Any:
+    if "value" not in value:
+        return sdk.UNKNOWN
+    inner = visit(value["value"])
+    return _secret(inner) if value.get("secret") else inner
+
+
+def _resource_reference(value: Mapping[str, Any], visit: Any) -> Any:
+    if "id" in value:  # a custom resource is referred to by its id
+        return value["id"] or sdk.UNKNOWN
+    return value.get("urn", "")
+
+
 def engine_value(value: Any) -> Any:
     """An SDK wire value as the engine forwards it to analyzers (KeepUnknowns, KeepSecrets, no resources/outputs)."""
-    if isinstance(value, dict):
-        sig = value.get(_SIG)
-        if sig == rpc._special_secret_sig:
-            return {_SIG: sig, "value": engine_value(value.get("value"))}
-        if sig == rpc._special_output_value_sig:
-            if "value" not in value:
-                return UNKNOWN
-            inner = engine_value(value["value"])
-            return {_SIG: rpc._special_secret_sig, "value": inner} if value.get("secret") else inner
-        if sig == rpc._special_resource_sig:
-            if "id" in value:  # a custom resource is referred to by its id
-                return value["id"] or UNKNOWN
-            return value.get("urn", "")
-        if sig in (rpc._special_asset_sig, rpc._special_archive_sig):
-            return value
-        return {k: engine_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [engine_value(v) for v in value]
-    return value
+    return walk(
+        value,
+        secret=lambda secret, visit: _secret(visit(secret.get("value"))),
+        output=_output_value,
+        resource=_resource_reference,
+        asset=lambda asset, visit: asset,
+    )
+
+
+def _state_scalar(value: Any) -> Any:
+    if isinstance(value, sdk.OutputUnknown | Unknown):
+        return sdk.UNKNOWN
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
 
 
 def state_value(value: Any) -> Any:
     """A resource's state (the mock's Python values) as the engine sends outputs to analyzers."""
-    if isinstance(value, pulumi.output.Unknown | harness.Unknown):
-        return UNKNOWN
-    if isinstance(value, Mapping):
-        return {str(k): state_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [state_value(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
+    return walk(value, leaf=_state_scalar)
 
 
 def _struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
@@ -213,11 +216,11 @@ def _struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
 def _inputs(resource: Resource) -> struct_pb2.Struct:
     if resource.wire_inputs is None:
         return struct_pb2.Struct()
-    return _struct(engine_value(json_format.MessageToDict(resource.wire_inputs)))
+    return _struct(engine_value(as_dict(resource.wire_inputs)))
 
 
-def _outputs(resource: Resource, graph: Graph) -> struct_pb2.Struct:
-    if resource.type == harness.STACK_TYPE:
+def _outputs(resource: Resource, graph: CapturedGraph) -> struct_pb2.Struct:
+    if resource.type == STACK:
         return _struct(state_value(graph.outputs))
     state = state_value(resource.outputs)
     if resource.custom and resource.id and "id" not in state:
@@ -247,7 +250,7 @@ def _provider(resource: Resource, by_urn: Mapping[str, Resource]) -> analyzer_pb
 # --- the check -----------------------------------------------------------------------------------
 
 
-def check(graph: Graph, config: Mapping[str, Any] | None = None, *, dry_run: bool = False) -> Result:
+def check(graph: CapturedGraph, config: Mapping[str, Any] | None = None, *, dry_run: bool = False) -> Result:
     """Runs the pack over `graph` with `config` (default: the stack's `policies/config.<stack>.json`)."""
     started = time.perf_counter()
     result = Result(stack=graph.stack, resources=len(graph.resources))
@@ -366,7 +369,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     code = main(sys.argv[1:])
     # Tearing down pulumi_aws's thousands of classes takes about half a second at exit and
     # changes nothing: everything is written, so leave at once.

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
-from google.protobuf import json_format
-from pulumi.runtime import rpc
-
 from offline.cost import Estimate
-from offline.harness import Graph, Resource, Secret
+from offline.harness.graph import CapturedGraph, Resource
+from offline.harness.stacks import Secret
+from offline.harness.wire import as_dict, walk, whole_numbers
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # computedValuePlaceholder in pkg/resource/stack
 SECRET = "[secret]"
@@ -33,7 +33,7 @@ SIG_KEY = "4dabf18193072939515e22adb298388d"
 
 
 def document(
-    graph: Graph,
+    graph: CapturedGraph,
     config: dict[str, Any],
     cost: Estimate | None = None,
     verdicts: list[dict[str, Any]] | None = None,
@@ -92,35 +92,32 @@ def _step(res: Resource) -> dict[str, Any]:
     return step
 
 
+def _reference(value: Mapping[str, Any], visit: Any) -> dict[str, Any]:
+    """A resource reference as the state file writes one."""
+    ref = {SIG_KEY: RESOURCE_REFERENCE_SIG, "urn": value.get("urn")}
+    if "id" in value:
+        ref["id"] = UNKNOWN if value["id"] in ("", UNKNOWN) else value["id"]
+    if value.get("packageVersion"):
+        ref["packageVersion"] = value["packageVersion"]
+    return ref
+
+
+def _output_value(value: Mapping[str, Any], visit: Any) -> Any:
+    if value.get("secret"):
+        return SECRET
+    return visit(value["value"]) if "value" in value else UNKNOWN
+
+
 def wire_to_json(struct: Any) -> dict[str, Any]:
     """Engine wire properties as the real preview prints them: unknowns as the placeholder, secrets masked."""
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, dict):
-            sig = value.get(rpc._special_sig_key)
-            if sig == rpc._special_secret_sig:
-                return SECRET
-            if sig == rpc._special_resource_sig:
-                ref = {SIG_KEY: RESOURCE_REFERENCE_SIG, "urn": value.get("urn")}
-                if "id" in value:
-                    ref["id"] = UNKNOWN if value["id"] in ("", rpc.UNKNOWN) else value["id"]
-                if value.get("packageVersion"):
-                    ref["packageVersion"] = value["packageVersion"]
-                return ref
-            if sig == rpc._special_output_value_sig:
-                if value.get("secret"):
-                    return SECRET
-                return convert(value["value"]) if "value" in value else UNKNOWN
-            return {k: convert(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [convert(v) for v in value]
-        if value == rpc.UNKNOWN:
-            return UNKNOWN
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        return value
-
-    return convert(json_format.MessageToDict(struct)) if struct is not None else {}
+    return walk(
+        as_dict(struct),
+        secret=lambda value, visit: SECRET,
+        resource=_reference,
+        output=_output_value,
+        unknown=UNKNOWN,
+        leaf=whole_numbers,
+    )
 
 
 def _config_value(value: Any) -> str:

@@ -1,19 +1,6 @@
-"""The ecs-platform CrossGuard policy pack: rules by area, and the pack's identity.
+"""The ecs-platform CrossGuard policy pack: a folder the Pulumi CLI runs on its own (`__main__.py`).
 
-`__main__.py` serves these as a `PolicyPack` for the Pulumi CLI; `offline/policycheck.py`
-builds pulumi_policy's analyzer servicer from the same list without serving.
+The rules live in the `guardrails` package next to this file, which imports only itself, so
+the folder works without the repository around it (`pulumi policy publish` ships the folder
+alone). From the repository root the same rules are `policies.guardrails`.
 """
-
-from pulumi_policy import EnforcementLevel, Policy
-
-NAME = "ecs-platform"
-DESCRIPTION = "ecs-platform guardrails: private RDS, least-privilege IAM, network, compute, data and logs."
-# A policy without its own level is advisory; the private-RDS and IAM groups are mandatory.
-ENFORCEMENT_LEVEL = EnforcementLevel.ADVISORY
-
-
-def all_policies() -> list[Policy]:
-    """Every policy of the pack, grouped by area."""
-    from policies import compute, data, iam, network, rds
-
-    return [*rds.POLICIES, *iam.POLICIES, *network.POLICIES, *compute.POLICIES, *data.POLICIES]

@@ -1,13 +1,10 @@
-"""Serves the pack to the Pulumi engine: `pulumi preview --policy-pack policies`. Rules live in the modules."""
+"""Serves the pack to the Pulumi engine: `pulumi preview --policy-pack policies`. Rules live in `guardrails/`.
 
-import sys
-from pathlib import Path
+The CLI runs this folder with the folder itself first on sys.path, so `guardrails` imports as
+a top-level package and nothing outside the folder is needed.
+"""
 
-# The CLI runs this file with policies/ on sys.path; the rules import each other as `policies.*`.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from guardrails.pack import DESCRIPTION, ENFORCEMENT_LEVEL, NAME, all_policies
 from pulumi_policy import PolicyPack
-
-from policies import DESCRIPTION, ENFORCEMENT_LEVEL, NAME, all_policies
 
 PolicyPack(name=NAME, policies=all_policies(), enforcement_level=ENFORCEMENT_LEVEL, description=DESCRIPTION)

@@ -2,16 +2,12 @@
 
 import json
 
+from policies.guardrails.types import (
+    ROLE_POLICY,
+    TASK_DEFINITION,
+)
+
 SERVICE = "ecs-platform:service:Service"
-ECS_SERVICE = "aws:ecs/service:Service"
-TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
-TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
-RULE = "aws:lb/listenerRule:ListenerRule"
-INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 KMS_KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/0b6b2b5e-6f4e-4a43-9d3a-1f2e3d4c5b6a"
 
 SEVERAL = [

@@ -6,10 +6,10 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 from compute import several
-from conftest import shipped, with_config
+from helpers import shipped, with_config
 from parliament import analyze_policy_string
 
-TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+from policies.guardrails.types import TASK_DEFINITION
 
 # Findings we accept, each with the reason. Anything else fails the test.
 JUSTIFIED = {

@@ -2,14 +2,16 @@
 
 import json
 
-from conftest import config_error, with_config
+from helpers import config_error, with_config
 
-from offline.mock_aws import INVOKES, AwsMocks
+from offline.harness.mock_aws import INVOKES, AwsMocks
+from policies.guardrails.types import (
+    EC2_INSTANCE as EC2,
+    EGRESS_RULE as EGRESS,
+    INGRESS_RULE as INGRESS,
+    SECURITY_GROUP as SG,
+)
 
-EC2 = "aws:ec2/instance:Instance"
-SG = "aws:ec2/securityGroup:SecurityGroup"
-INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 SSM_ENDPOINTS = ["ssm", "ssmmessages", "ec2messages"]
 
 

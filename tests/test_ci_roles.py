@@ -23,9 +23,8 @@ from parliament import analyze_policy_string
 from policy_helpers import run
 
 from ci.render import render
-from offline import mock_aws
-from offline.harness import PROJECT, Graph, evaluate, stack_config
-from policies import iam_actions
+from offline.harness import PROJECT, CapturedGraph, evaluate, mock_aws, stack_config
+from policies.guardrails import iam_actions
 
 ROOT = Path(__file__).resolve().parent.parent
 CI = ROOT / "ci"
@@ -64,7 +63,7 @@ def everything(config: dict[str, Any]) -> None:
 
 
 @pytest.fixture(scope="module")
-def graphs() -> dict[str, Graph]:
+def graphs() -> dict[str, CapturedGraph]:
     """The program as `pulumi preview` runs it, for each shipped stack and for every feature on."""
     full = copy.deepcopy(stack_config("prod"))
     everything(full)
@@ -163,7 +162,7 @@ def test_the_preview_role_may_make_every_call_the_program_makes_in_a_preview(gra
                 assert allows([preview_policy], action, resource), f"{name}: {action} on {resource} ({token})"
 
 
-def diff_calls(graph: Graph) -> set[str]:
+def diff_calls(graph: CapturedGraph) -> set[str]:
     """What the AWS provider itself calls while it computes the diff of the graph's resources, in any preview.
 
     Listed per resource type under "preview" in ci/resource-permissions.json: calls of the
@@ -264,7 +263,7 @@ NAMED = {
 
 
 @pytest.fixture(scope="module")
-def deployed() -> dict[str, Graph]:
+def deployed() -> dict[str, CapturedGraph]:
     """The graphs as `pulumi up` leaves them (deployed-looking ARNs from the mock): each shipped stack and
     every feature on."""
     full = copy.deepcopy(stack_config("prod"))

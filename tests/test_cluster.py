@@ -3,12 +3,17 @@
 import json
 
 import pytest
-from compute import EGRESS, INGRESS, SECURITY_GROUP, several
-from conftest import config_error, with_config
+from compute import several
+from helpers import config_error, with_config
 
-ALB = "aws:lb/loadBalancer:LoadBalancer"
-LISTENER = "aws:lb/listener:Listener"
-RECORD = "aws:route53/record:Record"
+from policies.guardrails.types import (
+    DNS_RECORD as RECORD,
+    EGRESS_RULE as EGRESS,
+    INGRESS_RULE as INGRESS,
+    LISTENER,
+    LOAD_BALANCER as ALB,
+    SECURITY_GROUP,
+)
 
 
 def lb(**changes):

@@ -8,14 +8,18 @@ import json
 import pulumi
 import pulumi_aws as aws
 import pytest
-from compute import ECS_SERVICE, TASK_DEFINITION, container, one_owned, role_statements
-from conftest import config_error, with_config
+from compute import container, one_owned, role_statements
+from helpers import config_error, with_config
 from policy_helpers import passes, run, violates
 
 from offline.policycheck import check, pack_config
+from policies.guardrails.types import (
+    CLUSTER_CAPACITY_PROVIDERS as ASSOCIATION,
+    ECR_REPOSITORY as REPOSITORY,
+    ECS_SERVICE,
+    TASK_DEFINITION,
+)
 
-ASSOCIATION = "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"
-REPOSITORY = "aws:ecr/repository:Repository"
 SPOT_POLICY = "ecs-arm64-not-on-fargate-spot"
 NGINX = "public.ecr.aws/nginx/nginx:1.27-alpine"
 

@@ -1,7 +1,7 @@
 """Invalid stack config stops the program before any resource exists, with one line per problem."""
 
 import pytest
-from conftest import config_error
+from helpers import config_error
 
 
 def network(**changes):
@@ -123,7 +123,7 @@ def test_every_problem_gets_its_own_line():
 
 def test_values_reach_the_program_as_the_cli_sends_them():
     # The CLI passes scalars as strings; "3" from a YAML string is still three AZs.
-    from conftest import with_config
+    from helpers import with_config
 
     graph = with_config("dev", network(azCount="3"))
     assert graph.error is None

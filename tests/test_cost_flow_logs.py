@@ -1,7 +1,7 @@
 """Flow-log delivery shows in the cost estimate, from a stated assumed volume, for either destination."""
 
 import pytest
-from conftest import with_config
+from helpers import with_config
 
 from offline import cost
 
@@ -27,7 +27,7 @@ def test_cloudwatch_logs_ingestion_of_the_assumed_volume_is_priced_with_the_assu
 
 
 def test_prod_ships_flow_logs_to_s3_as_parquet_at_the_vended_logs_s3_rate():
-    from conftest import shipped
+    from helpers import shipped
 
     estimate = cost.estimate(shipped("prod"))
     [line] = flow_log_lines(estimate)

@@ -3,14 +3,16 @@
 import json
 
 import pytest
-from conftest import config_error, with_config
+from helpers import config_error, with_config
 
-INSTANCE = "aws:rds/instance:Instance"
-KEY = "aws:kms/key:Key"
-SG = "aws:ec2/securityGroup:SecurityGroup"
-INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+from policies.guardrails.types import (
+    EGRESS_RULE as EGRESS,
+    INGRESS_RULE as INGRESS,
+    KMS_KEY as KEY,
+    LOG_GROUP,
+    RDS_INSTANCE as INSTANCE,
+    SECURITY_GROUP as SG,
+)
 
 
 def db(graph) -> dict:

@@ -3,12 +3,12 @@
 import json
 
 import pytest
-from compute import ROLE, as_list, container, role_statements
-from conftest import config_error, with_config
+from compute import as_list, container, role_statements
+from helpers import config_error, with_config
 
 from offline.policycheck import check
+from policies.guardrails.types import IAM_ROLE as ROLE, RDS_INSTANCE as INSTANCE
 
-INSTANCE = "aws:rds/instance:Instance"
 ACCOUNT = "123456789012"
 
 

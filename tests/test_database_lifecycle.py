@@ -2,11 +2,9 @@
 
 import re
 
-from conftest import with_config
+from helpers import with_config
 
-INSTANCE = "aws:rds/instance:Instance"
-RANDOM_ID = "random:index/randomId:RandomId"
-PARAMS = "aws:rds/parameterGroup:ParameterGroup"
+from policies.guardrails.types import DB_PARAMETER_GROUP as PARAMS, RANDOM_ID, RDS_INSTANCE as INSTANCE
 
 
 def keep_final_snapshot(config):

@@ -3,12 +3,11 @@
 import json
 
 import pytest
-from conftest import config_error, with_config
+from helpers import config_error, with_config
 
-from policies import iam_actions
+from policies.guardrails import iam_actions
+from policies.guardrails.types import BUCKET, FLOW_LOG
 
-FLOW_LOG = "aws:ec2/flowLog:FlowLog"
-BUCKET = "aws:s3/bucket:Bucket"
 ACCOUNT = "123456789012"
 
 

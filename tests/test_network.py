@@ -3,9 +3,10 @@
 import ipaddress
 import json
 
-from conftest import with_config
+from helpers import with_config
 
-VPC = "awsx:ec2:Vpc"
+from policies.guardrails.types import AWSX_VPC as VPC
+
 EXPECTED = {"dev": {"azs": 2, "nat": "Single"}, "prod": {"azs": 3, "nat": "OnePerAz"}}
 
 

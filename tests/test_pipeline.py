@@ -17,11 +17,15 @@ from components.contracts import DEPLOYED_TAG_PREFIX, DeliveryTarget
 from components.naming import Naming
 from components.pipeline import Pipeline, PipelineArgs, github_connection
 from offline.harness import evaluate
+from policies.guardrails.types import (
+    CODEBUILD_PROJECT as PROJECT,
+    EVENT_RULE,
+    EVENT_TARGET,
+    IAM_ROLE as ROLE,
+    PIPELINE,
+    ROLE_POLICY,
+)
 
-PIPELINE = "aws:codepipeline/pipeline:Pipeline"
-PROJECT = "aws:codebuild/project:Project"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 
@@ -370,10 +374,6 @@ def test_an_s3_source_reads_what_the_s3_source_action_doc_lists_for_that_object_
         assert "arn:aws:s3:::acme-sources/web/source.zip" in [s["Resource"] for s in actions[action]], action
     for action in ("s3:GetBucketVersioning", "s3:GetBucketAcl", "s3:GetBucketLocation"):
         assert "arn:aws:s3:::acme-sources" in [s["Resource"] for s in actions[action]], action
-
-
-EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
-EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 
 
 @pytest.fixture(scope="module")

@@ -3,15 +3,16 @@
 import json
 
 import pytest
-from conftest import config_error, shipped, with_config
+from helpers import config_error, shipped, with_config
 
-from offline import mock_aws
-
-PIPELINE = "aws:codepipeline/pipeline:Pipeline"
-PARAMETER = "aws:ssm/parameter:Parameter"
-TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+from offline.harness import mock_aws
+from policies.guardrails.types import (
+    IAM_ROLE as ROLE,
+    PIPELINE,
+    ROLE_POLICY,
+    SSM_PARAMETER as PARAMETER,
+    TASK_DEFINITION,
+)
 
 EXPECTED = {
     "dev": {"api": ["Source", "Build", "Deploy"]},

@@ -7,10 +7,9 @@ import re
 
 import pytest
 import synthetic_env
-from conftest import stack_config
 
 from offline import cost, diagram, plan, preview_json
-from offline.harness import evaluate
+from offline.harness import evaluate, stack_config
 
 PRICES = cost.load_prices()["prices"]
 HOURS = 730

@@ -1,22 +1,19 @@
-"""The offline check itself: shipped stacks, preview with unknowns, the pack as the CLI loads it, its config."""
+"""The offline check itself: shipped stacks, preview with unknowns, reports, the pack's config."""
 
 import re
-import subprocess
-import sys
 
-import grpc
 import pulumi_aws as aws
 import pytest
-from conftest import shipped
 from google.protobuf import empty_pb2
+from helpers import shipped
 from policy_helpers import doc, role, run
-from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from pulumi.runtime.proto import analyzer_pb2
 from test_policies_data import bucket
 from test_policies_rds import database, plain_network
 
-from offline.harness import ROOT, evaluate
+from offline.harness import evaluate
 from offline.policycheck import PolicyConfigError, check, main, new_analyzer, reconcile
-from policies import all_policies
+from policies.guardrails.pack import all_policies
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -88,19 +85,6 @@ def test_every_policy_is_named_described_and_levelled():
         assert p.description and p.remediation_steps and p.enforcement_level is not None
         if p.name.startswith(("rds-not", "rds-isolated", "rds-security", "rds-storage", "rds-no", "iam-")):
             assert p.enforcement_level.value == "mandatory", p.name
-
-
-def test_the_pack_starts_as_the_cli_runs_it_and_answers_over_grpc():
-    process = subprocess.Popen([sys.executable, "policies/__main__.py"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        port = int(process.stdout.readline())
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            info = analyzer_pb2_grpc.AnalyzerStub(channel).GetAnalyzerInfo(empty_pb2.Empty(), timeout=10)
-    finally:
-        process.kill()
-        process.wait()
-    assert info.name == "ecs-platform"
-    assert [p.name for p in info.policies] == [p.name for p in all_policies()]
 
 
 def test_pack_config_is_reconciled_like_the_engine():

@@ -166,9 +166,13 @@ def test_a_well_formed_task_definition_passes_every_policy():
 def test_task_definition_rules():
     violates(task([{**GOOD, "privileged": True}]), "ecs-no-privileged-containers")
     violates(task([{**GOOD, "logConfiguration": None}]), "ecs-container-logging", level="advisory")
-    for name in ("DB_PASSWORD", "api_key", "STRIPE_SECRET", "GITHUB_TOKEN"):
+    for name in ("DB_PASSWORD", "api_key", "STRIPE_SECRET", "GITHUB_TOKEN", "DB_PWD", "AWS_ACCESS_KEY", "SESSION_KEY"):
         plain = {**GOOD, "environment": [{"name": name, "value": "s3cr3t"}]}
         violates(task([plain]), "ecs-no-secrets-in-environment")
+    # A name that says where a secret is kept (..._NAME, ..._PATH) holds none.
+    for name in ("DB_PASSWORD_NAME", "API_TOKEN_PATH"):
+        where = {**GOOD, "environment": [{"name": name, "value": "/app/db-password"}]}
+        passes(task([where]), "ecs-no-secrets-in-environment")
 
 
 def test_ecs_service_public_ip():

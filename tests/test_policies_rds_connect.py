@@ -5,7 +5,7 @@ import pulumi_aws as aws
 import pytest
 from policy_helpers import ACCOUNT, DB_ARGS, allow, doc, passes, role, violates
 
-from offline.mock_aws import fake_hex
+from offline.harness.mock_aws import fake_hex
 
 USER_ARN = f"arn:aws:rds-db:eu-west-1:{ACCOUNT}:dbuser:db-ABCDEFGHIJKLMNOPQRSTUVWXYZ/app"
 ONE_USER = "iam-rds-connect-one-db-user"

@@ -2,16 +2,19 @@
 
 import json
 
-from compute import ECS_SERVICE, as_list, one_owned
-from conftest import with_config
+from compute import as_list, one_owned
+from helpers import with_config
 
 from offline.policycheck import check
+from policies.guardrails.types import (
+    ECS_SERVICE,
+    EVENT_RULE as RULE,
+    EVENT_TARGET as TARGET,
+    IAM_ROLE as ROLE,
+    ROLE_POLICY,
+    STATE_MACHINE as MACHINE,
+)
 
-RULE = "aws:cloudwatch/eventRule:EventRule"
-TARGET = "aws:cloudwatch/eventTarget:EventTarget"
-MACHINE = "aws:sfn/stateMachine:StateMachine"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ACCOUNT = "123456789012"
 
 

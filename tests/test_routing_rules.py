@@ -3,11 +3,11 @@
 import pulumi
 import pulumi_aws as aws
 import pytest
-from compute import RULE
-from conftest import config_error, shipped, with_config
+from helpers import config_error, shipped, with_config
 from policy_helpers import passes, violates
 
 from offline.policycheck import check
+from policies.guardrails.types import LISTENER_RULE as RULE
 
 NGINX = "public.ecr.aws/nginx/nginx:1.27-alpine"
 HTTPS_POLICY = "alb-http-redirects-to-https"

@@ -3,27 +3,19 @@
 import json
 
 import pytest
-from compute import (
-    ECS_SERVICE,
-    INGRESS,
-    KMS_KEY_ARN,
-    ROLE,
-    RULE,
-    SECURITY_GROUP,
-    TARGET_GROUP,
-    as_list,
-    container,
-    one_owned,
-    owned,
-    role_statements,
-    several,
-    statements,
-)
-from conftest import with_config
+from compute import KMS_KEY_ARN, as_list, container, one_owned, owned, role_statements, several, statements
+from helpers import with_config
 
 from components.config import UNSCOPED_ACTIONS
-
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+from policies.guardrails.types import (
+    ECS_SERVICE,
+    IAM_ROLE as ROLE,
+    INGRESS_RULE as INGRESS,
+    LISTENER_RULE as RULE,
+    METRIC_ALARM as ALARM,
+    SECURITY_GROUP,
+    TARGET_GROUP,
+)
 
 
 @pytest.fixture(scope="module")

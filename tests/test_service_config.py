@@ -2,7 +2,7 @@
 
 import pytest
 from compute import several
-from conftest import config_error
+from helpers import config_error
 
 
 def service(**changes):
@@ -168,7 +168,7 @@ def test_the_complete_example_in_the_config_reference_is_valid():
     from pathlib import Path
 
     import yaml
-    from conftest import with_config
+    from helpers import with_config
 
     readme = Path(__file__).resolve().parent.parent.joinpath("docs", "config-reference.md").read_text()
     block = readme.split("A complete entry", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]

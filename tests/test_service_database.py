@@ -3,10 +3,11 @@
 (`database: {iamAuth: true}` is in tests/test_database_iam_auth.py.)
 """
 
-from compute import INGRESS, ROLE, SECURITY_GROUP, as_list, container, role_statements
-from conftest import config_error, with_config
+from compute import as_list, container, role_statements
+from helpers import config_error, with_config
 
 from offline.harness import stack_config
+from policies.guardrails.types import IAM_ROLE as ROLE, INGRESS_RULE as INGRESS, SECURITY_GROUP
 
 # The services that use the database with the master password in each shipped stack, and those
 # that do not use the database at all (prod's api logs in with IAM authentication instead).

@@ -5,7 +5,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 import pytest
-from compute import ROLE, container, role_statements
+from compute import container, role_statements
 
 from components.account import Account
 from components.cluster import Cluster, ClusterArgs
@@ -15,6 +15,7 @@ from components.naming import Naming
 from components.network import Network, NetworkArgs
 from components.service import Service, ServiceArgs
 from offline.harness import evaluate
+from policies.guardrails.types import IAM_ROLE as ROLE
 
 
 def environment():

@@ -5,8 +5,7 @@ import json
 import pytest
 
 from components.naming import LIMITS, Naming, cut
-
-PROVIDER = "pulumi:providers:aws"
+from policies.guardrails.types import AWS_PROVIDER as PROVIDER
 
 
 def test_the_environment_provider_tags_everything_it_creates(stack):

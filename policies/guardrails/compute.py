@@ -10,16 +10,15 @@ requires it. Task definitions carry `containerDefinitions` as JSON text.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pulumi_policy import PolicyConfigSchema
 
-from policies.common import (
+from .common import (
     ADVISORY,
     MANDATORY,
-    Graph,
+    StackGraph,
     as_list,
     has_unknown,
     is_true,
@@ -27,26 +26,19 @@ from policies.common import (
     resource_policy,
     stack_policy,
 )
-from policies.rds import subnet_tier
-
-EC2_INSTANCE = "aws:ec2/instance:Instance"
-SPOT_INSTANCE = "aws:ec2/spotInstanceRequest:SpotInstanceRequest"
-INSTANCES = (EC2_INSTANCE, SPOT_INSTANCE)
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-EBS_VOLUME = "aws:ebs/volume:Volume"
-ECS_SERVICE = "aws:ecs/service:Service"
-ECS_TASK_SET = "aws:ecs/taskSet:TaskSet"
-TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
-ECS_CLUSTER = "aws:ecs/cluster:Cluster"
-CLUSTER_CAPACITY_PROVIDERS = "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"
-ECR_REPOSITORY = "aws:ecr/repository:Repository"
-
-_SECRET_NAME = re.compile(
-    r"PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH_KEY|SESSION_KEY",
-    re.IGNORECASE,
+from .rds import subnet_tier
+from .secret_names import holds_plain_secret
+from .types import (
+    CLUSTER_CAPACITY_PROVIDERS,
+    EBS_VOLUME,
+    EC2_INSTANCES,
+    ECR_REPOSITORY,
+    ECS_CLUSTER,
+    ECS_SERVICE,
+    ECS_TASK_SET,
+    LAUNCH_TEMPLATE,
+    TASK_DEFINITION,
 )
-# Names that point at a secret rather than holding one.
-_REFERENCE_SUFFIX = re.compile(r"_(ARN|NAME|ID|PATH|PARAM|PARAMETER|REF|FILE|URL_PARAM)$", re.IGNORECASE)
 
 
 def check_imdsv2(props: dict, config: Mapping, args: Any) -> Iterator[str]:
@@ -60,8 +52,8 @@ def check_imdsv2(props: dict, config: Mapping, args: Any) -> Iterator[str]:
         yield f"metadataOptions.httpTokens is {tokens or 'not set (optional)'}: IMDSv1 lets SSRF steal the role."
 
 
-def check_public_ip(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
-    for instance in graph.of_type(*INSTANCES):
+def check_public_ip(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    for instance in graph.of_type(*EC2_INSTANCES):
         asked = graph.get(instance, "associatePublicIpAddress")
         if is_true(asked):
             yield instance, "associatePublicIpAddress is true."
@@ -141,18 +133,15 @@ def check_plain_secrets(props: dict, config: Mapping, args: Any) -> Iterator[str
         for variable in as_list(c.get("environment")):
             if not isinstance(variable, Mapping):
                 continue
-            name, value = str(variable.get("name", "")), variable.get("value")
-            if not _SECRET_NAME.search(name) or _REFERENCE_SUFFIX.search(name):
-                continue
-            if isinstance(value, str) and value.startswith("arn:"):
-                continue
-            yield f"container {c.get('name', '?')} has {name} in plain environment."
+            name = str(variable.get("name", ""))
+            if holds_plain_secret(name, variable.get("value")):
+                yield f"container {c.get('name', '?')} has {name} in plain environment."
 
 
 # --- ARM64 tasks and Fargate Spot -------------------------------------------------------------
 
 
-def _task_definitions(graph: Graph, service: Any) -> list[Any]:
+def _task_definitions(graph: StackGraph, service: Any) -> list[Any]:
     """The task definitions a service runs: by reference, or by family (`family` or `family:revision`)."""
     found = graph.referenced(service, "taskDefinition", [TASK_DEFINITION])
     value = graph.get(service, "taskDefinition")
@@ -162,7 +151,7 @@ def _task_definitions(graph: Graph, service: Any) -> list[Any]:
     return [td for td in graph.of_type(TASK_DEFINITION) if graph.get(td, "family") == family]
 
 
-def _cpu_architecture(graph: Graph, task_definition: Any) -> str | None:
+def _cpu_architecture(graph: StackGraph, task_definition: Any) -> str | None:
     """ARM64 or X86_64 (the default when runtimePlatform leaves it out); None while unknown."""
     platform = graph.get(task_definition, "runtimePlatform")
     if platform is None:
@@ -172,7 +161,7 @@ def _cpu_architecture(graph: Graph, task_definition: Any) -> str | None:
     return str(platform.get("cpuArchitecture") or "X86_64").upper()
 
 
-def _effective_strategy(graph: Graph, service: Any) -> tuple[list[Any] | None, str]:
+def _effective_strategy(graph: StackGraph, service: Any) -> tuple[list[Any] | None, str]:
     """(capacity providers the service's tasks may be placed on, where they come from); None while unknown."""
     own = graph.get(service, "capacityProviderStrategies")
     if has_unknown(own):
@@ -195,7 +184,7 @@ def _effective_strategy(graph: Graph, service: Any) -> tuple[list[Any] | None, s
     return (providers, "its cluster's default strategy") if associations else (None, "")
 
 
-def check_arm64_not_on_spot(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+def check_arm64_not_on_spot(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
     # "Linux tasks with the ARM64 architecture don't support the Fargate Spot capacity provider"
     # (ECS developer guide, "Fargate capacity providers"): ECS never places them there.
     for service in graph.of_type(ECS_SERVICE):
@@ -211,7 +200,7 @@ def check_arm64_not_on_spot(graph: Graph, config: Mapping) -> Iterator[tuple[Any
             )
 
 
-def check_waits_for_capacity_providers(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+def check_waits_for_capacity_providers(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
     # A service placed by capacity providers fails to create while its cluster has no provider
     # associated yet ("The specified capacity provider strategy cannot contain a capacity provider
     # that is not associated with the cluster", ECS CreateService API reference), and a destroy that
@@ -248,7 +237,7 @@ POLICIES = [
         "ec2-imdsv2-required",
         "EC2 instances and launch templates require IMDSv2 (session tokens).",
         MANDATORY,
-        [*INSTANCES, LAUNCH_TEMPLATE],
+        [*EC2_INSTANCES, LAUNCH_TEMPLATE],
         check_imdsv2,
         'set metadataOptions={"httpTokens": "required", "httpEndpoint": "enabled"}.',
     ),
@@ -263,7 +252,7 @@ POLICIES = [
         "ec2-no-key-pair",
         "EC2 instances and launch templates carry no SSH key pair: access is through SSM Session Manager.",
         MANDATORY,
-        [*INSTANCES, LAUNCH_TEMPLATE],
+        [*EC2_INSTANCES, LAUNCH_TEMPLATE],
         check_key_pair,
         "remove keyName and use `aws ssm start-session`.",
     ),
@@ -271,7 +260,7 @@ POLICIES = [
         "ec2-encrypted-volumes",
         "EC2 root and data volumes (instances, launch templates, EBS volumes) are encrypted.",
         MANDATORY,
-        [*INSTANCES, LAUNCH_TEMPLATE, EBS_VOLUME],
+        [*EC2_INSTANCES, LAUNCH_TEMPLATE, EBS_VOLUME],
         check_volumes,
         'set rootBlockDevice={"encrypted": True, ...} and encrypted=True on every EBS volume.',
     ),

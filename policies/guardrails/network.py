@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.common import (
+from .common import (
     ADVISORY,
     MANDATORY,
-    Graph,
+    StackGraph,
     as_list,
     has_unknown,
     is_true,
@@ -22,28 +22,7 @@ from policies.common import (
     resource_policy,
     stack_policy,
 )
-
-LOAD_BALANCERS = (
-    "aws:lb/loadBalancer:LoadBalancer",
-    "aws:alb/loadBalancer:LoadBalancer",
-    "aws:elasticloadbalancingv2/loadBalancer:LoadBalancer",
-    "aws:applicationloadbalancing/loadBalancer:LoadBalancer",
-)
-LISTENERS = (
-    "aws:lb/listener:Listener",
-    "aws:alb/listener:Listener",
-    "aws:elasticloadbalancingv2/listener:Listener",
-    "aws:applicationloadbalancing/listener:Listener",
-)
-LISTENER_RULES = (
-    "aws:lb/listenerRule:ListenerRule",
-    "aws:alb/listenerRule:ListenerRule",
-    "aws:elasticloadbalancingv2/listenerRule:ListenerRule",
-    "aws:applicationloadbalancing/listenerRule:ListenerRule",
-)
-SECURITY_GROUPS = ("aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
-SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-SG_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+from .types import INGRESS_RULE, LISTENER_RULES, LISTENERS, LOAD_BALANCERS, SECURITY_GROUP_RULE, SECURITY_GROUPS
 
 WORLD = frozenset({"0.0.0.0/0", "::/0"})
 WEB_PORTS = frozenset({80, 443})
@@ -70,11 +49,11 @@ def _world_sources(rule: Mapping, keys: tuple[str, ...]) -> list[str]:
     return [v for key in keys for v in as_list(rule.get(key)) if isinstance(v, str) and v in WORLD]
 
 
-def load_balancer_groups(graph: Graph) -> set[str]:
+def load_balancer_groups(graph: StackGraph) -> set[str]:
     return {sg.urn for lb in graph.of_type(*LOAD_BALANCERS) for sg in graph.referenced(lb, "securityGroups")}
 
 
-def check_world_ingress(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+def check_world_ingress(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
     lb_groups = load_balancer_groups(graph)
 
     def verdict(resource: Any, sg_urns: set[str], rule: Mapping, protocol_key: str, keys: tuple[str, ...], where: str):
@@ -93,20 +72,20 @@ def check_world_ingress(graph: Graph, config: Mapping) -> Iterator[tuple[Any, st
                 found = verdict(sg, {sg.urn}, rule, "protocol", ("cidrBlocks", "ipv6CidrBlocks"), f"ingress[{i}]")
                 if found:
                     yield found
-    for rule in graph.of_type(SG_RULE):
+    for rule in graph.of_type(SECURITY_GROUP_RULE):
         if graph.get(rule, "type") == "ingress":
             targets = {sg.urn for sg in graph.referenced(rule, "securityGroupId", SECURITY_GROUPS)}
             found = verdict(rule, targets, graph.props[rule.urn], "protocol", ("cidrBlocks", "ipv6CidrBlocks"), "rule")
             if found:
                 yield found
-    for rule in graph.of_type(SG_INGRESS_RULE):
+    for rule in graph.of_type(INGRESS_RULE):
         targets = {sg.urn for sg in graph.referenced(rule, "securityGroupId", SECURITY_GROUPS)}
         found = verdict(rule, targets, graph.props[rule.urn], "ipProtocol", ("cidrIpv4", "cidrIpv6"), "rule")
         if found:
             yield found
 
 
-def _protocol(graph: Graph, listener: Any) -> str:
+def _protocol(graph: StackGraph, listener: Any) -> str:
     """HTTP, HTTPS, ... ; "" while unknown. Unset means HTTP: the provider creates an application load
     balancer's listener without a protocol as HTTP, certificate or not (terraform-provider-aws,
     lb_listener: "Keep previous default of HTTP for Application Load Balancers")."""
@@ -132,7 +111,7 @@ def _serves_plain_http(action: Any) -> bool:
     return not has_unknown(protocol) and str(protocol or "#{protocol}").upper() != "HTTPS"
 
 
-def _load_balancer(graph: Graph, listener: Any) -> tuple[str, str] | None:
+def _load_balancer(graph: StackGraph, listener: Any) -> tuple[str, str] | None:
     """(key, label) of the load balancer a listener belongs to: one of the stack's, or another by its ARN."""
     for lb in graph.referenced(listener, "loadBalancerArn", LOAD_BALANCERS):
         return lb.urn, lb.name
@@ -142,7 +121,7 @@ def _load_balancer(graph: Graph, listener: Any) -> tuple[str, str] | None:
     return None
 
 
-def check_https_redirect(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+def check_https_redirect(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
     by_load_balancer: dict[str, list[Any]] = {}
     labels: dict[str, str] = {}
     for listener in graph.of_type(*LISTENERS):

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.common import (
+from .common import (
     MANDATORY,
-    Graph,
+    StackGraph,
     Unparsable,
     as_list,
     has_unknown,
@@ -26,26 +26,26 @@ from policies.common import (
     resource_policy,
     stack_policy,
 )
-from policies.iam import DB_USER_ARN, DOCUMENT_TYPES, allow_statements, grants_rds_connect
-
-INSTANCE = "aws:rds/instance:Instance"
-CLUSTER = "aws:rds/cluster:Cluster"
-CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
-DATABASES = (INSTANCE, CLUSTER, CLUSTER_INSTANCE)
-SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
-
-SUBNET = "aws:ec2/subnet:Subnet"
-DEFAULT_SUBNET = "aws:ec2/defaultSubnet:DefaultSubnet"
-ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
-DEFAULT_ROUTE_TABLE = "aws:ec2/defaultRouteTable:DefaultRouteTable"
-ROUTE = "aws:ec2/route:Route"
-ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
-MAIN_ASSOCIATION = "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation"
-INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
-
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-SG_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+from .iam import DB_USER_ARN, DOCUMENT_TYPES, allow_statements, grants_rds_connect
+from .types import (
+    DB_SUBNET_GROUP,
+    DEFAULT_ROUTE_TABLE,
+    DEFAULT_SUBNET,
+    INGRESS_RULE,
+    INTERNET_GATEWAY,
+    MAIN_ROUTE_TABLE_ASSOCIATION,
+    RDS_CLUSTER,
+    RDS_CLUSTER_INSTANCE,
+    RDS_DATABASES,
+    RDS_INSTANCE,
+    ROUTE,
+    ROUTE_TABLE,
+    ROUTE_TABLE_ASSOCIATION,
+    ROUTE_TABLES,
+    SECURITY_GROUP,
+    SECURITY_GROUP_RULE,
+    SUBNETS,
+)
 
 TIER_KEYS = {"publicSubnetIds": "public", "privateSubnetIds": "private", "isolatedSubnetIds": "isolated"}
 
@@ -59,9 +59,9 @@ def check_public(props: dict, config: Mapping, args: Any) -> Iterator[str]:
 
 
 def check_encrypted(props: dict, config: Mapping, args: Any) -> Iterator[str]:
-    if args.resource_type == CLUSTER_INSTANCE:
+    if args.resource_type == RDS_CLUSTER_INSTANCE:
         return  # cluster instances store nothing of their own: the cluster's storageEncrypted applies
-    if args.resource_type == INSTANCE and props.get("replicateSourceDb"):
+    if args.resource_type == RDS_INSTANCE and props.get("replicateSourceDb"):
         return  # a read replica inherits its source's encryption
     value = props.get("storageEncrypted")
     if is_unknown(value) or is_true(value):
@@ -78,7 +78,7 @@ def check_password(props: dict, config: Mapping, args: Any) -> Iterator[str]:
 # --- over the graph ---------------------------------------------------------------------------
 
 
-def _routes_to_internet(graph: Graph, table: Any) -> bool:
+def _routes_to_internet(graph: StackGraph, table: Any) -> bool:
     for route in as_list(graph.get(table, "routes")):
         if isinstance(route, Mapping) and str(route.get("gatewayId", "")).startswith("igw-"):
             return True
@@ -92,11 +92,11 @@ def _routes_to_internet(graph: Graph, table: Any) -> bool:
     return False
 
 
-def _subnet_route_tables(graph: Graph, subnet: Any) -> list[Any]:
+def _subnet_route_tables(graph: StackGraph, subnet: Any) -> list[Any]:
     tables = [
         table
-        for association in graph.referrers(subnet, "subnetId", [ASSOCIATION])
-        for table in graph.referenced(association, "routeTableId", [ROUTE_TABLE, DEFAULT_ROUTE_TABLE])
+        for association in graph.referrers(subnet, "subnetId", [ROUTE_TABLE_ASSOCIATION])
+        for table in graph.referenced(association, "routeTableId", ROUTE_TABLES)
     ]
     if tables:
         return tables
@@ -105,7 +105,7 @@ def _subnet_route_tables(graph: Graph, subnet: Any) -> list[Any]:
     main = [
         table
         for vpc in vpcs
-        for association in graph.referrers(vpc, "vpcId", [MAIN_ASSOCIATION])
+        for association in graph.referrers(vpc, "vpcId", [MAIN_ROUTE_TABLE_ASSOCIATION])
         for table in graph.referenced(association, "routeTableId", [ROUTE_TABLE])
     ]
     main += [
@@ -116,7 +116,7 @@ def _subnet_route_tables(graph: Graph, subnet: Any) -> list[Any]:
     return main
 
 
-def _plain_subnet_tier(graph: Graph, subnet: Any) -> str:
+def _plain_subnet_tier(graph: StackGraph, subnet: Any) -> str:
     if subnet.resource_type == DEFAULT_SUBNET or is_true(graph.get(subnet, "mapPublicIpOnLaunch")):
         return "public"
     if any(_routes_to_internet(graph, table) for table in _subnet_route_tables(graph, subnet)):
@@ -124,16 +124,16 @@ def _plain_subnet_tier(graph: Graph, subnet: Any) -> str:
     return "private"
 
 
-def subnet_tiers(graph: Graph, resource: Any, key: str) -> Iterator[tuple[str, str]]:
+def subnet_tiers(graph: StackGraph, resource: Any, key: str) -> Iterator[tuple[str, str]]:
     """(subnet, tier) for each subnet id in `resource`'s property `key`: public, private, isolated or untraceable."""
     value = graph.get(resource, key)
     if value is None or has_unknown(value):
         # Ids unknown (preview): plain subnet resources can still be followed through the graph.
-        for subnet in graph.referenced(resource, key, [SUBNET, DEFAULT_SUBNET]):
+        for subnet in graph.referenced(resource, key, SUBNETS):
             yield subnet.name, _plain_subnet_tier(graph, subnet)
         return
     for subnet_id in as_list(value):
-        subnets = [r for r in graph.by_value(subnet_id) if r.resource_type in (SUBNET, DEFAULT_SUBNET)]
+        subnets = [r for r in graph.by_value(subnet_id) if r.resource_type in SUBNETS]
         if subnets:
             yield subnet_id, _plain_subnet_tier(graph, subnets[0])
             continue
@@ -149,33 +149,33 @@ def subnet_tiers(graph: Graph, resource: Any, key: str) -> Iterator[tuple[str, s
             yield subnet_id, "public" if "public" in tiers else ("private" if "private" in tiers else "isolated")
 
 
-def subnet_tier(graph: Graph, resource: Any, key: str) -> str | None:
+def subnet_tier(graph: StackGraph, resource: Any, key: str) -> str | None:
     """The most exposed tier among the subnets in `resource`'s property `key` (None when none is known)."""
     tiers = {tier for _, tier in subnet_tiers(graph, resource, key)}
     return next((t for t in ("public", "untraceable", "private", "isolated") if t in tiers), None)
 
 
-def check_subnets(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
-    for group in graph.of_type(SUBNET_GROUP):
+def check_subnets(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    for group in graph.of_type(DB_SUBNET_GROUP):
         for subnet, tier in subnet_tiers(graph, group, "subnetIds"):
             if tier == "public":
                 yield group, f"subnet {subnet} routes to an internet gateway (public tier)."
             elif tier == "untraceable":
                 yield group, f"subnet {subnet} is not a subnet of this stack, so it cannot be shown to be private."
-    for database in graph.of_type(INSTANCE, CLUSTER):
+    for database in graph.of_type(RDS_INSTANCE, RDS_CLUSTER):
         if graph.get(database, "replicateSourceDb"):
             continue
         name = graph.get(database, "dbSubnetGroupName")
         if name is None or name == "":
             yield database, "no dbSubnetGroupName: RDS places the database in the default VPC's (public) subnets."
-        elif not has_unknown(name) and not graph.referenced(database, "dbSubnetGroupName", [SUBNET_GROUP]):
+        elif not has_unknown(name) and not graph.referenced(database, "dbSubnetGroupName", [DB_SUBNET_GROUP]):
             yield database, f'DB subnet group "{name}" is not defined in this stack, so it cannot be verified.'
 
 
-def database_security_groups(graph: Graph) -> dict[str, Any]:
+def database_security_groups(graph: StackGraph) -> dict[str, Any]:
     """urn -> security group, for every group attached to an RDS instance or cluster."""
     groups: dict[str, Any] = {}
-    for database in graph.of_type(INSTANCE, CLUSTER):
+    for database in graph.of_type(RDS_INSTANCE, RDS_CLUSTER):
         for sg in graph.referenced(database, "vpcSecurityGroupIds", [SECURITY_GROUP]):
             groups[sg.urn] = sg
     return groups
@@ -190,8 +190,8 @@ def _cidr_sources(rule: Mapping, keys: tuple[str, ...]) -> list[str]:
     return found
 
 
-def check_db_security_groups(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
-    for database in graph.of_type(INSTANCE, CLUSTER):
+def check_db_security_groups(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    for database in graph.of_type(RDS_INSTANCE, RDS_CLUSTER):
         if graph.get(database, "vpcSecurityGroupIds") in (None, []):
             yield database, "no vpcSecurityGroupIds: the database gets the VPC's default security group."
     for sg in database_security_groups(graph).values():
@@ -200,18 +200,18 @@ def check_db_security_groups(graph: Graph, config: Mapping) -> Iterator[tuple[An
                 cidrs = _cidr_sources(rule, ("cidrBlocks", "ipv6CidrBlocks", "prefixListIds"))
                 if cidrs:
                     yield sg, f"database security group {sg.name}: inline ingress[{i}] from {', '.join(cidrs)}."
-        for rule in graph.referrers(sg, "securityGroupId", [SG_RULE]):
+        for rule in graph.referrers(sg, "securityGroupId", [SECURITY_GROUP_RULE]):
             if graph.get(rule, "type") != "egress":
                 cidrs = _cidr_sources(graph.props[rule.urn], ("cidrBlocks", "ipv6CidrBlocks", "prefixListIds"))
                 if cidrs:
                     yield rule, f"ingress to database security group {sg.name} from {', '.join(cidrs)}."
-        for rule in graph.referrers(sg, "securityGroupId", [SG_INGRESS_RULE]):
+        for rule in graph.referrers(sg, "securityGroupId", [INGRESS_RULE]):
             cidrs = _cidr_sources(graph.props[rule.urn], ("cidrIpv4", "cidrIpv6", "prefixListId"))
             if cidrs:
                 yield rule, f"ingress to database security group {sg.name} from {', '.join(cidrs)}."
 
 
-def _connect_grants(graph: Graph) -> Iterator[tuple[Any, list[str]]]:
+def _connect_grants(graph: StackGraph) -> Iterator[tuple[Any, list[str]]]:
     """(identity-policy resource, the dbuser ARNs it grants rds-db:connect on) for every known grant.
 
     A document with an unknown part (preview, before the database exists) cannot be read yet; the
@@ -230,12 +230,12 @@ def _connect_grants(graph: Graph) -> Iterator[tuple[Any, list[str]]]:
             yield resource, [str(r) for statement in grants for r in as_list(statement.get("Resource"))]
 
 
-def check_iam_auth_where_granted(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+def check_iam_auth_where_granted(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
     """A role that may connect as a database user is useless unless the database accepts IAM tokens."""
     by_resource_id = {
         str(graph.get(db, key)): db
-        for db, key in [(i, "resourceId") for i in graph.of_type(INSTANCE)]
-        + [(c, "clusterResourceId") for c in graph.of_type(CLUSTER)]
+        for db, key in [(i, "resourceId") for i in graph.of_type(RDS_INSTANCE)]
+        + [(c, "clusterResourceId") for c in graph.of_type(RDS_CLUSTER)]
         if isinstance(graph.get(db, key), str) and not is_unknown(graph.get(db, key))
     }
     for grant, resources in _connect_grants(graph):
@@ -260,7 +260,7 @@ POLICIES = [
         "rds-not-publicly-accessible",
         "RDS instances, cluster instances and clusters are never publicly accessible.",
         MANDATORY,
-        DATABASES,
+        RDS_DATABASES,
         check_public,
         "set publiclyAccessible=False; reach the database through the SSM bastion (port forwarding).",
     ),
@@ -268,7 +268,7 @@ POLICIES = [
         "rds-storage-encrypted",
         "RDS instances and clusters encrypt their storage.",
         MANDATORY,
-        [INSTANCE, CLUSTER],
+        [RDS_INSTANCE, RDS_CLUSTER],
         check_encrypted,
         "set storageEncrypted=True (with the database's KMS key as kmsKeyId).",
     ),
@@ -276,7 +276,7 @@ POLICIES = [
         "rds-no-plain-master-password",
         "The RDS master password is never a program input: RDS manages it in Secrets Manager.",
         MANDATORY,
-        DATABASES,
+        RDS_DATABASES,
         check_password,
         "remove password/masterPassword and set manageMasterUserPassword=True.",
     ),

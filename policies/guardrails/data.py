@@ -13,10 +13,10 @@ from typing import Any
 
 from pulumi_policy import PolicyConfigSchema
 
-from policies.common import (
+from .common import (
     ADVISORY,
     MANDATORY,
-    Graph,
+    StackGraph,
     Unparsable,
     as_list,
     document,
@@ -29,18 +29,18 @@ from policies.common import (
     stack_policy,
     statements,
 )
-from policies.rds import CLUSTER, CLUSTER_INSTANCE, INSTANCE
-
-BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-ENCRYPTION_CONFIGS = (
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+from .types import (
+    BUCKET_ACLS,
+    BUCKET_ENCRYPTION_CONFIGURATIONS,
+    BUCKET_POLICY,
+    BUCKET_PUBLIC_ACCESS_BLOCK,
+    BUCKETS,
+    ECR_REPOSITORY,
+    LOG_GROUP,
+    RDS_CLUSTER,
+    RDS_CLUSTER_INSTANCE,
+    RDS_INSTANCE,
 )
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-BUCKET_ACLS = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-ECR_REPOSITORY = "aws:ecr/repository:Repository"
 
 BLOCK_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 PUBLIC_ACLS = frozenset({"public-read", "public-read-write", "authenticated-read"})
@@ -50,7 +50,7 @@ PUBLIC_GRANTEES = (
 )
 
 
-def _bucket_policies(graph: Graph, bucket: Any) -> list[tuple[Any, Any]]:
+def _bucket_policies(graph: StackGraph, bucket: Any) -> list[tuple[Any, Any]]:
     """(resource, raw document) of every policy that applies to the bucket."""
     found = [(bucket, graph.get(bucket, "policy"))] if graph.get(bucket, "policy") else []
     found += [(p, graph.get(p, "policy")) for p in graph.referrers(bucket, "bucket", [BUCKET_POLICY])]
@@ -73,9 +73,9 @@ def _public_statements(raw: Any) -> list[str]:
     return problems
 
 
-def check_public_access(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+def check_public_access(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
     for bucket in graph.of_type(*BUCKETS):
-        blocks = graph.referrers(bucket, "bucket", [PUBLIC_ACCESS_BLOCK])
+        blocks = graph.referrers(bucket, "bucket", [BUCKET_PUBLIC_ACCESS_BLOCK])
         if not blocks:
             yield bucket, f"bucket {bucket.name} has no bucketPublicAccessBlock."
         for block in blocks:
@@ -100,10 +100,10 @@ def check_public_access(graph: Graph, config: Mapping) -> Iterator[tuple[Any, st
                 yield resource, f"bucket {bucket.name}: {problem}."
 
 
-def check_encryption(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+def check_encryption(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
     for bucket in graph.of_type(*BUCKETS):
         inline = graph.get(bucket, "serverSideEncryptionConfiguration")
-        if inline or graph.referrers(bucket, "bucket", ENCRYPTION_CONFIGS):
+        if inline or graph.referrers(bucket, "bucket", BUCKET_ENCRYPTION_CONFIGURATIONS):
             continue
         yield bucket, f"bucket {bucket.name} has no server-side encryption configuration."
 
@@ -123,7 +123,7 @@ def _denies_plain_http(raw: Any) -> bool:
     return False
 
 
-def check_tls_only(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+def check_tls_only(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
     for bucket in graph.of_type(*BUCKETS):
         policies = _bucket_policies(graph, bucket)
         if any(has_unknown(raw) for _, raw in policies):
@@ -151,7 +151,7 @@ def check_scan_on_push(props: dict, config: Mapping, args: Any) -> Iterator[str]
 
 
 def check_backups(props: dict, config: Mapping, args: Any) -> Iterator[str]:
-    if args.resource_type == INSTANCE and props.get("replicateSourceDb"):
+    if args.resource_type == RDS_INSTANCE and props.get("replicateSourceDb"):
         return
     minimum = config.get("minimumRetentionDays", 1)
     value = props.get("backupRetentionPeriod")
@@ -170,17 +170,17 @@ def check_deletion_protection(props: dict, config: Mapping, args: Any) -> Iterat
         yield "deletionProtection is not true; this environment requires it."
 
 
-def check_multi_az(graph: Graph, config: Mapping) -> Iterator[tuple[Any, str]]:
+def check_multi_az(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
     if not config.get("required", False):
         return
-    for instance in graph.of_type(INSTANCE):
+    for instance in graph.of_type(RDS_INSTANCE):
         value = graph.get(instance, "multiAz")
         if not is_unknown(value) and not is_true(value) and not graph.get(instance, "replicateSourceDb"):
             yield instance, "multiAz is not true; this environment requires a standby in a second AZ."
-    for cluster in graph.of_type(CLUSTER):
+    for cluster in graph.of_type(RDS_CLUSTER):
         if graph.get(cluster, "dbClusterInstanceClass"):
             continue  # a Multi-AZ DB cluster: always three instances over three AZs
-        members = graph.referrers(cluster, "clusterIdentifier", [CLUSTER_INSTANCE])
+        members = graph.referrers(cluster, "clusterIdentifier", [RDS_CLUSTER_INSTANCE])
         if len(members) < 2:
             yield (
                 cluster,
@@ -234,7 +234,7 @@ POLICIES = [
         "rds-backup-retention",
         "RDS instances and clusters keep automated backups at least `minimumRetentionDays` days (pack config).",
         ADVISORY,
-        [INSTANCE, CLUSTER],
+        [RDS_INSTANCE, RDS_CLUSTER],
         check_backups,
         "raise backupRetentionPeriod (up to 35 days) in the database config of this environment.",
         PolicyConfigSchema(
@@ -245,7 +245,7 @@ POLICIES = [
         "rds-deletion-protection",
         "RDS instances and clusters have deletion protection where the pack config sets `required`.",
         ADVISORY,
-        [INSTANCE, CLUSTER],
+        [RDS_INSTANCE, RDS_CLUSTER],
         check_deletion_protection,
         "set deletionProtection=True in the database config of this environment.",
         _REQUIRED,

