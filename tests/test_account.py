@@ -3,9 +3,9 @@
 import json
 
 import pytest
-from conftest import with_config
+from helpers import with_config
 
-from offline import mock_aws
+from offline.harness import mock_aws
 
 CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
 CHINA_ACCOUNT = "210987654321"

@@ -131,7 +131,7 @@ def test_values_reach_the_program_as_the_cli_sends_them():
 
 
 def test_the_5xx_alarm_threshold_is_set_by_the_key_the_reference_names():
-    from conftest import with_config
+    from helpers import with_config
 
     graph = with_config("dev", lambda config: config.update({"ecs-platform:monitoring": {"target5xxPerMinute": 12}}))
     assert graph.error is None, graph.error

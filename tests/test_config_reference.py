@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from conftest import with_config
+from helpers import with_config
 
 from components.config import StackConfig, reference
 from offline.harness import stack_names

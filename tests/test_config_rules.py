@@ -1,7 +1,7 @@
 """Rules across keys of one section: they hold for the keys a stack leaves at their defaults too."""
 
 import pytest
-from conftest import config_error
+from helpers import config_error
 
 
 def database(**changes):
@@ -73,3 +73,32 @@ def test_rules_across_keys_of_one_model_each_get_their_line():
         "ecs-platform:services[0].autoscaling: requestsPerTarget needs a public service (it counts load balancer "
         'requests) (got {"maxTasks": 2, "requestsPerTarget": 100})',
     ]
+
+
+# --- one rule with the policy pack: secret-looking names, actions that may take "*" ---------------
+
+
+def test_the_config_refuses_every_name_the_pack_refuses_in_plain_environment():
+    for name in ("DB_PWD", "AWS_ACCESS_KEY", "SESSION_KEY"):  # the pack caught these, the config did not
+        error = config_error("dev", web(environment={name: "x"}))
+        assert f"the name {name} looks like a secret" in error
+
+
+def test_a_name_that_points_at_a_secret_is_plain_environment_for_both():
+    from helpers import with_config
+
+    from offline.policycheck import check
+
+    graph = with_config("dev", web(environment={"DB_PASSWORD_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:x"}))
+    assert graph.error is None, graph.error
+    assert check(graph).of("ecs-no-secrets-in-environment") == []
+
+
+def test_star_is_allowed_exactly_for_the_actions_the_iam_database_finds_unscopable():
+    from helpers import with_config
+
+    # Unscopable per AWS's reference, and not in the hand-kept list the config had before.
+    grant = {"actions": ["ssmmessages:CreateControlChannel", "logs:DescribeLogGroups"], "resources": ["*"]}
+    assert with_config("dev", web(permissions=[grant])).error is None
+    error = config_error("dev", web(permissions=[{"actions": ["s3:GetObject"], "resources": ["*"]}]))
+    assert 'resources: "*" is only allowed for actions AWS cannot scope; name the resources of s3:GetObject' in error

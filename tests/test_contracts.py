@@ -26,8 +26,7 @@ from components.contracts import (
 from components.naming import Naming
 from components.pipeline import Pipeline, PipelineArgs
 from components.service import Service, ServiceArgs
-from offline import mock_aws
-from offline.harness import evaluate
+from offline.harness import evaluate, mock_aws
 
 ENVIRONMENT = "organization/ecs-platform/dev"
 

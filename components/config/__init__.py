@@ -13,7 +13,7 @@ Where to change what: a key of a section in that section's module (`network`, `d
 docs/config-reference.md and schema/stack-config.schema.json (`reference`).
 """
 
-from components.config.access import UNSCOPED_ACTIONS, DatabaseAccessConfig, GrantConfig, db_user_problem
+from components.config.access import DatabaseAccessConfig, GrantConfig, db_user_problem
 from components.config.base import RetentionDays
 from components.config.bastion import SSM_ENDPOINTS, BastionConfig
 from components.config.cluster import (
@@ -34,6 +34,7 @@ from components.config.container import (
     fargate_memory_problem,
 )
 from components.config.database import DB_INSTANCE_FAMILIES, GP3_MAX_GIB, GP3_MIN_GIB, DatabaseConfig, PostgresMajor
+from components.config.listeners import listener_priority
 from components.config.loading import describe, load
 from components.config.monitoring import MonitoringConfig
 from components.config.network import (
@@ -51,7 +52,7 @@ from components.config.pipeline import (
     PipelineSourceConfig,
     S3SourceConfig,
 )
-from components.config.routing import RoutingConfig, TargetHealthCheckConfig, listener_priority
+from components.config.routing import RoutingConfig, TargetHealthCheckConfig
 from components.config.scaling import AutoscalingConfig
 from components.config.service import ServiceConfig
 from components.config.stack import (
@@ -70,7 +71,6 @@ __all__ = [
     "GP3_MIN_GIB",
     "MAX_AZS",
     "SSM_ENDPOINTS",
-    "UNSCOPED_ACTIONS",
     "AccessLogsConfig",
     "AutoscalingConfig",
     "BastionConfig",

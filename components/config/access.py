@@ -8,21 +8,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from components.config.base import Model, field_error
-
-# Actions that AWS only allows on Resource "*" (no resource-level permissions); a task-role
-# grant may name "*" as resource only when every one of its actions is in this list.
-UNSCOPED_ACTIONS = frozenset(
-    {
-        "cloudwatch:PutMetricData",
-        "xray:PutTraceSegments",
-        "xray:PutTelemetryRecords",
-        "xray:GetSamplingRules",
-        "xray:GetSamplingTargets",
-        "xray:GetSamplingStatisticSummaries",
-        "ecr:GetAuthorizationToken",
-        "ecs:DescribeTaskDefinition",
-    }
-)
+from policies.guardrails import iam_actions
 
 # Role names PostgreSQL or RDS keep for themselves: `pg_*` (PostgreSQL reserves the prefix), RDS's
 # own `rds*` roles (rdsadmin, rds_superuser, rds_iam ...), and the names CREATE ROLE refuses.
@@ -39,9 +25,10 @@ class GrantConfig(Model):
     resources: list[str] = Field(
         min_length=1,
         description=(
-            'ARNs the actions apply to. `"*"` only when every action is one AWS cannot scope to a resource: '
-            + ", ".join(f"`{a}`" for a in sorted(UNSCOPED_ACTIONS))
-            + "."
+            'ARNs the actions apply to. `"*"` only when every action is one AWS cannot scope to a resource '
+            "(the Service Authorization Reference lists no resource type for it, e.g. `cloudwatch:PutMetricData`, "
+            "`xray:PutTraceSegments`, `ecr:GetAuthorizationToken`): the same rule, from the same IAM action "
+            "database, as the policy pack's `iam-star-resource-only-unscopable`."
         ),
     )
 
@@ -65,7 +52,9 @@ class GrantConfig(Model):
 
     @model_validator(mode="after")
     def _scoped(self) -> GrantConfig:
-        scopable = sorted(set(self.actions) - UNSCOPED_ACTIONS)
+        # One rule with the pack: an action may take "*" only when AWS's reference gives it no
+        # resource type (an action the database does not know is not shown to be unscopable).
+        scopable = sorted(a for a in set(self.actions) if iam_actions.resource_scopable(a) is not False)
         if "*" in self.resources and scopable:
             raise field_error(
                 "resources",

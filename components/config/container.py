@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 from components.config.base import Model
+from policies.guardrails.secret_names import looks_secret
 
 # Memory (MiB) Fargate accepts for each task cpu (CPU units), from the ECS task-size table.
 FARGATE_MEMORY: dict[int, list[int]] = {
@@ -40,9 +41,6 @@ KMS_KEY_ARN = re.compile(
     r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/"
     r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
 )
-# Plain environment variables are visible in the task definition and the console: a name like
-# these belongs under `secrets`, as a reference.
-SECRET_LOOKING_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
 VARIABLE_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 
 # A path in the container: absolute, no `.`/`..` segment, no trailing slash, not `/` itself.
@@ -152,7 +150,9 @@ def _variable_names(names: Iterable[str]) -> None:
 def _plain_values_only(environment: dict[str, str]) -> dict[str, str]:
     for name in environment:
         _variable_names([name])
-        if SECRET_LOOKING_NAME.search(name):
+        # The pack's rule (ecs-no-secrets-in-environment) word for word: a config the program
+        # accepts is one the pack accepts.
+        if looks_secret(name):
             raise ValueError(f"the name {name} looks like a secret; declare it under secrets as a reference instead")
     return environment
 

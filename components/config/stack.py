@@ -12,9 +12,9 @@ from components.config.base import Model, Problem, fail
 from components.config.bastion import SSM_ENDPOINTS, BastionConfig
 from components.config.cluster import ClusterConfig, in_zone
 from components.config.database import DatabaseConfig
+from components.config.listeners import listener_priority, shadowed_rules
 from components.config.monitoring import MonitoringConfig
 from components.config.network import INTERFACE_ENDPOINTS, NetworkConfig
-from components.config.routing import listener_priority, shadowed_rules
 from components.config.service import ServiceConfig
 
 # An AWS region code: eu-west-1, us-gov-west-1, us-isob-east-1 ...

@@ -18,7 +18,7 @@ from typing import Any
 
 import pulumi
 
-from components.placeholders import SIMULATED_RUN
+from components.config.placeholders import SIMULATED_RUN
 from policies.guardrails.types import STACK
 
 from . import sdk

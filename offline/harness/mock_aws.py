@@ -496,5 +496,7 @@ def _stack_reference(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]
     """What the engine reads for a StackReference: the referenced stack's outputs, none of them secret."""
     stack = inputs["name"]
     if stack not in STACK_OUTPUTS:
-        raise NotImplementedError(f"the mock knows no stack {stack}; set offline.mock_aws.STACK_OUTPUTS[{stack!r}]")
+        raise NotImplementedError(
+            f"the mock knows no stack {stack}; set offline.harness.mock_aws.STACK_OUTPUTS[{stack!r}]"
+        )
     return {"outputs": STACK_OUTPUTS[stack], "secretOutputNames": []}
