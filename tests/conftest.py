@@ -1,22 +1,27 @@
-"""Shared fixtures: each shipped stack, evaluated once per test session under mocks (helpers.py has the rest)."""
+"""Shared fixtures: each fixture environment of tests/fixtures/, evaluated once per session (see helpers.py)."""
 
 import pytest
-from helpers import shipped
+from helpers import FULL, PRODLIKE, SMALL, fixture
 
-from offline.harness import CapturedGraph, stack_names
-
-
-@pytest.fixture(scope="session")
-def dev() -> CapturedGraph:
-    return shipped("dev")
+from offline.harness import CapturedGraph
 
 
 @pytest.fixture(scope="session")
-def prod() -> CapturedGraph:
-    return shipped("prod")
+def small() -> CapturedGraph:
+    return fixture(SMALL)
 
 
-@pytest.fixture(params=stack_names())
-def stack(request) -> CapturedGraph:
-    """Each shipped stack in turn."""
-    return shipped(request.param)
+@pytest.fixture(scope="session")
+def prodlike() -> CapturedGraph:
+    return fixture(PRODLIKE)
+
+
+@pytest.fixture(scope="session")
+def full() -> CapturedGraph:
+    return fixture(FULL)
+
+
+@pytest.fixture(params=[SMALL, PRODLIKE])
+def env(request) -> CapturedGraph:
+    """Each of the two example-shaped fixture environments in turn (`full` is asked for by name)."""
+    return fixture(request.param)

@@ -1,31 +1,67 @@
-"""What many tests share: the shipped stacks' graphs (evaluated once per session) and config edits."""
+"""What many tests share: the fixture environments (evaluated once per session), config edits and their pack check.
+
+Tests that assert on an environment's content read it from `tests/fixtures/` (see the README
+there), never from the repository's `Pulumi.<stack>.yaml` files: those are the team's examples,
+edited freely, and get only the checks in `test_stack_files.py` that hold for any valid stack.
+"""
 
 import copy
 import functools
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from offline import policycheck
 from offline.harness import CapturedGraph, evaluate, stack_config
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The fixture environments: `small` and `prodlike` are the shapes of the two examples the
+# project started with, `full` has every option on.
+SMALL, PRODLIKE, FULL = "small", "prodlike", "full"
+FIXTURE_NAMES = (SMALL, PRODLIKE, FULL)
+
+
+def fixture_config(name: str) -> dict[str, Any]:
+    """The config map of `tests/fixtures/Pulumi.<name>.yaml` as the program reads it (secure values: placeholders)."""
+    path = FIXTURES / f"Pulumi.{name}.yaml"
+    assert path.is_file(), f"no fixture {path.name} in {FIXTURES}"
+    return stack_config(name, root=FIXTURES)
 
 
 @functools.cache
-def shipped(stack: str) -> CapturedGraph:
-    """The graph of a stack exactly as its `Pulumi.<stack>.yaml` describes it."""
-    graph = evaluate(stack)
+def fixture(name: str) -> CapturedGraph:
+    """The graph of the fixture environment `name` (its stack is `name` too)."""
+    graph = evaluate(name, fixture_config(name))
     assert graph.error is None, graph.error
     return graph
 
 
-def with_config(stack: str, change: Callable[[dict[str, Any]], Any]) -> CapturedGraph:
-    """Evaluates `stack` after `change` edited a copy of its config map."""
-    config = copy.deepcopy(stack_config(stack))
+def evaluate_fixture(name: str, **options: Any) -> CapturedGraph:
+    """The fixture environment `name` evaluated with `evaluate`'s options (`preview=True`, `update=True`)."""
+    return evaluate(name, fixture_config(name), **options)
+
+
+def with_config(name: str, change: Callable[[dict[str, Any]], Any], **options: Any) -> CapturedGraph:
+    """Evaluates the fixture environment `name` after `change` edited a copy of its config map."""
+    config = copy.deepcopy(fixture_config(name))
     change(config)
-    return evaluate(stack, config)
+    return evaluate(name, config, **options)
 
 
-def config_error(stack: str, change: Callable[[dict[str, Any]], Any]) -> str:
+def config_error(name: str, change: Callable[[dict[str, Any]], Any]) -> str:
     """The error a config change causes; asserts that the program registered no resource first."""
-    graph = with_config(stack, change)
+    graph = with_config(name, change)
     assert graph.error, "the program accepted the config"
     assert graph.registered == [], f"registered {[r.name for r in graph.registered]} before failing"
     return graph.error
+
+
+def pack_config(name: str) -> dict[str, Any]:
+    """The policy pack config of a fixture environment: `tests/fixtures/policies/config.<name>.json`."""
+    return json.loads((FIXTURES / "policies" / f"config.{name}.json").read_text())
+
+
+def check(graph: CapturedGraph, config: dict[str, Any] | None = None, *, dry_run: bool = False) -> policycheck.Result:
+    """The offline policy check of a fixture graph, with its fixture pack config unless `config` is given."""
+    return policycheck.check(graph, pack_config(graph.stack) if config is None else config, dry_run=dry_run)

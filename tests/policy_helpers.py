@@ -8,9 +8,9 @@ from typing import Any
 
 import pulumi_aws as aws
 import pulumi_awsx as awsx
+from helpers import SMALL, check, evaluate_fixture
 
-from offline.harness import evaluate
-from offline.policycheck import Finding, Result, check
+from offline.policycheck import Finding, Result
 
 ACCOUNT = "123456789012"
 
@@ -26,8 +26,9 @@ DB_ARGS = dict(
 
 
 def run(program: Callable[[], Any], *, preview: bool = False, config: dict | None = None) -> Result:
-    """Evaluates `program` as the dev stack and runs the pack over it (dev's pack config unless `config`)."""
-    graph = evaluate("dev", program=program, preview=preview)
+    """Evaluates `program` as the `small` fixture's stack and runs the pack over it (that fixture's pack config
+    unless `config`)."""
+    graph = evaluate_fixture(SMALL, program=program, preview=preview)
     assert graph.error is None, graph.error
     return check(graph, config, dry_run=preview)
 

@@ -4,7 +4,7 @@ It registers what the components do (ALB, Fargate service on a capacity provider
 RDS with a managed secret, bastion, pipeline, alarms) with the same type tokens and wire
 inputs, but with fixed, simple numbers and a secret input, so the cost arithmetic, secret
 masking and other-region warnings are tested on known values. Run it with
-`evaluate("dev", program=synthetic_env.program)`."""
+`evaluate("dev", {"aws:region": "eu-west-1"}, program=synthetic_env.program)`."""
 
 import json
 

@@ -11,14 +11,14 @@ CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
 CHINA_ACCOUNT = "210987654321"
 
 
-def test_one_caller_identity_lookup_per_run(stack):
+def test_one_caller_identity_lookup_per_run(env):
     """A blocking invoke drains every pending registration: one per component would make large environments slow."""
-    assert [token for token, _ in stack.invokes].count(CALLER_IDENTITY) == 1
+    assert [token for token, _ in env.invokes].count(CALLER_IDENTITY) == 1
 
 
 @pytest.fixture(scope="module")
 def china():
-    """prod in cn-north-1, deployed with credentials of an account in the aws-cn partition."""
+    """prodlike in cn-north-1, deployed with credentials of an account in the aws-cn partition."""
 
     def identity(args, mocks):
         return {
@@ -30,7 +30,7 @@ def china():
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(mock_aws.INVOKES, CALLER_IDENTITY, identity)
-        graph = with_config("prod", lambda config: config.update({"aws:region": "cn-north-1"}))
+        graph = with_config("prodlike", lambda config: config.update({"aws:region": "cn-north-1"}))
     assert graph.error is None, graph.error
     return graph
 

@@ -6,7 +6,7 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 from compute import several
-from helpers import shipped, with_config
+from helpers import fixture, with_config
 from parliament import analyze_policy_string
 
 from policies.guardrails.types import TASK_DEFINITION
@@ -32,13 +32,13 @@ JUSTIFIED = {
 }
 
 
-@pytest.fixture(scope="module", params=["dev", "prod", "several"])
+@pytest.fixture(scope="module", params=["small", "prodlike", "several"])
 def graph(request):
     if request.param == "several":
-        graph = with_config("dev", several)
+        graph = with_config("small", several)
         assert graph.error is None, graph.error
         return graph
-    return shipped(request.param)
+    return fixture(request.param)
 
 
 def documents(graph):

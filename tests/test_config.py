@@ -108,13 +108,13 @@ CASES = {
 @pytest.mark.parametrize("case", CASES)
 def test_invalid_config_gives_one_line_naming_the_key(case):
     change, expected = CASES[case]
-    error = config_error("dev", change)
+    error = config_error("small", change)
     assert error == expected
     assert "\n" not in error and "Traceback" not in error
 
 
 def test_every_problem_gets_its_own_line():
-    error = config_error("prod", network(azCount=5, natGateways="lots"))
+    error = config_error("prodlike", network(azCount=5, natGateways="lots"))
     assert error.splitlines() == [
         "ecs-platform:network.azCount: must be less than or equal to 3 (got 5)",
         "ecs-platform:network.natGateways: must be 'none', 'single' or 'perAz' (got \"lots\")",
@@ -125,7 +125,7 @@ def test_values_reach_the_program_as_the_cli_sends_them():
     # The CLI passes scalars as strings; "3" from a YAML string is still three AZs.
     from helpers import with_config
 
-    graph = with_config("dev", network(azCount="3"))
+    graph = with_config("small", network(azCount="3"))
     assert graph.error is None
     assert len(graph.one("awsx:ec2:Vpc").inputs["availabilityZoneNames"]) == 3
 
@@ -133,8 +133,8 @@ def test_values_reach_the_program_as_the_cli_sends_them():
 def test_the_5xx_alarm_threshold_is_set_by_the_key_the_reference_names():
     from helpers import with_config
 
-    graph = with_config("dev", lambda config: config.update({"ecs-platform:monitoring": {"target5xxPerMinute": 12}}))
+    graph = with_config("small", lambda config: config.update({"ecs-platform:monitoring": {"target5xxPerMinute": 12}}))
     assert graph.error is None, graph.error
     assert graph.one("aws:cloudwatch/metricAlarm:MetricAlarm", "web-target-5xx").inputs["threshold"] == 12
-    error = config_error("dev", lambda config: config.update({"ecs-platform:monitoring": {"target5xxPerMinute": 0}}))
+    error = config_error("small", lambda config: config.update({"ecs-platform:monitoring": {"target5xxPerMinute": 0}}))
     assert error == "ecs-platform:monitoring.target5xxPerMinute: must be greater than or equal to 1 (got 0)"

@@ -9,10 +9,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from helpers import with_config
+from helpers import FIXTURE_NAMES, FIXTURES, with_config
 
 from components.config import StackConfig, reference
-from offline.harness import stack_names
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,8 +23,9 @@ def validator() -> jsonschema.Draft7Validator:
     return jsonschema.Draft7Validator(schema)
 
 
-def stack_file(stack: str) -> dict:
-    return yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+def stack_file(name: str) -> dict:
+    """A fixture environment's whole stack file (the schema covers the file, not only its config)."""
+    return yaml.safe_load((FIXTURES / f"Pulumi.{name}.yaml").read_text())
 
 
 def problems(validator, document) -> list[tuple[str, str]]:
@@ -68,25 +68,26 @@ def test_the_reference_names_every_key_with_its_default():
     assert "### `services[].pipeline`" in text and "| `source.github.branch` | text | `main` |" in text
 
 
-@pytest.mark.parametrize("stack", stack_names())
-def test_the_schema_accepts_the_shipped_stack_files(validator, stack):
-    assert problems(validator, stack_file(stack)) == []
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_the_schema_accepts_the_fixture_stack_files(validator, name):
+    """The repository's own stack files get the same check in test_stack_files.py."""
+    assert problems(validator, stack_file(name)) == []
 
 
 def test_the_schema_rejects_what_the_program_rejects(validator):
-    unknown = stack_file("dev")
+    unknown = stack_file("small")
     unknown["config"]["ecs-platform:netwrok"] = {"cidr": "10.0.0.0/16"}
     assert problems(validator, unknown) == [
         ("config", "'ecs-platform:netwrok' does not match any of the regexes: '^(?!ecs-platform:)[^:]+:'")
     ]
-    typo = stack_file("dev")
+    typo = stack_file("small")
     typo["config"]["ecs-platform:network"]["natGateway"] = "single"
     typo["config"]["ecs-platform:services"][0]["helthCheck"] = {"path": "/"}
     assert problems(validator, typo) == [
         ("config/ecs-platform:network", "Additional properties are not allowed ('natGateway' was unexpected)"),
         ("config/ecs-platform:services/0", "Additional properties are not allowed ('helthCheck' was unexpected)"),
     ]
-    wrong = stack_file("dev")
+    wrong = stack_file("small")
     wrong["config"]["aws:region"] = "Ireland"
     wrong["config"]["ecs-platform:network"]["azCount"] = 4
     wrong["config"]["ecs-platform:services"][0]["cpu"] = 300
@@ -100,14 +101,14 @@ def test_the_schema_rejects_what_the_program_rejects(validator):
 
 
 def test_the_schema_leaves_pulumi_and_other_namespaces_alone_and_takes_secrets_and_numbers_as_text(validator):
-    document = stack_file("prod")
+    document = stack_file("prodlike")
     document.update(
         secretsprovider="awskms://alias/ecs-platform-prod-pulumi?region=eu-west-1",
         encryptedkey="AQICAHg...",
         environment=["ecs-platform/prod"],
     )
     config = document["config"]
-    config["aws:profile"] = "prod"
+    config["aws:profile"] = "prodlike"
     config["pulumi:tags"] = {"team": "platform"}
     config["ecs-platform:services"][1]["secrets"]["STRIPE_KEY"] = {"secure": "v1:abc:def"}
     config["ecs-platform:services"][0]["repository"]["tag"] = 2
@@ -141,7 +142,7 @@ EXAMPLES = [(name, title, text) for name, model in reference._MODELS.items() for
 @pytest.mark.parametrize(("model", "title", "text"), EXAMPLES, ids=[f"{m}: {t}" for m, t, _ in EXAMPLES])
 def test_every_example_in_the_reference_is_a_valid_stack_config(model, title, text):
     assert text in (ROOT / reference.REFERENCE).read_text()
-    graph = with_config("dev", lambda config: _apply(text, config))
+    graph = with_config("small", lambda config: _apply(text, config))
     assert graph.error is None, graph.error
 
 

@@ -51,7 +51,7 @@ CASES = {
 @pytest.mark.parametrize("case", CASES)
 def test_a_rule_across_keys_checks_the_defaults_as_well(case):
     change, expected = CASES[case]
-    assert config_error("dev", change) == expected
+    assert config_error("small", change) == expected
 
 
 def test_rules_across_keys_of_one_model_each_get_their_line():
@@ -62,12 +62,12 @@ def test_rules_across_keys_of_one_model_each_get_their_line():
         environment={"TOKEN_URL": "x"},
     )
     # The environment key is wrong on its own: the rules across the service's keys wait for it.
-    assert config_error("dev", change).splitlines() == [
+    assert config_error("small", change).splitlines() == [
         "ecs-platform:services[0].environment: the name TOKEN_URL looks like a secret; declare it under secrets as "
         'a reference instead (got {"TOKEN_URL": "x"})',
     ]
     change = web(routing={"paths": ["/a"]}, public=False, autoscaling={"maxTasks": 2, "requestsPerTarget": 100})
-    assert config_error("dev", change).splitlines() == [
+    assert config_error("small", change).splitlines() == [
         "ecs-platform:services[0].routing: only a public service is routed by the load balancer; set public: true "
         '(got {"paths": ["/a"]})',
         "ecs-platform:services[0].autoscaling: requestsPerTarget needs a public service (it counts load balancer "
@@ -80,16 +80,14 @@ def test_rules_across_keys_of_one_model_each_get_their_line():
 
 def test_the_config_refuses_every_name_the_pack_refuses_in_plain_environment():
     for name in ("DB_PWD", "AWS_ACCESS_KEY", "SESSION_KEY"):  # the pack caught these, the config did not
-        error = config_error("dev", web(environment={name: "x"}))
+        error = config_error("small", web(environment={name: "x"}))
         assert f"the name {name} looks like a secret" in error
 
 
 def test_a_name_that_points_at_a_secret_is_plain_environment_for_both():
-    from helpers import with_config
+    from helpers import check, with_config
 
-    from offline.policycheck import check
-
-    graph = with_config("dev", web(environment={"DB_PASSWORD_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:x"}))
+    graph = with_config("small", web(environment={"DB_PASSWORD_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:x"}))
     assert graph.error is None, graph.error
     assert check(graph).of("ecs-no-secrets-in-environment") == []
 
@@ -99,6 +97,6 @@ def test_star_is_allowed_exactly_for_the_actions_the_iam_database_finds_unscopab
 
     # Unscopable per AWS's reference, and not in the hand-kept list the config had before.
     grant = {"actions": ["ssmmessages:CreateControlChannel", "logs:DescribeLogGroups"], "resources": ["*"]}
-    assert with_config("dev", web(permissions=[grant])).error is None
-    error = config_error("dev", web(permissions=[{"actions": ["s3:GetObject"], "resources": ["*"]}]))
+    assert with_config("small", web(permissions=[grant])).error is None
+    error = config_error("small", web(permissions=[{"actions": ["s3:GetObject"], "resources": ["*"]}]))
     assert 'resources: "*" is only allowed for actions AWS cannot scope; name the resources of s3:GetObject' in error

@@ -1,9 +1,9 @@
 """Components built from another stack's outputs register what they register inside the environment stack.
 
 Each contract (components/contracts.py) is exported by the environment stack and read back
-with `from_stack_reference`. The programs below build the dev environment's web service, and
+with `from_stack_reference`. The programs below build the small environment's web service, and
 its api pipeline, in a stack of their own on a StackReference whose outputs are what a run of
-the dev environment exported (the mocked engine answers the reference with them). The stack
+the small environment exported (the mocked engine answers the reference with them). The stack
 has the same name as the environment, so names and URNs match and the resources can be
 compared one by one.
 """
@@ -12,6 +12,7 @@ from dataclasses import fields
 
 import pulumi
 import pytest
+from helpers import evaluate_fixture, fixture
 
 from components.account import Account
 from components.config import listener_priority, load
@@ -26,16 +27,14 @@ from components.contracts import (
 from components.naming import Naming
 from components.pipeline import Pipeline, PipelineArgs
 from components.service import Service, ServiceArgs
-from offline.harness import evaluate, mock_aws
+from offline.harness import mock_aws
 
-ENVIRONMENT = "organization/ecs-platform/dev"
+ENVIRONMENT = "organization/ecs-platform/small"
 
 
 @pytest.fixture(scope="module")
 def environment():
-    graph = evaluate("dev")
-    assert graph.error is None, graph.error
-    return graph
+    return fixture("small")
 
 
 @pytest.fixture
@@ -45,7 +44,7 @@ def referenced(environment, monkeypatch):
 
 
 def stack_of_its_own(build):
-    """Runs `build(cfg, naming, account, in_env, env)` as a program of the dev stack; env is the StackReference."""
+    """Runs `build(cfg, naming, account, in_env, env)` as a program of the small stack; env is the StackReference."""
 
     def program():
         cfg = load()
@@ -54,7 +53,7 @@ def stack_of_its_own(build):
         account = Account.lookup(cfg.region, provider)
         build(cfg, naming, account, pulumi.ResourceOptions(provider=provider), pulumi.StackReference(ENVIRONMENT))
 
-    graph = evaluate("dev", program=program)
+    graph = evaluate_fixture("small", program=program)
     assert graph.error is None, graph.error
     return graph
 
@@ -112,9 +111,9 @@ def test_a_pipeline_built_on_another_stacks_outputs_is_the_one_the_environment_b
         assert (resource.parent, resource.inputs) == (expected[key].parent, expected[key].inputs), key
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["small", "prodlike"])
 def test_the_environment_exports_every_field_of_its_contracts(stack):
-    outputs = evaluate(stack).outputs
+    outputs = fixture(stack).outputs
     optional = {"endpointSecurityGroupId"}  # only a network with interface endpoints has their group
     for contract in (NetworkRefs, ClusterRefs, DatabaseRefs):
         keys = {contract.key(f.name) for f in fields(contract)}

@@ -1,4 +1,4 @@
-"""The RDS PostgreSQL database of each shipped stack, read from the captured resource graph."""
+"""The RDS PostgreSQL database of each fixture environment, read from the captured resource graph."""
 
 import json
 
@@ -19,48 +19,48 @@ def db(graph) -> dict:
     return graph.one(INSTANCE).inputs
 
 
-def test_the_database_is_never_public_and_sits_only_in_the_isolated_subnets(stack):
-    subnet_group = stack.one("aws:rds/subnetGroup:SubnetGroup")
-    assert db(stack)["publiclyAccessible"] is False
-    assert db(stack)["dbSubnetGroupName"] == subnet_group.outputs["name"]
-    assert subnet_group.inputs["subnetIds"] == stack.outputs["isolatedSubnetIds"]
-    assert not set(subnet_group.inputs["subnetIds"]) & set(stack.outputs["privateSubnetIds"])
-    assert not set(subnet_group.inputs["subnetIds"]) & set(stack.outputs["publicSubnetIds"])
+def test_the_database_is_never_public_and_sits_only_in_the_isolated_subnets(env):
+    subnet_group = env.one("aws:rds/subnetGroup:SubnetGroup")
+    assert db(env)["publiclyAccessible"] is False
+    assert db(env)["dbSubnetGroupName"] == subnet_group.outputs["name"]
+    assert subnet_group.inputs["subnetIds"] == env.outputs["isolatedSubnetIds"]
+    assert not set(subnet_group.inputs["subnetIds"]) & set(env.outputs["privateSubnetIds"])
+    assert not set(subnet_group.inputs["subnetIds"]) & set(env.outputs["publicSubnetIds"])
 
 
-def test_storage_performance_insights_and_the_master_secret_are_encrypted_with_the_created_key(stack):
-    key = stack.one(KEY, "database-key")
+def test_storage_performance_insights_and_the_master_secret_are_encrypted_with_the_created_key(env):
+    key = env.one(KEY, "database-key")
     assert key.inputs["enableKeyRotation"] is True
     assert key.inputs["deletionWindowInDays"] == 30
-    alias = stack.one("aws:kms/alias:Alias", "database-key")
-    assert alias.inputs == {"name": f"alias/ecs-platform-{stack.stack}-postgres", "targetKeyId": key.outputs["keyId"]}
-    assert db(stack)["storageEncrypted"] is True
-    assert db(stack)["kmsKeyId"] == key.outputs["arn"]
-    assert db(stack)["masterUserSecretKmsKeyId"] == key.outputs["arn"]
-    if db(stack)["performanceInsightsEnabled"]:
-        assert db(stack)["performanceInsightsKmsKeyId"] == key.outputs["arn"]
+    alias = env.one("aws:kms/alias:Alias", "database-key")
+    assert alias.inputs == {"name": f"alias/ecs-platform-{env.stack}-postgres", "targetKeyId": key.outputs["keyId"]}
+    assert db(env)["storageEncrypted"] is True
+    assert db(env)["kmsKeyId"] == key.outputs["arn"]
+    assert db(env)["masterUserSecretKmsKeyId"] == key.outputs["arn"]
+    if db(env)["performanceInsightsEnabled"]:
+        assert db(env)["performanceInsightsKmsKeyId"] == key.outputs["arn"]
 
 
-def test_no_password_is_an_input_rds_manages_it_in_secrets_manager(stack):
-    inputs = db(stack)
+def test_no_password_is_an_input_rds_manages_it_in_secrets_manager(env):
+    inputs = db(env)
     assert inputs["manageMasterUserPassword"] is True
     assert not {"password", "passwordWo", "passwordWoVersion"} & set(inputs)
-    secret = stack.one(INSTANCE).outputs["masterUserSecrets"][0]
-    assert stack.outputs["dbSecretArn"] == secret["secretArn"]
-    assert stack.outputs["dbSecretArn"].startswith("arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-")
+    secret = env.one(INSTANCE).outputs["masterUserSecrets"][0]
+    assert env.outputs["dbSecretArn"] == secret["secretArn"]
+    assert env.outputs["dbSecretArn"].startswith("arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-")
 
 
-# The services that declare `database: true` in each shipped stack.
-CLIENTS = {"dev": ["web"], "prod": ["api"]}
+# The services that declare `database: true` in each fixture environment.
+CLIENTS = {"small": ["web"], "prodlike": ["api"]}
 
 
-def test_only_the_bastion_and_declared_clients_may_reach_the_database_port_and_never_a_cidr(stack):
-    group = stack.one(SG, "database-sg")
-    assert db(stack)["vpcSecurityGroupIds"] == [group.id]
+def test_only_the_bastion_and_declared_clients_may_reach_the_database_port_and_never_a_cidr(env):
+    group = env.one(SG, "database-sg")
+    assert db(env)["vpcSecurityGroupIds"] == [group.id]
     assert not {"ingress", "egress"} & set(group.inputs)  # no inline rules
-    rules = [r for r in stack.of_type(INGRESS) if r.inputs["securityGroupId"] == group.id]
-    sources = {"bastion": stack.one(SG, "bastion-sg").id}
-    sources |= {client: stack.one(SG, f"{client}-sg").id for client in CLIENTS[stack.stack]}
+    rules = [r for r in env.of_type(INGRESS) if r.inputs["securityGroupId"] == group.id]
+    sources = {"bastion": env.one(SG, "bastion-sg").id}
+    sources |= {client: env.one(SG, f"{client}-sg").id for client in CLIENTS[env.stack]}
     assert sorted((r.inputs["referencedSecurityGroupId"], r.inputs["description"]) for r in rules) == sorted(
         (group_id, f"PostgreSQL from {name}") for name, group_id in sources.items()
     )
@@ -71,77 +71,80 @@ def test_only_the_bastion_and_declared_clients_may_reach_the_database_port_and_n
             "toPort": 5432,
         }
         assert not {"cidrIpv4", "cidrIpv6", "prefixListId"} & set(rule.inputs)
-    assert all(r.parent == stack.one("ecs-platform:database:Database").urn for r in rules)
-    assert [r for r in stack.of_type(EGRESS) if r.inputs["securityGroupId"] == group.id] == []
+    assert all(r.parent == env.one("ecs-platform:database:Database").urn for r in rules)
+    assert [r for r in env.of_type(EGRESS) if r.inputs["securityGroupId"] == group.id] == []
 
 
-def test_the_parameter_group_forces_ssl_and_logs_slow_statements(stack):
-    params = stack.one("aws:rds/parameterGroup:ParameterGroup")
+def test_the_parameter_group_forces_ssl_and_logs_slow_statements(env):
+    params = env.one("aws:rds/parameterGroup:ParameterGroup")
     assert params.inputs["family"] == "postgres18"
-    assert db(stack)["parameterGroupName"] == params.outputs["name"]
+    assert db(env)["parameterGroupName"] == params.outputs["name"]
     values = {p["name"]: p["value"] for p in params.inputs["parameters"]}
-    assert values == {"rds.force_ssl": "1", "log_min_duration_statement": {"dev": "1000", "prod": "500"}[stack.stack]}
+    assert values == {
+        "rds.force_ssl": "1",
+        "log_min_duration_statement": {"small": "1000", "prodlike": "500"}[env.stack],
+    }
 
 
-def test_only_the_major_version_is_pinned_so_minor_upgrades_never_turn_into_a_downgrade(stack):
-    assert db(stack)["engine"] == "postgres"
-    assert db(stack)["engineVersion"] == "18"
-    assert db(stack)["autoMinorVersionUpgrade"] is True
+def test_only_the_major_version_is_pinned_so_minor_upgrades_never_turn_into_a_downgrade(env):
+    assert db(env)["engine"] == "postgres"
+    assert db(env)["engineVersion"] == "18"
+    assert db(env)["autoMinorVersionUpgrade"] is True
 
 
 def test_a_configured_major_picks_its_parameter_group_family():
-    graph = with_config("dev", lambda c: c["ecs-platform:database"].update(engineVersion=16))
+    graph = with_config("small", lambda c: c["ecs-platform:database"].update(engineVersion=16))
     assert db(graph)["engineVersion"] == "16"
     assert graph.one("aws:rds/parameterGroup:ParameterGroup").inputs["family"] == "postgres16"
 
 
-def test_storage_is_gp3_with_an_autoscaling_ceiling(stack):
-    sizes = {"dev": (20, 50), "prod": (100, 500)}[stack.stack]
-    assert (db(stack)["storageType"], db(stack)["allocatedStorage"], db(stack)["maxAllocatedStorage"]) == (
+def test_storage_is_gp3_with_an_autoscaling_ceiling(env):
+    sizes = {"small": (20, 50), "prodlike": (100, 500)}[env.stack]
+    assert (db(env)["storageType"], db(env)["allocatedStorage"], db(env)["maxAllocatedStorage"]) == (
         "gp3",
         *sizes,
     )
 
 
-def test_logs_are_exported_to_log_groups_with_retention_created_before_the_instance(stack):
-    instance = stack.one(INSTANCE)
+def test_logs_are_exported_to_log_groups_with_retention_created_before_the_instance(env):
+    instance = env.one(INSTANCE)
     identifier = instance.inputs["identifier"]
-    assert identifier == f"ecs-platform-{stack.stack}-postgres"
+    assert identifier == f"ecs-platform-{env.stack}-postgres"
     assert instance.inputs["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
-    groups = [g for g in stack.of_type(LOG_GROUP) if g.inputs["name"].startswith("/aws/rds/")]
+    groups = [g for g in env.of_type(LOG_GROUP) if g.inputs["name"].startswith("/aws/rds/")]
     assert sorted(g.inputs["name"] for g in groups) == [
         f"/aws/rds/instance/{identifier}/postgresql",
         f"/aws/rds/instance/{identifier}/upgrade",
     ]
-    assert {g.inputs["retentionInDays"] for g in groups} == {{"dev": 14, "prod": 365}[stack.stack]}
+    assert {g.inputs["retentionInDays"] for g in groups} == {{"small": 14, "prodlike": 365}[env.stack]}
     assert {g.urn for g in groups} <= set(instance.dependencies)
 
 
-def test_backups_windows_and_tags_on_snapshots(stack):
-    inputs = db(stack)
-    assert inputs["backupRetentionPeriod"] == {"dev": 1, "prod": 14}[stack.stack]
+def test_backups_windows_and_tags_on_snapshots(env):
+    inputs = db(env)
+    assert inputs["backupRetentionPeriod"] == {"small": 1, "prodlike": 14}[env.stack]
     assert inputs["backupWindow"] == "02:00-03:00"
     assert inputs["maintenanceWindow"] == "sun:04:00-sun:05:00"
     assert inputs["copyTagsToSnapshot"] is True
 
 
-def test_prod_is_protected_multi_az_and_keeps_a_final_snapshot(prod):
-    instance = prod.one(INSTANCE)
+def test_prodlike_is_protected_multi_az_and_keeps_a_final_snapshot(prodlike):
+    instance = prodlike.one(INSTANCE)
     assert instance.protect is True
     assert instance.inputs["deletionProtection"] is True
     assert instance.inputs["multiAz"] is True
     assert instance.inputs["skipFinalSnapshot"] is False
-    suffix = prod.one("random:index/randomId:RandomId", "database-final-snapshot").outputs["hex"]
-    assert instance.inputs["finalSnapshotIdentifier"] == f"ecs-platform-prod-postgres-final-{suffix}"
+    suffix = prodlike.one("random:index/randomId:RandomId", "database-final-snapshot").outputs["hex"]
+    assert instance.inputs["finalSnapshotIdentifier"] == f"ecs-platform-prodlike-postgres-final-{suffix}"
     # The key is what makes snapshots readable: losing it loses them.
-    assert prod.one(KEY, "database-key").protect is True
+    assert prodlike.one(KEY, "database-key").protect is True
 
 
-def test_prod_has_performance_insights_and_enhanced_monitoring(prod):
-    inputs = db(prod)
+def test_prodlike_has_performance_insights_and_enhanced_monitoring(prodlike):
+    inputs = db(prodlike)
     assert inputs["performanceInsightsEnabled"] is True
     assert inputs["performanceInsightsRetentionPeriod"] == 7
-    role = prod.one("aws:iam/role:Role", "database-monitoring")
+    role = prodlike.one("aws:iam/role:Role", "database-monitoring")
     assert inputs["monitoringInterval"] == 60
     assert inputs["monitoringRoleArn"] == role.outputs["arn"]
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
@@ -153,16 +156,16 @@ def test_prod_has_performance_insights_and_enhanced_monitoring(prod):
             "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
         }
     ]
-    attachment = prod.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "database-monitoring")
+    attachment = prodlike.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "database-monitoring")
     assert attachment.inputs == {
         "role": role.outputs["name"],
         "policyArn": "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
     }
 
 
-def test_dev_is_small_single_az_and_disposable(dev):
-    instance = dev.one(INSTANCE)
-    assert instance.protect is False and dev.one(KEY, "database-key").protect is False
+def test_small_is_single_az_and_disposable(small):
+    instance = small.one(INSTANCE)
+    assert instance.protect is False and small.one(KEY, "database-key").protect is False
     assert instance.inputs["instanceClass"] == "db.t4g.micro"
     assert instance.inputs["multiAz"] is False
     assert instance.inputs["deletionProtection"] is False
@@ -173,24 +176,24 @@ def test_dev_is_small_single_az_and_disposable(dev):
 
 
 def test_a_final_snapshot_is_taken_unless_config_skips_it():
-    graph = with_config("dev", lambda c: c["ecs-platform:database"].pop("skipFinalSnapshot"))
+    graph = with_config("small", lambda c: c["ecs-platform:database"].pop("skipFinalSnapshot"))
     assert db(graph)["skipFinalSnapshot"] is False
     suffix = graph.one("random:index/randomId:RandomId", "database-final-snapshot").outputs["hex"]
-    assert db(graph)["finalSnapshotIdentifier"] == f"ecs-platform-dev-postgres-final-{suffix}"
+    assert db(graph)["finalSnapshotIdentifier"] == f"ecs-platform-small-postgres-final-{suffix}"
 
 
 def test_deletion_protection_in_config_also_protects_the_resources_in_pulumi():
-    graph = with_config("dev", lambda c: c["ecs-platform:database"].update(deletionProtection=True))
+    graph = with_config("small", lambda c: c["ecs-platform:database"].update(deletionProtection=True))
     assert graph.one(INSTANCE).protect is True
     assert db(graph)["deletionProtection"] is True
 
 
-def test_the_stack_exports_how_to_reach_the_database(stack):
-    instance = stack.one(INSTANCE).outputs
-    assert stack.outputs["dbEndpoint"] == instance["endpoint"]
-    assert stack.outputs["dbAddress"] == instance["address"]
-    assert stack.outputs["dbEndpoint"] == f"{stack.outputs['dbAddress']}:5432"
-    assert (stack.outputs["dbPort"], stack.outputs["dbName"], stack.outputs["dbUsername"]) == (5432, "app", "dbadmin")
+def test_the_stack_exports_how_to_reach_the_database(env):
+    instance = env.one(INSTANCE).outputs
+    assert env.outputs["dbEndpoint"] == instance["endpoint"]
+    assert env.outputs["dbAddress"] == instance["address"]
+    assert env.outputs["dbEndpoint"] == f"{env.outputs['dbAddress']}:5432"
+    assert (env.outputs["dbPort"], env.outputs["dbName"], env.outputs["dbUsername"]) == (5432, "app", "dbadmin")
 
 
 def test_without_a_database_section_there_is_no_database():
@@ -198,7 +201,7 @@ def test_without_a_database_section_there_is_no_database():
         config.pop("ecs-platform:database")
         config["ecs-platform:services"][0]["database"] = False
 
-    graph = with_config("dev", no_database)
+    graph = with_config("small", no_database)
     assert graph.error is None
     assert graph.of_type(INSTANCE, "ecs-platform:database:Database") == []
     assert [k for k in graph.of_type(KEY) if k.name == "database-key"] == []
@@ -280,4 +283,4 @@ INVALID = {
 
 @pytest.mark.parametrize("change, expected", INVALID.values(), ids=INVALID.keys())
 def test_invalid_database_config_gives_one_line_naming_the_key(change, expected):
-    assert config_error("dev", change) == expected
+    assert config_error("small", change) == expected

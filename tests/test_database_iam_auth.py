@@ -4,9 +4,8 @@ import json
 
 import pytest
 from compute import as_list, container, role_statements
-from helpers import config_error, with_config
+from helpers import check, config_error, with_config
 
-from offline.policycheck import check
 from policies.guardrails.types import IAM_ROLE as ROLE, RDS_INSTANCE as INSTANCE
 
 ACCOUNT = "123456789012"
@@ -25,22 +24,29 @@ def connect_statements(graph, service: str) -> list[dict]:
     ]
 
 
-def test_prod_api_may_connect_as_exactly_its_own_database_user_of_this_instance(prod):
-    assert connect_statements(prod, "api") == [
-        {"Sid": "ConnectToDatabase", "Effect": "Allow", "Action": "rds-db:connect", "Resource": dbuser_arn(prod, "api")}
+def test_prodlike_api_may_connect_as_exactly_its_own_database_user_of_this_instance(prodlike):
+    assert connect_statements(prodlike, "api") == [
+        {
+            "Sid": "ConnectToDatabase",
+            "Effect": "Allow",
+            "Action": "rds-db:connect",
+            "Resource": dbuser_arn(prodlike, "api"),
+        }
     ]
     # The task role, not the execution role: the application asks for tokens, ECS does not.
-    assert not [s for s in role_statements(prod, prod.one(ROLE, "api-execution")) if "rds-db" in str(s["Action"])]
+    assert not [
+        s for s in role_statements(prodlike, prodlike.one(ROLE, "api-execution")) if "rds-db" in str(s["Action"])
+    ]
 
 
-def test_the_instance_accepts_iam_tokens_only_where_a_service_uses_them(stack):
-    expected = {"dev": False, "prod": True}[stack.stack]
-    assert stack.one(INSTANCE).inputs["iamDatabaseAuthenticationEnabled"] is expected
+def test_the_instance_accepts_iam_tokens_only_where_a_service_uses_them(env):
+    expected = {"small": False, "prodlike": True}[env.stack]
+    assert env.one(INSTANCE).inputs["iamDatabaseAuthenticationEnabled"] is expected
 
 
-def test_the_container_learns_where_and_as_whom_to_connect_and_nothing_secret(prod):
-    instance = prod.one(INSTANCE).outputs
-    definition = container(prod, "api")
+def test_the_container_learns_where_and_as_whom_to_connect_and_nothing_secret(prodlike):
+    instance = prodlike.one(INSTANCE).outputs
+    definition = container(prodlike, "api")
     environment = {e["name"]: e["value"] for e in definition["environment"]}
     assert {k: v for k, v in environment.items() if k.startswith("DB_")} == {
         "DB_HOST": instance["address"],
@@ -51,15 +57,15 @@ def test_the_container_learns_where_and_as_whom_to_connect_and_nothing_secret(pr
     assert not [s for s in definition.get("secrets", []) if s["name"].startswith("DB_")]
     master_secret = instance["masterUserSecrets"][0]["secretArn"]
     assert master_secret not in json.dumps(definition)
-    execution = json.dumps(role_statements(prod, prod.one(ROLE, "api-execution")))
+    execution = json.dumps(role_statements(prodlike, prodlike.one(ROLE, "api-execution")))
     assert master_secret not in execution
-    assert prod.one("aws:kms/key:Key", "database-key").outputs["arn"] not in execution
+    assert prodlike.one("aws:kms/key:Key", "database-key").outputs["arn"] not in execution
 
 
-def test_an_iam_client_is_still_let_through_the_database_security_group(prod):
-    database_group = prod.one("aws:ec2/securityGroup:SecurityGroup", "database-sg")
-    api_group = prod.one("aws:ec2/securityGroup:SecurityGroup", "api-sg")
-    rules = prod.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+def test_an_iam_client_is_still_let_through_the_database_security_group(prodlike):
+    database_group = prodlike.one("aws:ec2/securityGroup:SecurityGroup", "database-sg")
+    api_group = prodlike.one("aws:ec2/securityGroup:SecurityGroup", "api-sg")
+    rules = prodlike.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     assert [
         (r.inputs["fromPort"], r.inputs["toPort"])
         for r in rules
@@ -68,7 +74,7 @@ def test_an_iam_client_is_still_let_through_the_database_security_group(prod):
 
 
 def mixed(config):
-    """dev with web on the password path, and two IAM clients: one named, one with a hyphenated name."""
+    """small with web on the password path, and two IAM clients: one named, one with a hyphenated name."""
     config["ecs-platform:services"][1]["database"] = {"iamAuth": True, "user": "api_rw"}
     config["ecs-platform:services"].append(
         {"name": "report-job", "image": "public.ecr.aws/docker/library/busybox:1.37", "database": {"iamAuth": True}}
@@ -76,7 +82,7 @@ def mixed(config):
 
 
 def test_a_configured_user_and_the_default_user_from_a_hyphenated_service_name():
-    graph = with_config("dev", mixed)
+    graph = with_config("small", mixed)
     assert graph.error is None, graph.error
     assert graph.one(INSTANCE).inputs["iamDatabaseAuthenticationEnabled"] is True
     assert [s["Resource"] for s in connect_statements(graph, "api")] == [dbuser_arn(graph, "api_rw")]
@@ -90,7 +96,7 @@ def test_a_configured_user_and_the_default_user_from_a_hyphenated_service_name()
 
 
 def test_the_pack_is_clean_with_iam_clients_and_password_clients_side_by_side():
-    graph = with_config("dev", mixed)
+    graph = with_config("small", mixed)
     result = check(graph)
     assert result.mandatory == [] and result.advisory == [], result.findings
 
@@ -147,14 +153,14 @@ INVALID = {
 
 @pytest.mark.parametrize("change, expected", INVALID.values(), ids=INVALID.keys())
 def test_invalid_database_access_gives_one_line_naming_the_key(change, expected):
-    assert config_error("dev", change) == expected
+    assert config_error("small", change) == expected
 
 
 def test_a_default_user_that_rds_reserves_asks_for_a_user():
     def rds_named_service(config):
         config["ecs-platform:services"][0].update(name="rds-sync", database={"iamAuth": True})
 
-    assert config_error("dev", rds_named_service) == (
+    assert config_error("small", rds_named_service) == (
         "ecs-platform:services[0].database: the default user rds_sync (the service name): rds_sync is reserved by "
         'PostgreSQL or RDS; set user (got {"iamAuth": true})'
     )
@@ -165,10 +171,10 @@ def test_iam_auth_needs_the_stacks_database_too():
         config.pop("ecs-platform:database")
         config["ecs-platform:services"][0]["database"] = {"iamAuth": True}
 
-    assert config_error("dev", no_database) == (
+    assert config_error("small", no_database) == (
         'ecs-platform:services[0].database: the stack has no ecs-platform:database section (got {"iamAuth": true})'
     )
 
 
-def test_the_stack_exports_the_resource_id_that_connect_grants_name(stack):
-    assert stack.outputs["dbResourceId"] == stack.one(INSTANCE).outputs["resourceId"]
+def test_the_stack_exports_the_resource_id_that_connect_grants_name(env):
+    assert env.outputs["dbResourceId"] == env.one(INSTANCE).outputs["resourceId"]

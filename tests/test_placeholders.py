@@ -1,6 +1,6 @@
 """Example values in the stack config: an error on a real update, a warning in a preview.
 
-The shipped Pulumi.prod.yaml is an example with RFC 2606 domains and AWS's documentation
+The prod-like fixture is an example with RFC 2606 domains and AWS's documentation
 account id in it; a real `pulumi up` with those would hang on certificate validation or start
 tasks that cannot read their secret. The harness imitates a real update with `update=True`.
 """
@@ -8,10 +8,11 @@ tasks that cannot read their secret. The harness imitates a real update with `up
 import copy
 
 import pytest
+from helpers import evaluate_fixture, fixture_config
 
-from offline.harness import evaluate, stack_config
+from offline.harness import evaluate
 
-PROD_PLACEHOLDERS = [
+PRODLIKE_PLACEHOLDERS = [
     'ecs-platform:cluster.loadBalancer.hostedZone.name: "example.com" is a reserved example domain (RFC 2606/6761); '
     "replace it with your own before deploying",
     'ecs-platform:cluster.loadBalancer.certificate.domainName: "example.com" is a reserved example domain '
@@ -27,30 +28,30 @@ PROD_PLACEHOLDERS = [
 ]
 
 
-def test_a_real_update_of_the_example_prod_stack_stops_with_one_line_per_key_before_any_resource():
-    graph = evaluate("prod", update=True)
+def test_a_real_update_of_the_example_prodlike_stack_stops_with_one_line_per_key_before_any_resource():
+    graph = evaluate_fixture("prodlike", update=True)
     assert graph.error is not None
-    assert graph.error.splitlines() == PROD_PLACEHOLDERS
+    assert graph.error.splitlines() == PRODLIKE_PLACEHOLDERS
     assert graph.registered == []
 
 
 def test_a_preview_warns_once_per_key_and_builds_the_environment():
-    graph = evaluate("prod", preview=True)
+    graph = evaluate_fixture("prodlike", preview=True)
     assert graph.error is None
-    assert graph.warnings == PROD_PLACEHOLDERS
+    assert graph.warnings == PRODLIKE_PLACEHOLDERS
     assert graph.of_type("aws:acm/certificate:Certificate")
 
 
-def test_the_dev_example_holds_no_placeholder_and_updates():
-    graph = evaluate("dev", update=True)
+def test_the_small_example_holds_no_placeholder_and_updates():
+    graph = evaluate_fixture("small", update=True)
     assert graph.error is None and graph.warnings == []
     assert graph.registered
 
 
 def update_with(change) -> str | None:
-    config = copy.deepcopy(stack_config("dev"))
+    config = copy.deepcopy(fixture_config("small"))
     change(config)
-    return evaluate("dev", config, update=True).error
+    return evaluate("small", config, update=True).error
 
 
 def web(config) -> dict:
@@ -100,4 +101,4 @@ def test_real_values_that_merely_look_similar_are_not_placeholders():
 
 def test_the_harness_runs_a_preview_or_an_update_not_both():
     with pytest.raises(ValueError, match="not both"):
-        evaluate("dev", preview=True, update=True)
+        evaluate_fixture("small", preview=True, update=True)

@@ -1,4 +1,8 @@
-"""The offline preview (`python3 tasks.py plan`): tree, counts, cost, preview JSON, diagram, config errors."""
+"""The offline preview (`python3 tasks.py plan`): tree, counts, cost, preview JSON, diagram, config errors.
+
+On the fixture environments and a synthetic one; the command run over the repository's own stack
+files, whatever they hold, is in test_stack_files.py.
+"""
 
 import dataclasses
 import functools
@@ -7,18 +11,19 @@ import re
 
 import pytest
 import synthetic_env
+from helpers import fixture_config
 
 from offline import cost, diagram, plan, preview_json
-from offline.harness import evaluate, stack_config
+from offline.harness import evaluate
 
 PRICES = cost.load_prices()["prices"]
 HOURS = 730
 
 
 @functools.cache
-def planned(stack: str) -> plan.Preview:
-    """Each shipped stack's offline preview, once per session."""
-    result = plan.preview(stack)
+def planned(name: str) -> plan.Preview:
+    """A fixture environment's offline preview, once per session."""
+    result = plan.preview(name, fixture_config(name))
     assert not result.errors, result.errors
     return result
 
@@ -42,7 +47,7 @@ def money(value: float) -> float:
 
 
 def test_tree_lists_each_component_then_its_children_indented_as_create_steps():
-    text = plan.render(planned("prod"))
+    text = plan.render(planned("prodlike"))
     rows = [line for line in text.splitlines() if line.startswith(" +   ")]
     types = [row.split()[1:] for row in rows]
     assert types[0][0] == "pulumi:pulumi:Stack"
@@ -63,21 +68,21 @@ def test_tree_lists_each_component_then_its_children_indented_as_create_steps():
 
 
 def test_counts_per_type_and_the_create_summary():
-    text = plan.render(planned("prod"))
+    text = plan.render(planned("prodlike"))
     assert re.search(r"^\s+5  aws:ec2/vpcEndpoint:VpcEndpoint$", text, re.M)
     assert re.search(r"^\s+1  awsx:ec2:Vpc$", text, re.M)
-    assert f"+ {len(planned('prod').graph.resources)} to create" in text
+    assert f"+ {len(planned('prodlike').graph.resources)} to create" in text
 
 
 def test_policy_section_is_printed_even_before_the_check_is_wired():
-    assert "Policy verdicts:" in plan.render(planned("dev"))
+    assert "Policy verdicts:" in plan.render(planned("small"))
 
 
 # --- cost -----------------------------------------------------------------------------------
 
 
-def test_dev_pays_for_one_nat_gateway_and_its_address():
-    estimate = planned("dev").cost
+def test_small_pays_for_one_nat_gateway_and_its_address():
+    estimate = planned("small").cost
     nat = PRICES["natGatewayHour"]["usd"]
     ip = PRICES["publicIpv4Hour"]["usd"]
     [nat_line] = lines_of(estimate, "network-vpc", "NAT gateway (strategy Single)")
@@ -88,8 +93,8 @@ def test_dev_pays_for_one_nat_gateway_and_its_address():
     assert "NAT gateway data processing (per GB)" in estimate.left_out
 
 
-def test_prod_pays_for_a_nat_gateway_per_az_and_each_interface_endpoint_in_each_az():
-    estimate = planned("prod").cost
+def test_prodlike_pays_for_a_nat_gateway_per_az_and_each_interface_endpoint_in_each_az():
+    estimate = planned("prodlike").cost
     [nat_line] = lines_of(estimate, "network-vpc", "3 NAT gateways")
     assert nat_line.monthly == money(3 * HOURS * PRICES["natGatewayHour"]["usd"])
     endpoints = [line for line in estimate.lines if line.type == "aws:ec2/vpcEndpoint:VpcEndpoint"]
@@ -173,10 +178,10 @@ def test_a_stack_in_another_region_is_estimated_at_the_table_region_with_a_warni
 
 
 def test_json_has_the_shape_of_pulumi_preview_json(tmp_path):
-    assert plan.main(["prod", "--json", str(tmp_path / "prod.json")]) == 0
-    doc = json.loads((tmp_path / "prod.json").read_text())
+    plan.write_json(planned("prodlike"), tmp_path / "prodlike.json")
+    doc = json.loads((tmp_path / "prodlike.json").read_text())
     steps = doc["steps"]
-    assert doc["changeSummary"] == {"create": len(steps)} == {"create": len(planned("prod").graph.resources)}
+    assert doc["changeSummary"] == {"create": len(steps)} == {"create": len(planned("prodlike").graph.resources)}
     for step in steps:
         assert step["op"] == "create"
         state = step["newState"]
@@ -192,7 +197,7 @@ def test_json_has_the_shape_of_pulumi_preview_json(tmp_path):
     assert endpoint["provider"].endswith("::" + preview_json.UNKNOWN)
     assert endpoint["newState"]["propertyDependencies"]["subnetIds"] == [vpc["urn"]]
     assert doc["config"]["aws:region"] == "eu-west-1"
-    assert doc["ecsPlatform"]["cost"]["totalMonthly"] == pytest.approx(planned("prod").cost.total)
+    assert doc["ecsPlatform"]["cost"]["totalMonthly"] == pytest.approx(planned("prodlike").cost.total)
     assert doc["ecsPlatform"]["countsByType"]["aws:ec2/vpcEndpoint:VpcEndpoint"] == 5
 
 
@@ -205,18 +210,11 @@ def test_json_masks_secrets():
     assert version["newState"]["inputs"]["secretString"] == preview_json.SECRET
 
 
-def test_every_stack_gets_its_own_json_and_diagram_file(tmp_path):
-    assert plan.main(["--json", str(tmp_path / "plan.json"), "--diagram", str(tmp_path / "{stack}.md")]) == 0
-    for stack in ("dev", "prod"):
-        assert json.loads((tmp_path / f"plan.{stack}.json").read_text())["steps"]
-        assert (tmp_path / f"{stack}.md").read_text().count("```mermaid") == 1
-
-
 # --- diagram ----------------------------------------------------------------------------------
 
 
-def test_dev_diagram_shows_the_tiers_and_nat_egress():
-    text = diagram.mermaid(planned("dev").known)
+def test_small_diagram_shows_the_tiers_and_nat_egress():
+    text = diagram.mermaid(planned("small").known)
     assert text.startswith("flowchart TB")
     for tier in ("public", "private", "isolated"):
         assert f'subgraph n_tier_{tier}["{tier} subnets (eu-west-1a, eu-west-1b)"]' in text
@@ -225,8 +223,8 @@ def test_dev_diagram_shows_the_tiers_and_nat_egress():
     assert 'n_tier_private -.->|"egress"| n_nat_network_vpc' in text
 
 
-def test_prod_diagram_lets_the_vpc_reach_the_interface_endpoints_on_443():
-    text = diagram.mermaid(planned("prod").known)
+def test_prodlike_diagram_lets_the_vpc_reach_the_interface_endpoints_on_443():
+    text = diagram.mermaid(planned("prodlike").known)
     assert re.search(r'n_endpoints_private\["interface endpoints<br/>ecr\.api, .*secretsmanager, ssm"\]', text)
     assert 'n_vpc_cidr -->|"tcp 443"| n_endpoints_private' in text
 
@@ -252,22 +250,17 @@ def test_diagram_edges_come_from_security_group_rules_and_alb_routing():
 
 
 def test_invalid_config_prints_the_programs_one_line_error_and_exits_non_zero(monkeypatch, capsys, tmp_path):
-    bad = stack_config("dev")
+    bad = fixture_config("small")
     bad["ecs-platform:network"] = {**bad["ecs-platform:network"], "azCount": 4}
+    # The command over one stack, `small`, whose file holds the bad config.
+    monkeypatch.setattr(plan, "stack_names", lambda: ["small"])
     monkeypatch.setattr(plan, "stack_config", lambda stack: bad)
-    assert plan.main(["dev", "--json", str(tmp_path / "dev.json")]) == 1
+    assert plan.main(["small", "--json", str(tmp_path / "small.json")]) == 1
     err = capsys.readouterr().err
     assert "error: ecs-platform:network.azCount: must be less than or equal to 3 (got 4)" in err.splitlines()
-    doc = json.loads((tmp_path / "dev.json").read_text())
+    doc = json.loads((tmp_path / "small.json").read_text())
     assert "steps" not in doc
     [diagnostic] = doc["diagnostics"]
     assert diagnostic["severity"] == "error"
     assert diagnostic["message"] == "error: ecs-platform:network.azCount: must be less than or equal to 3 (got 4)\n"
-    assert diagnostic["urn"] == "urn:pulumi:dev::ecs-platform::pulumi:pulumi:Stack::ecs-platform-dev"
-
-
-def test_an_unknown_stack_is_a_usage_error(capsys):
-    with pytest.raises(SystemExit) as exit_:
-        plan.main(["staging"])
-    assert exit_.value.code == 2
-    assert "no Pulumi.staging.yaml; stacks: dev, prod" in capsys.readouterr().err
+    assert diagnostic["urn"] == "urn:pulumi:small::ecs-platform::pulumi:pulumi:Stack::ecs-platform-small"

@@ -127,8 +127,8 @@ def test_an_unparsable_or_unknown_document():
     passes(unknown, POLICY, preview=True)
 
 
-def test_the_alarm_key_lets_cloudwatch_decrypt_only_for_alarms_of_this_account(stack):
-    key = stack.one("aws:kms/key:Key", "alarms-key")
+def test_the_alarm_key_lets_cloudwatch_decrypt_only_for_alarms_of_this_account(env):
+    key = env.one("aws:kms/key:Key", "alarms-key")
     [cloudwatch] = [
         s
         for s in json.loads(key.inputs["policy"])["Statement"]
@@ -140,12 +140,12 @@ def test_the_alarm_key_lets_cloudwatch_decrypt_only_for_alarms_of_this_account(s
         "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT}:alarm:*"},
     }
     # The same alarms the topic policy admits: a publish the topic allows is never refused by the key.
-    topic_policy = stack.one("aws:sns/topicPolicy:TopicPolicy", "alarms-topic")
+    topic_policy = env.one("aws:sns/topicPolicy:TopicPolicy", "alarms-topic")
     [publish] = [s for s in json.loads(topic_policy.inputs["policy"])["Statement"] if s["Effect"] == "Allow"]
     assert publish["Condition"] == cloudwatch["Condition"]
 
 
-def test_every_resource_policy_of_the_shipped_stacks_passes(stack):
-    from offline.policycheck import check
+def test_every_resource_policy_of_the_fixture_environments_passes(env):
+    from helpers import check
 
-    assert check(stack).of(POLICY) == []
+    assert check(env).of(POLICY) == []

@@ -3,9 +3,8 @@
 import pulumi
 import pulumi_aws as aws
 import pytest
+from helpers import pack_config
 from policy_helpers import DB_ARGS, passes, run, violates
-
-from offline.policycheck import pack_config
 
 
 def bucket(*, block=True, encrypt=True, tls=True, kind=aws.s3.Bucket, policy_statements=(), **block_kwargs):
@@ -78,17 +77,17 @@ def db(**kwargs):
     return lambda: aws.rds.Instance("db", **{**DB_ARGS, "backup_retention_period": 1, **kwargs})
 
 
-PROD = pack_config("prod")
+PRODLIKE = pack_config("prodlike")
 
 
-def test_prod_config_demands_backups_deletion_protection_and_multi_az():
-    result = run(db(), config=PROD)
+def test_prodlike_config_demands_backups_deletion_protection_and_multi_az():
+    result = run(db(), config=PRODLIKE)
     assert {f.policy for f in result.mandatory} >= {"rds-backup-retention", "rds-deletion-protection", "rds-multi-az"}
-    good = run(db(backup_retention_period=7, deletion_protection=True, multi_az=True), config=PROD)
+    good = run(db(backup_retention_period=7, deletion_protection=True, multi_az=True), config=PRODLIKE)
     assert [f for f in good.findings if f.policy.startswith(("rds-backup", "rds-deletion", "rds-multi"))] == []
 
 
-def test_dev_config_accepts_a_single_az_one_day_database():
+def test_small_config_accepts_a_single_az_one_day_database():
     result = run(db())
     assert [f for f in result.findings if f.policy.startswith(("rds-backup", "rds-deletion", "rds-multi"))] == []
 
@@ -116,5 +115,5 @@ def test_aurora_cluster_needs_two_instances_where_multi_az_is_required():
 
         return program
 
-    violates(cluster(1), "rds-multi-az", config=PROD)
-    passes(cluster(2), "rds-multi-az", config=PROD)
+    violates(cluster(1), "rds-multi-az", config=PRODLIKE)
+    passes(cluster(2), "rds-multi-az", config=PRODLIKE)

@@ -118,11 +118,11 @@ def test_a_grant_to_an_instance_with_iam_authentication_passes(by):
     passes(connect_to_instance(iam_auth=True, by=by), ONE_USER)
 
 
-def test_the_shipped_stacks_hold_both(stack):
-    from offline.policycheck import check
+def test_the_fixture_environments_hold_both(env):
+    from helpers import check
 
-    result = check(stack)
+    result = check(env)
     assert result.of(ONE_USER) == [] and result.of(IAM_AUTH_ON) == []
-    # prod's api is granted exactly one user of its instance, so the rules had something to check.
-    if stack.stack == "prod":
-        assert stack.one("aws:rds/instance:Instance").inputs["iamDatabaseAuthenticationEnabled"] is True
+    # prodlike's api is granted exactly one user of its instance, so the rules had something to check.
+    if env.stack == "prodlike":
+        assert env.one("aws:rds/instance:Instance").inputs["iamDatabaseAuthenticationEnabled"] is True

@@ -3,9 +3,8 @@
 import json
 
 from compute import as_list, one_owned
-from helpers import with_config
+from helpers import check, evaluate_fixture, with_config
 
-from offline.policycheck import check
 from policies.guardrails.types import (
     ECS_SERVICE,
     EVENT_RULE as RULE,
@@ -50,26 +49,26 @@ def redeployed(graph) -> list[tuple[str, str, bool]]:
     return calls
 
 
-def test_the_rule_matches_the_new_current_version_of_exactly_the_database_secret(dev):
-    rule = dev.one(RULE)
+def test_the_rule_matches_the_new_current_version_of_exactly_the_database_secret(small):
+    rule = small.one(RULE)
     assert json.loads(rule.inputs["eventPattern"]) == {
         "source": ["aws.secretsmanager"],
         "detail-type": ["Secret Label Updated"],
-        "resources": [secret_arn(dev)],
+        "resources": [secret_arn(small)],
         "detail": {"labelUpdated": ["AWSCURRENT"]},
     }
 
 
-def test_the_rule_starts_the_state_machine_with_a_role_that_may_do_only_that(dev):
-    machine, rule = dev.one(MACHINE), dev.one(RULE)
-    target = dev.one(TARGET)
-    events_role = dev.one(ROLE, "database-rotation-events")
+def test_the_rule_starts_the_state_machine_with_a_role_that_may_do_only_that(small):
+    machine, rule = small.one(MACHINE), small.one(RULE)
+    target = small.one(TARGET)
+    events_role = small.one(ROLE, "database-rotation-events")
     assert (target.inputs["rule"], target.inputs["arn"], target.inputs["roleArn"]) == (
         rule.outputs["name"],
         machine.outputs["arn"],
         events_role.outputs["arn"],
     )
-    assert statements(dev, "database-rotation-events") == [
+    assert statements(small, "database-rotation-events") == [
         {
             "Sid": "StartTheRedeploy",
             "Effect": "Allow",
@@ -91,19 +90,19 @@ def test_the_rule_starts_the_state_machine_with_a_role_that_may_do_only_that(dev
     ]
 
 
-def test_the_state_machine_forces_a_new_deployment_of_the_password_client_only(dev):
-    cluster = dev.one("aws:ecs/cluster:Cluster").outputs["name"]
-    web = one_owned(dev, "web", ECS_SERVICE).outputs["name"]
-    assert redeployed(dev) == [(cluster, web, True)]
-    machine_role = dev.one(ROLE, "database-rotation-machine")
-    assert dev.one(MACHINE).inputs["roleArn"] == machine_role.outputs["arn"]
-    grants = statements(dev, "database-rotation-machine")
+def test_the_state_machine_forces_a_new_deployment_of_the_password_client_only(small):
+    cluster = small.one("aws:ecs/cluster:Cluster").outputs["name"]
+    web = one_owned(small, "web", ECS_SERVICE).outputs["name"]
+    assert redeployed(small) == [(cluster, web, True)]
+    machine_role = small.one(ROLE, "database-rotation-machine")
+    assert small.one(MACHINE).inputs["roleArn"] == machine_role.outputs["arn"]
+    grants = statements(small, "database-rotation-machine")
     assert [s for s in grants if "ecs:UpdateService" in as_list(s["Action"])] == [
         {
             "Sid": "RedeployTheServicesThatReadTheSecret",
             "Effect": "Allow",
             "Action": "ecs:UpdateService",
-            "Resource": [service_arn(dev, "web")],
+            "Resource": [service_arn(small, "web")],
         }
     ]
     # Nothing else is scoped to a resource: the rest is CloudWatch Logs delivery, which AWS cannot scope.
@@ -113,35 +112,35 @@ def test_the_state_machine_forces_a_new_deployment_of_the_password_client_only(d
     assert trust[0]["Principal"] == {"Service": "states.amazonaws.com"}
     assert trust[0]["Condition"] == {
         "StringEquals": {"aws:SourceAccount": ACCOUNT},
-        "ArnLike": {"aws:SourceArn": dev.one(MACHINE).outputs["arn"]},
+        "ArnLike": {"aws:SourceArn": small.one(MACHINE).outputs["arn"]},
     }
 
 
-def test_executions_are_logged_with_retention_and_a_failed_one_raises_the_alarm(dev):
-    machine = dev.one(MACHINE)
-    log_group = dev.one("aws:cloudwatch/logGroup:LogGroup", "database-rotation-logs")
-    assert log_group.inputs["retentionInDays"] == 14  # the database's logRetentionDays in dev
+def test_executions_are_logged_with_retention_and_a_failed_one_raises_the_alarm(small):
+    machine = small.one(MACHINE)
+    log_group = small.one("aws:cloudwatch/logGroup:LogGroup", "database-rotation-logs")
+    assert log_group.inputs["retentionInDays"] == 14  # the database's logRetentionDays in small
     assert log_group.inputs["name"].startswith("/aws/vendedlogs/states/")
     assert machine.inputs["loggingConfiguration"] == {
         "logDestination": f"{log_group.outputs['arn']}:*",
         "includeExecutionData": True,
         "level": "ALL",
     }
-    alarm = dev.one("aws:cloudwatch/metricAlarm:MetricAlarm", "database-rotation-failed")
+    alarm = small.one("aws:cloudwatch/metricAlarm:MetricAlarm", "database-rotation-failed")
     assert (alarm.inputs["namespace"], alarm.inputs["metricName"]) == ("AWS/States", "ExecutionsFailed")
     assert alarm.inputs["dimensions"] == {"StateMachineArn": machine.outputs["arn"]}
-    assert alarm.inputs["alarmActions"] == [dev.outputs["alarmTopicArn"]]
+    assert alarm.inputs["alarmActions"] == [small.outputs["alarmTopicArn"]]
 
 
 def several_clients(config):
-    """dev's web on the password path, plus a password worker and an IAM-authenticated api."""
+    """small's web on the password path, plus a password worker and an IAM-authenticated api."""
     services = config["ecs-platform:services"]
     services[1]["database"] = {"iamAuth": True}
     services.append({"name": "worker", "image": "public.ecr.aws/docker/library/busybox:1.37", "database": True})
 
 
 def test_every_password_client_and_no_iam_client_is_redeployed():
-    graph = with_config("dev", several_clients)
+    graph = with_config("small", several_clients)
     assert graph.error is None, graph.error
     assert {service for _, service, _ in redeployed(graph)} == {
         one_owned(graph, name, ECS_SERVICE).outputs["name"] for name in ("web", "worker")
@@ -152,13 +151,12 @@ def test_every_password_client_and_no_iam_client_is_redeployed():
     assert result.mandatory == [] and result.advisory == [], result.findings
 
 
-def test_without_a_password_client_there_is_nothing_to_redeploy(prod):
-    # prod's only database client uses IAM authentication.
-    assert prod.of_type(RULE, MACHINE, "ecs-platform:database:RotationRedeploy") == []
+def test_without_a_password_client_there_is_nothing_to_redeploy(prodlike):
+    # prodlike's only database client uses IAM authentication.
+    assert prodlike.of_type(RULE, MACHINE, "ecs-platform:database:RotationRedeploy") == []
 
 
 def test_the_pack_stays_clean_in_preview_too():
-    from offline.harness import evaluate
 
-    result = check(evaluate("dev", preview=True), dry_run=True)
+    result = check(evaluate_fixture("small", preview=True), dry_run=True)
     assert result.mandatory == [] and result.advisory == [], result.findings

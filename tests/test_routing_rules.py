@@ -3,10 +3,9 @@
 import pulumi
 import pulumi_aws as aws
 import pytest
-from helpers import config_error, shipped, with_config
+from helpers import check, config_error, fixture, with_config
 from policy_helpers import passes, violates
 
-from offline.policycheck import check
 from policies.guardrails.types import LISTENER_RULE as RULE
 
 NGINX = "public.ecr.aws/nginx/nginx:1.27-alpine"
@@ -26,7 +25,7 @@ def services(*entries):
 
 
 def priorities(*entries):
-    graph = with_config("dev", services(*entries))
+    graph = with_config("small", services(*entries))
     assert graph.error is None, graph.error
     return {r.name.removesuffix("-rule"): r.inputs["priority"] for r in graph.of_type(RULE)}
 
@@ -81,7 +80,7 @@ def test_explicit_priorities_are_kept_and_automatic_ones_are_numbered_around_the
 
 def test_an_explicit_priority_that_lets_a_broader_rule_shadow_a_narrower_one_is_refused():
     error = config_error(
-        "dev", services(public("web", {"priority": 1}), public("api", {"paths": ["/api/*"], "priority": 2}))
+        "small", services(public("web", {"priority": 1}), public("api", {"paths": ["/api/*"], "priority": 2}))
     )
     assert error == (
         "ecs-platform:services[1].routing.priority: the rule of api (services[1].routing, priority 2) never matches: "
@@ -91,7 +90,7 @@ def test_an_explicit_priority_that_lets_a_broader_rule_shadow_a_narrower_one_is_
 
 
 def test_a_broad_rule_pinned_before_automatic_narrow_ones_is_refused_at_its_own_key():
-    error = config_error("dev", services(public("api", {"paths": ["/api/*"]}), public("web", {"priority": 1})))
+    error = config_error("small", services(public("api", {"paths": ["/api/*"]}), public("web", {"priority": 1})))
     assert error.startswith(
         "ecs-platform:services[1].routing.priority: the rule of api (services[0].routing, priority 10) never matches: "
         "the broader rule of web (services[1].routing, priority 1) comes first"
@@ -109,7 +108,7 @@ def test_a_broad_rule_pinned_before_automatic_narrow_ones_is_refused_at_its_own_
 )
 def test_shadowing_follows_host_and_path_wildcards(broad, narrow):
     error = config_error(
-        "dev", services(public("broad", {**broad, "priority": 1}), public("narrow", {**narrow, "priority": 2}))
+        "small", services(public("broad", {**broad, "priority": 1}), public("narrow", {**narrow, "priority": 2}))
     )
     assert "the rule of narrow (services[1].routing, priority 2) never matches" in error
 
@@ -125,7 +124,7 @@ def test_rules_on_other_hosts_or_disjoint_paths_may_take_any_priority():
 
 
 def test_the_same_route_twice_is_reported_once():
-    error = config_error("dev", services(public("web", {"priority": 1}), public("web2", {"priority": 2})))
+    error = config_error("small", services(public("web", {"priority": 1}), public("web2", {"priority": 2})))
     assert error == (
         'ecs-platform:services[1].routing: path /* on any host is already routed to web (got {"paths": [], '
         '"hosts": [], "priority": 2})'
@@ -245,6 +244,6 @@ def test_actions_not_known_yet_are_not_judged():
     passes(program("HTTPS"), HTTPS_POLICY)
 
 
-def test_prod_redirects_http_to_https_and_passes(prod):
-    assert check(prod).of(HTTPS_POLICY) == []
-    assert check(shipped("dev")).of(HTTPS_POLICY) == []
+def test_prodlike_redirects_http_to_https_and_passes(prodlike):
+    assert check(prodlike).of(HTTPS_POLICY) == []
+    assert check(fixture("small")).of(HTTPS_POLICY) == []

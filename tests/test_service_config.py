@@ -124,7 +124,7 @@ CASES = {
 @pytest.mark.parametrize("case", CASES)
 def test_invalid_service_config_gives_one_line_naming_the_key(case):
     change, expected = CASES[case]
-    error = config_error("dev", change)
+    error = config_error("small", change)
     assert error == expected
     assert "\n" not in error and "Traceback" not in error
 
@@ -133,7 +133,7 @@ def test_a_host_the_requested_certificate_does_not_cover():
     def change(c):
         c["ecs-platform:services"][0]["routing"] = {"hosts": ["www.shop.example.com"]}
 
-    error = config_error("prod", change)
+    error = config_error("prodlike", change)
     assert error == (
         "ecs-platform:services[0].routing.hosts: www.shop.example.com is not covered by the certificate "
         '(got ["www.shop.example.com"])'
@@ -146,7 +146,7 @@ def test_several_problems_give_several_lines():
         c["ecs-platform:services"][1].update(memory=300)
         c["ecs-platform:services"][3].update(port=0)
 
-    assert config_error("dev", change).splitlines() == [
+    assert config_error("small", change).splitlines() == [
         "ecs-platform:services[1].memory: not a valid Fargate memory for cpu 256; valid: 512, 1024, 2048 (got 300)",
         "ecs-platform:services[3].port: must be greater than or equal to 1 (got 0)",
     ]
@@ -158,7 +158,7 @@ def test_cross_service_problems_are_reported_together():
         c["ecs-platform:services"][1]["name"] = "admin"
         c["ecs-platform:services"][4]["allowFrom"] = ["nobody"]
 
-    assert config_error("dev", change).splitlines() == [
+    assert config_error("small", change).splitlines() == [
         'ecs-platform:services[1].name: admin is already the name of services[0] (got "admin")',
         'ecs-platform:services[4].allowFrom: nobody is not another service of this stack (got ["nobody"])',
     ]
@@ -173,6 +173,6 @@ def test_the_complete_example_in_the_config_reference_is_valid():
     readme = Path(__file__).resolve().parent.parent.joinpath("docs", "config-reference.md").read_text()
     block = readme.split("A complete entry", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
     (example,) = yaml.safe_load(block)["ecs-platform:services"]
-    graph = with_config("dev", lambda c: c["ecs-platform:services"].append(example))
+    graph = with_config("small", lambda c: c["ecs-platform:services"].append(example))
     assert graph.error is None, graph.error
     assert graph.outputs["services"]["orders"]["url"] == "http://shop.example.com/orders/"

@@ -6,6 +6,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 from compute import container, role_statements
+from helpers import evaluate_fixture
 
 from components.account import Account
 from components.cluster import Cluster, ClusterArgs
@@ -14,7 +15,6 @@ from components.contracts import DatabaseClient, SecretReference
 from components.naming import Naming
 from components.network import Network, NetworkArgs
 from components.service import Service, ServiceArgs
-from offline.harness import evaluate
 from policies.guardrails.types import IAM_ROLE as ROLE
 
 
@@ -31,7 +31,7 @@ def environment():
 
 
 def database_wired_program():
-    """The dev environment's web service, given a database-like secret and endpoint by hand."""
+    """The small environment's web service, given a database-like secret and endpoint by hand."""
     cfg, naming, account, in_env, network, cluster = environment()
     topic = aws.sns.Topic("alarms", opts=in_env)
     key = aws.kms.Key("database", opts=in_env)
@@ -60,7 +60,7 @@ def database_wired_program():
 
 @pytest.fixture(scope="module")
 def wired():
-    graph = evaluate("dev", program=database_wired_program)
+    graph = evaluate_fixture("small", program=database_wired_program)
     assert graph.error is None, graph.error
     return graph
 
@@ -105,19 +105,19 @@ def test_a_pipeline_owned_service_offers_what_its_pipeline_and_the_dashboard_nee
         pulumi.export("securityGroupId", service.security_group_id)
         pulumi.export("logGroupName", service.log_group_name)
 
-    graph = evaluate("prod", program=program)
+    graph = evaluate_fixture("prodlike", program=program)
     assert graph.error is None, graph.error
     assert captured["plain"] == ("api", "api", "arm64", "api")
     assert captured["internal"] is True
     out = graph.outputs
-    assert out["repositoryName"] == "ecs-platform-prod-api"
-    assert out["repositoryArn"] == "arn:aws:ecr:eu-west-1:123456789012:repository/ecs-platform-prod-api"
-    assert out["clusterName"] == "ecs-platform-prod-cluster"
+    assert out["repositoryName"] == "ecs-platform-prodlike-api"
+    assert out["repositoryArn"] == "arn:aws:ecr:eu-west-1:123456789012:repository/ecs-platform-prodlike-api"
+    assert out["clusterName"] == "ecs-platform-prodlike-cluster"
     assert out["serviceName"] == graph.one("aws:ecs/service:Service").outputs["name"]
     assert out["taskRoleArn"] == graph.one(ROLE, "api-task").outputs["arn"]
     assert out["executionRoleArn"] == graph.one(ROLE, "api-execution").outputs["arn"]
     assert out["taskDefinitionFamily"] == graph.one("aws:ecs/taskDefinition:TaskDefinition").inputs["family"]
     parameter = graph.one("aws:ssm/parameter:Parameter")
     assert (out["imageParameterName"], out["imageParameterArn"]) == (parameter.inputs["name"], parameter.outputs["arn"])
-    assert out["logGroupName"] == "/ecs-platform/prod/services/api"
+    assert out["logGroupName"] == "/ecs-platform/prodlike/services/api"
     assert out["securityGroupId"].startswith("sg-")

@@ -8,29 +8,29 @@ from components.naming import LIMITS, Naming, cut
 from policies.guardrails.types import AWS_PROVIDER as PROVIDER
 
 
-def test_the_environment_provider_tags_everything_it_creates(stack):
-    provider = stack.one(PROVIDER, "aws")
+def test_the_environment_provider_tags_everything_it_creates(env):
+    provider = env.one(PROVIDER, "aws")
     assert provider.inputs["region"] == "eu-west-1"
     assert json.loads(provider.inputs["defaultTags"]) == {
-        "tags": {"Project": "ecs-platform", "Environment": stack.stack, "ManagedBy": "pulumi", "Stack": stack.stack}
+        "tags": {"Project": "ecs-platform", "Environment": env.stack, "ManagedBy": "pulumi", "Stack": env.stack}
     }
 
 
-def test_every_aws_resource_goes_through_the_tagged_provider(stack):
-    provider = stack.one(PROVIDER, "aws")
-    aws_resources = [r for r in stack.registered if r.type.startswith("aws:")]
+def test_every_aws_resource_goes_through_the_tagged_provider(env):
+    provider = env.one(PROVIDER, "aws")
+    aws_resources = [r for r in env.registered if r.type.startswith("aws:")]
     assert aws_resources
     assert {r.name: r.provider_urn for r in aws_resources} == {r.name: provider.urn for r in aws_resources}
     # awsx builds its subnets, gateways and routes from the provider it is handed.
-    assert stack.one("awsx:ec2:Vpc").providers["aws"].startswith(provider.urn)
+    assert env.one("awsx:ec2:Vpc").providers["aws"].startswith(provider.urn)
 
 
-def test_physical_names_carry_project_and_environment_and_fit_their_limits(stack):
-    role = stack.one("aws:iam/role:Role", "web-execution").inputs["namePrefix"]
-    assert role.startswith(f"ecs-platform-{stack.stack}-") and len(role) <= LIMITS["iam_role_prefix"]
-    log_group = stack.one("aws:cloudwatch/logGroup:LogGroup", "web-logs").inputs["name"]
-    assert log_group.startswith(f"/ecs-platform/{stack.stack}/")
-    assert stack.one("awsx:ec2:Vpc").inputs["tags"]["Name"] == f"ecs-platform-{stack.stack}-vpc"
+def test_physical_names_carry_project_and_environment_and_fit_their_limits(env):
+    role = env.one("aws:iam/role:Role", "web-execution").inputs["namePrefix"]
+    assert role.startswith(f"ecs-platform-{env.stack}-") and len(role) <= LIMITS["iam_role_prefix"]
+    log_group = env.one("aws:cloudwatch/logGroup:LogGroup", "web-logs").inputs["name"]
+    assert log_group.startswith(f"/ecs-platform/{env.stack}/")
+    assert env.one("awsx:ec2:Vpc").inputs["tags"]["Name"] == f"ecs-platform-{env.stack}-vpc"
 
 
 naming = Naming(project="ecs-platform", env="production-eu-central")

@@ -269,7 +269,7 @@ def up_step(job: dict[str, Any]) -> dict[str, Any]:
     return step
 
 
-def test_dev_is_deployed_after_the_checks_and_prod_after_dev(deploy):
+def test_small_is_deployed_after_the_checks_and_prodlike_after_small(deploy):
     jobs = deploy["jobs"]
     check = run_scripts(jobs["check"]).splitlines()
     assert "python3 tasks.py test" in check and f"python3 tasks.py policy {' '.join(stack_names())}" in check
@@ -280,7 +280,7 @@ def test_dev_is_deployed_after_the_checks_and_prod_after_dev(deploy):
     assert job_stacks(jobs["dev"]) == ["dev"] and job_stacks(jobs["prod"]) == ["prod"]
 
 
-def test_prod_deploys_only_through_the_protected_production_environment(deploy):
+def test_prodlike_deploys_only_through_the_protected_production_environment(deploy):
     prod = deploy["jobs"]["prod"]
     assert prod["environment"] == "production"
     assert "if" not in prod, "a condition could let prod run without dev"
