@@ -32,7 +32,7 @@ JUSTIFIED = {
 }
 
 
-@pytest.fixture(scope="module", params=["small", "prodlike", "several"])
+@pytest.fixture(scope="module", params=["small", "prodlike", "full", "several"])
 def graph(request):
     if request.param == "several":
         graph = with_config("small", several)

@@ -11,7 +11,7 @@ import re
 
 import pytest
 import synthetic_env
-from helpers import fixture_config
+from helpers import FIXTURE_NAMES, fixture_config
 
 from offline import cost, diagram, plan, preview_json
 from offline.harness import evaluate
@@ -208,6 +208,27 @@ def test_json_masks_secrets():
     assert synthetic_env.SECRET not in text
     [version] = [s for s in doc["steps"] if s["newState"]["type"] == "aws:secretsmanager/secretVersion:SecretVersion"]
     assert version["newState"]["inputs"]["secretString"] == preview_json.SECRET
+
+
+def test_every_stack_gets_its_own_json_and_diagram_file(monkeypatch, tmp_path):
+    # The command over two stacks whose files are the small and prodlike fixtures.
+    monkeypatch.setattr(plan, "stack_names", lambda: ["small", "prodlike"])
+    monkeypatch.setattr(plan, "stack_config", fixture_config)
+    assert plan.main(["--json", str(tmp_path / "plan.json"), "--diagram", str(tmp_path / "{stack}.md")]) == 0
+    for stack in ("small", "prodlike"):
+        assert json.loads((tmp_path / f"plan.{stack}.json").read_text())["steps"]
+        assert (tmp_path / f"{stack}.md").read_text().count("```mermaid") == 1
+
+
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_each_fixture_environment_is_previewed_priced_written_and_drawn(name, tmp_path):
+    result = planned(name)
+    text = plan.render(result)
+    assert text.startswith(f"Previewing update ({name}) offline")
+    assert f"+ {len(result.graph.resources)} to create" in text and "Total" in text
+    plan.write_json(result, tmp_path / f"{name}.json")
+    assert len(json.loads((tmp_path / f"{name}.json").read_text())["steps"]) == len(result.graph.resources)
+    assert diagram.mermaid(result.known).startswith("flowchart TB")
 
 
 # --- diagram ----------------------------------------------------------------------------------

@@ -72,3 +72,19 @@ def test_the_pack_manifest_and_readme_say_how_the_virtualenv_is_made():
         assert "pulumi install --cwd policies" in text and "tasks.py pack-venv" in text
     assert "The CLI creates ./venv" not in manifest
     assert "the pack's own venv is created from policies/requirements.txt" not in readme
+
+
+@pytest.mark.parametrize(("pytest_status", "expected"), [(0, 0), (1, 1), (2, 2)])
+def test_the_test_task_exits_with_pytest_s_status(monkeypatch, pytest_status, expected):
+    monkeypatch.setattr(subprocess, "call", lambda *args, **kwargs: pytest_status)
+    with pytest.raises(SystemExit) as exit_:
+        tasks.test()
+    assert exit_.value.code == expected
+
+
+def test_a_run_that_collects_no_test_fails(monkeypatch):
+    """pytest's exit status 5 (no tests collected) means the suite went missing: CI must not pass on it."""
+    monkeypatch.setattr(subprocess, "call", lambda *args, **kwargs: 5)
+    with pytest.raises(SystemExit) as exit_:
+        tasks.test()
+    assert exit_.value.code == "pytest collected no tests: the suite is missing, which is a failure here"
