@@ -223,9 +223,7 @@ def test_every_stack_gets_its_own_json_and_diagram_file(monkeypatch, tmp_path):
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
 def test_each_fixture_environment_is_previewed_priced_written_and_drawn(name, tmp_path):
     result = planned(name)
-    text = plan.render(result)
-    assert text.startswith(f"Previewing update ({name}) offline")
-    assert f"+ {len(result.graph.resources)} to create" in text and "Total" in text
+    assert result.errors == [] and result.cost.total > 0
     plan.write_json(result, tmp_path / f"{name}.json")
     assert len(json.loads((tmp_path / f"{name}.json").read_text())["steps"]) == len(result.graph.resources)
     assert diagram.mermaid(result.known).startswith("flowchart TB")

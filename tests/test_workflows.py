@@ -357,10 +357,11 @@ def listed_stacks(pr, root: Path, tmp_path: Path) -> list[str]:
 def test_the_listing_job_lists_every_stack_file_and_only_those(pr, tmp_path):
     root = tmp_path / "repository"
     root.mkdir()
-    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "Pulumi.staging.yaml", "Pulumi.eu-1.yml",
-                 "README.md"):  # fmt: skip
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "Pulumi.staging.yaml", "Pulumi.staging-2.yaml",
+                 "Pulumi.eu-1.yml", "README.md"):  # fmt: skip
         (root / name).write_text("config: {}\n")
-    assert listed_stacks(pr, root, tmp_path) == ["dev", "prod", "staging"]
+    # Sorted by name like the tests' list (a glob puts "staging-2.yaml" before "staging.yaml").
+    assert listed_stacks(pr, root, tmp_path) == ["dev", "prod", "staging", "staging-2"]
 
 
 def test_the_listing_job_agrees_with_the_tests_on_this_repository(pr, tmp_path):
