@@ -5,10 +5,22 @@
 what the engine would receive: type, name, URN, parent, inputs in wire format (camelCase) and
 the options that matter (protect, dependencies, ignoreChanges, deleteBeforeReplace). Nothing
 here calls AWS or the Pulumi CLI.
+
+Two things differ from the SDK's own mock monitor, so that the capture is what the engine sees
+and the same on every run:
+
+- URNs are the engine's (`urns.py`), not the SDK mock's.
+- The SDK sends each registration from a thread pool (`run_in_executor`), so registrations
+  arrived in a different order on every run. Here the event loop's executor answers each call
+  before the program goes on, in the order the program made them, which is the order an engine
+  that answers at once receives them. Dependency lists, which the SDK and the engine both keep
+  as sets (the engine's `mapset.ToSlice()` has no order), are sorted.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextvars
 import json
 import logging
@@ -21,7 +33,7 @@ import pulumi
 from components.config.placeholders import SIMULATED_RUN
 from policies.guardrails.types import STACK
 
-from . import sdk
+from . import sdk, urns
 from .graph import CapturedGraph, Resource
 from .mock_aws import AwsMocks
 from .stacks import PROJECT, ROOT, has_secret, stack_config
@@ -65,11 +77,32 @@ def _run(stack: str, config: dict[str, Any], run: str, program: Callable[[], Any
         {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()},
         [key for key, value in config.items() if has_secret(value)],
     )
+    # The SDK runs the program on the thread's event loop (where Outputs made before the run live too).
+    asyncio.get_event_loop_policy().get_event_loop().set_default_executor(_IN_ORDER)
     try:
         sdk.run(program)
     except pulumi.RunError as error:
         graph.error = str(error)
     return graph
+
+
+class _InOrder(concurrent.futures.ThreadPoolExecutor):
+    """An executor that finishes each call before it returns: the engine's answers arrive in the order asked.
+
+    The calls still run on a thread of their own, because the SDK's mock monitor runs an event
+    loop of its own inside each call.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1, thread_name_prefix="mock-engine")
+
+    def submit(self, fn, /, *args, **kwargs):
+        future = super().submit(fn, *args, **kwargs)
+        concurrent.futures.wait([future])
+        return future
+
+
+_IN_ORDER = _InOrder()
 
 
 class _GraphLog:
@@ -96,8 +129,12 @@ class _CapturingMonitor(sdk.MockMonitor):
         super().__init__(mocks)
         self.graph = graph
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        return urns.urn(self.graph.stack, PROJECT, parent, type_, name)
+
     def Invoke(self, request):
         self.graph.invokes.append((request.tok, plain(request.args)))
+        self.graph.invoke_providers.append((request.tok, request.provider, request.version))
         return super().Invoke(request)
 
     def RegisterResource(self, request):
@@ -114,12 +151,15 @@ class _CapturingMonitor(sdk.MockMonitor):
                 providers=dict(request.providers),
                 inputs=plain(request.object),
                 wire_inputs=request.object,
-                dependencies=list(request.dependencies),
-                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                dependencies=sorted(request.dependencies),
+                property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
                 protect=bool(request.protect),
                 ignore_changes=list(request.ignoreChanges),
                 delete_before_replace=request.deleteBeforeReplace,
                 outputs=sdk.registered_state(self, response.urn),
+                version=request.version,
+                plugin_download_url=request.pluginDownloadURL,
+                remote=request.remote,
             )
         )
         return response
