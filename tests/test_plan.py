@@ -64,9 +64,10 @@ def test_tree_lists_each_component_then_its_children_indented_as_create_steps():
 
 def test_counts_per_type_and_the_create_summary():
     text = plan.render(planned("prod"))
-    assert re.search(r"^\s+5  aws:ec2/vpcEndpoint:VpcEndpoint$", text, re.M)
+    # five interface endpoints of the program, and the S3 gateway endpoint awsx registers in the VPC
+    assert re.search(r"^\s+6  aws:ec2/vpcEndpoint:VpcEndpoint$", text, re.M)
     assert re.search(r"^\s+1  awsx:ec2:Vpc$", text, re.M)
-    assert f"+ {len(planned('prod').graph.resources)} to create" in text
+    assert f"+ {len(planned('prod').reported.resources)} to create" in text
 
 
 def test_policy_section_is_printed_even_before_the_check_is_wired():
@@ -176,7 +177,7 @@ def test_json_has_the_shape_of_pulumi_preview_json(tmp_path):
     assert plan.main(["prod", "--json", str(tmp_path / "prod.json")]) == 0
     doc = json.loads((tmp_path / "prod.json").read_text())
     steps = doc["steps"]
-    assert doc["changeSummary"] == {"create": len(steps)} == {"create": len(planned("prod").graph.resources)}
+    assert doc["changeSummary"] == {"create": len(steps)} == {"create": len(planned("prod").reported.resources)}
     for step in steps:
         assert step["op"] == "create"
         state = step["newState"]
@@ -193,7 +194,7 @@ def test_json_has_the_shape_of_pulumi_preview_json(tmp_path):
     assert endpoint["newState"]["propertyDependencies"]["subnetIds"] == [vpc["urn"]]
     assert doc["config"]["aws:region"] == "eu-west-1"
     assert doc["ecsPlatform"]["cost"]["totalMonthly"] == pytest.approx(planned("prod").cost.total)
-    assert doc["ecsPlatform"]["countsByType"]["aws:ec2/vpcEndpoint:VpcEndpoint"] == 5
+    assert doc["ecsPlatform"]["countsByType"]["aws:ec2/vpcEndpoint:VpcEndpoint"] == 6
 
 
 def test_json_masks_secrets():

@@ -10,7 +10,7 @@ offline tools (`offline/*.py`) build on this package; nothing here imports them.
 
 from .engine import evaluate
 from .graph import CapturedGraph, Resource
-from .stacks import PROJECT, ROOT, Secret, stack_config, stack_names
+from .stacks import PROJECT, ROOT, Secret, StackFileError, stack_config, stack_names
 from .wire import UNKNOWN
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "CapturedGraph",
     "Resource",
     "Secret",
+    "StackFileError",
     "evaluate",
     "stack_config",
     "stack_names",
