@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
 import subprocess
 import sys
 import tempfile
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
