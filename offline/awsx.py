@@ -21,15 +21,13 @@ Names are awsx's: subnets, route tables, associations and routes `<vpc>-<spec na
 Elastic IPs and NAT gateways `<vpc>-<AZ number>`, the VPC and internet gateway `<vpc>`.
 Values a resource only gets once created (ids) are unknown, as in a preview of a new stack.
 
-Layouts this does not model (the `Legacy` subnet allocator, AZs chosen by count, interface
-endpoints that `Auto` would give a security group of their own) return a reason instead of
-children, which the preview prints.
+Layouts this does not model (subnets without explicit `cidrBlocks`, which awsx's allocators lay
+out; AZs chosen by count; interface endpoints, which `Auto` gives a security group of their
+own) return a reason instead of children, which the preview prints.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -244,9 +242,11 @@ def _creates_nat(strategy: str, made: int, zone_index: int) -> bool:
 
 
 def _subnet_specs(vpc_name: str, args: Mapping[str, Any], zones: list[str]) -> list[_Spec] | str:
-    """Every subnet awsx lays out: the explicit `cidrBlocks` of each spec, or the `Auto` allocator's."""
+    """Every subnet awsx lays out from explicit `cidrBlocks` (getSubnetSpecsExplicit), AZ by AZ."""
     inputs = args.get("subnetSpecs")
     strategy = args.get("subnetStrategy") or "Legacy"
+    if strategy == "Legacy" and inputs:
+        return "subnetStrategy Legacy lays out the subnets with awsx's legacy allocator, not modelled here"
     if inputs and any(spec.get("cidrBlocks") is not None for spec in inputs):
         if not all(len(spec.get("cidrBlocks") or []) == len(zones) for spec in inputs):
             return "its subnet specs do not give one CIDR block per AZ (awsx refuses them)"
@@ -256,44 +256,10 @@ def _subnet_specs(vpc_name: str, args: Mapping[str, Any], zones: list[str]) -> l
             for spec in inputs
             if spec["type"] != "Unused"
         ]
-    if strategy == "Legacy":
-        return "its subnets are laid out by awsx's Legacy allocator, which this preview does not model"
-    return _auto_specs(vpc_name, args, zones, inputs)
-
-
-def _auto_specs(vpc_name: str, args: Mapping[str, Any], zones: list[str], inputs: list | None) -> list[_Spec]:
-    """getSubnetSpecs: each AZ gets an equal block of the VPC, split in order by each spec's mask."""
-    vpc = ipaddress.ip_network(args.get("cidrBlock") or "10.0.0.0/16")
-    az_mask = args.get("availabilityZoneCidrMask") or vpc.prefixlen + _new_bits(len(zones))
-    specs = inputs or [
-        {"type": "Private", "cidrMask": max(az_mask, 16) + 1},
-        {"type": "Public", "cidrMask": max(az_mask, 16) + 2},
-    ]
-    default_mask = az_mask + _new_bits(len(specs))
-    result = []
-    az_block = ipaddress.ip_network(f"{vpc.network_address}/{az_mask}")
-    for index, zone in enumerate(zones):
-        current = None
-        for spec in specs:
-            mask = spec.get("cidrMask") or default_mask
-            if current is None:
-                current = ipaddress.ip_network(f"{az_block.network_address}/{mask}", strict=False)
-            else:
-                widened = ipaddress.ip_network(f"{current.broadcast_address}/{mask}", strict=False)
-                current = _next(widened)
-            if spec["type"] != "Unused":
-                name = _subnet_name(vpc_name, spec, index)
-                result.append(_Spec(str(current), spec["type"], zone, name, spec.get("tags")))
-        az_block = _next(az_block)
-    return result
-
-
-def _next(block: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
-    return ipaddress.ip_network(f"{block.network_address + block.num_addresses}/{block.prefixlen}")
-
-
-def _new_bits(count: int) -> int:
-    return math.ceil(math.log2(count)) if count else 0
+    return (
+        f"its subnets are laid out by awsx's {strategy} allocator from CIDR masks, which this preview does not "
+        "model (the program's Network gives every subnet spec its cidrBlocks)"
+    )
 
 
 def _subnet_name(vpc_name: str, spec: Mapping[str, Any], zone_index: int) -> str:
