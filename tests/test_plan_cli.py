@@ -4,6 +4,7 @@ The commands run in a copy of the repository whose stacks are this test's: `smal
 `broken` (a key indented one space short, line 6 column 4).
 """
 
+import importlib.metadata
 import json
 import re
 
@@ -12,6 +13,7 @@ from plan_repo import SMALL, copy_repository, run
 
 from offline import plan
 from offline.harness import StackFileError, stack_config
+from offline.harness.urns import urn
 
 BROKEN = """\
 config:
@@ -146,3 +148,40 @@ def test_what_is_wrong_with_a_stack_file_is_one_line_with_file_line_and_column(t
 def test_a_stack_file_without_config_is_an_empty_config(tmp_path):
     (tmp_path / "Pulumi.empty.yaml").write_text("secretsprovider: passphrase\n")
     assert stack_config("empty", root=tmp_path) == {}
+
+
+def test_every_urn_in_the_json_is_the_engines_and_every_reference_resolves(runs):
+    doc = json.loads(runs[0][1]["small.json"])
+    steps = {step["urn"]: step["newState"] for step in doc["steps"]}
+    defaults = {provider["urn"] for provider in doc["ecsPlatform"]["defaultProviders"]}
+    # the small stack has no database, so no pulumi-random: awsx's construction is the one default provider
+    awsx_version = importlib.metadata.version("pulumi_awsx").replace(".", "_")
+    assert defaults == {f"urn:pulumi:small::ecs-platform::pulumi:providers:awsx::default_{awsx_version}"}
+    for urn_, state in steps.items():
+        assert urn("small", "ecs-platform", state.get("parent", ""), state["type"], urn_.rsplit("::", 1)[1]) == urn_
+        assert "pulumi:pulumi:Stack$" not in urn_
+        assert all(dependency in steps for dependency in state.get("dependencies", []))
+        if "provider" in state:
+            assert state["provider"].rsplit("::", 1)[0] in steps.keys() | defaults
+    # what awsx registers inside its VPC is there, under the component
+    assert (
+        "urn:pulumi:small::ecs-platform::ecs-platform:network:Network$awsx:ec2:Vpc$aws:ec2/vpc:Vpc::network-vpc"
+        in steps
+    )
+
+
+@pytest.mark.parametrize(
+    ("token", "shown"),
+    [
+        ("aws:s3/bucket:Bucket", "aws:s3:Bucket"),
+        ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:vpc:SecurityGroupIngressRule"),
+        ("random:index/randomId:RandomId", "random:index:RandomId"),
+        ("aws:ec2/vpcEndpoint:VpcEndpoint", "aws:ec2:VpcEndpoint"),
+        ("awsx:ec2:Vpc", "awsx:ec2:Vpc"),
+        ("pulumi:providers:aws", "pulumi:providers:aws"),
+        ("ecs-platform:network:Network", "ecs-platform:network:Network"),
+        ("aws:ec2/other:Vpc", "aws:ec2/other:Vpc"),
+    ],
+)
+def test_types_are_shown_as_pulumi_preview_shows_them(token, shown):
+    assert plan.display_type(token) == shown
