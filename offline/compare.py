@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,9 @@ from offline.steps import CONSTRUCTED
 from offline.textfit import cut, fit_columns
 
 MARKER = "<!-- ecs-platform offline plan -->"  # lets a workflow find and update its own comment
+# GitHub refuses a comment body over 65,536 characters; past this the diagrams are left out.
+COMMENT_LIMIT = 60_000
+RESOURCE_LINES = 80  # resource changes listed per stack; the rest are counted by type
 
 
 class RefError(Exception):
@@ -321,7 +325,19 @@ def detail_lines(comparison: dict[str, Any], width: int) -> list[str]:
 
 
 def markdown(base: Base, comparisons: dict[str, dict[str, Any]], diagrams: dict[str, str]) -> str:
-    """One pull-request comment for every compared stack: summary, findings, cost, and each changed stack's diagram."""
+    """One pull-request comment for every compared stack: summary, findings, cost, and each changed stack's diagram.
+
+    It stays under GitHub's size limit for a comment: past RESOURCE_LINES a stack's resource
+    changes are counted by type, and the diagrams are left out (saying so) if it is still too long.
+    """
+    text = _markdown(base, comparisons, diagrams)
+    if len(text) > COMMENT_LIMIT and diagrams:
+        text = _markdown(base, comparisons, {})
+        text += "\nThe diagrams are left out: with them this comment would be too long for GitHub.\n"
+    return text
+
+
+def _markdown(base: Base, comparisons: dict[str, dict[str, Any]], diagrams: dict[str, str]) -> str:
     out = [
         MARKER,
         f"### Offline preview against `{base.ref}` (`{base.commit}`)",
@@ -370,8 +386,12 @@ def markdown(base: Base, comparisons: dict[str, dict[str, Any]], diagrams: dict[
                 for line in c["cost"]["lines"]
             ]
             out += [f"| **{money(c['cost']['delta'])}** | **total** | |", ""]
-        changes = [f"+ {e['urn']}" for e in res["added"]] + [f"- {e['urn']}" for e in res["removed"]]
-        changes += [f"~ {e['urn']}  ({', '.join(e['keys'])})" for e in res["changed"]]
+        entries = [("~", e) for e in res["changed"]] + [("+", e) for e in res["added"]]
+        entries += [("-", e) for e in res["removed"]]
+        changes = [f"{sign} {e['urn']}" + (f"  ({', '.join(e['keys'])})" if sign == "~" else "") for sign, e in entries]
+        if len(changes) > RESOURCE_LINES:
+            rest = Counter(f"{sign} {e['type']}" for sign, e in entries[RESOURCE_LINES:])
+            changes = changes[:RESOURCE_LINES] + [f"  … and {n} more: {kind}" for kind, n in sorted(rest.items())]
         if changes:
             out += [
                 f"<details><summary>Resources: {_counts(c)}</summary>",

@@ -161,3 +161,27 @@ def test_a_base_from_an_older_preview_is_compared_by_the_engines_urns(tmp_path):
     assert result["resources"]["added"] == result["resources"]["removed"] == result["resources"]["changed"] == []
     assert result["cost"]["delta"] == 0 and result["cost"]["lines"] == []
     assert any("older offline preview" in note for note in result["notes"])
+
+
+def test_the_comment_stays_under_githubs_size_limit():
+    """A new stack lists its first resources and counts the rest by type; oversized diagrams are left out."""
+    added = [
+        {"urn": f"urn:pulumi:big::ecs-platform::aws:iam/role:Role::role-{i:04d}", "type": "aws:iam/role:Role"}
+        for i in range(500)
+    ]
+    comparison = {
+        "ref": "main",
+        "commit": "0123456789ab",
+        "status": "new",
+        "notes": [],
+        "changed": True,
+        "resources": {"before": 0, "after": 500, "added": added, "removed": [], "changed": []},
+        "policy": {"new": [], "resolved": [], "mandatory": 0, "advisory": 0},
+        "cost": {"before": 0.0, "after": 0.0, "delta": 0.0, "lines": []},
+    }
+    base = compare.Base("main", "0123456789ab", [])
+    text = compare.markdown(base, {"big": comparison}, {"big": "flowchart TB\n" + "  a --> b\n" * 8000})
+    assert len(text) <= compare.COMMENT_LIMIT + 200
+    assert f"+ {added[compare.RESOURCE_LINES - 1]['urn']}" in text and added[compare.RESOURCE_LINES]["urn"] not in text
+    assert f"  … and {500 - compare.RESOURCE_LINES} more: + aws:iam/role:Role" in text
+    assert "```mermaid" not in text and "The diagrams are left out" in text
