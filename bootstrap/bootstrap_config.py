@@ -18,6 +18,7 @@ from typing import Any
 
 import pulumi
 import yaml
+from bootstrap_policies import GITHUB_OIDC_HOST
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -25,7 +26,6 @@ from pydantic.alias_generators import to_camel
 # trust whoever owns that name on GitHub, so a real `pulumi up` refuses it.
 EXAMPLE_REPOSITORY = "my-org/ecs-platform"
 
-GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 REGION = r"^[a-z]{2}(-[a-z]+)+-\d$"
 
 # IAM and AWS STS quotas: role names 64 characters, managed policy names 128.
