@@ -26,9 +26,11 @@ import json
 import logging
 import runpy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 
 from components.config.placeholders import SIMULATED_RUN
 from policies.guardrails.types import STACK
@@ -47,6 +49,7 @@ def evaluate(
     preview: bool = False,
     update: bool = False,
     program: Callable[[], Any] | None = None,
+    root: Path | None = None,
 ) -> CapturedGraph:
     """Runs `__main__.py` for `stack` (with `config` instead of the stack file's, if given).
 
@@ -56,22 +59,33 @@ def evaluate(
     is a test run, neither). `program` replaces `__main__.py`, for tests that need a few
     hand-made resources. A program error is returned in `CapturedGraph.error`, with what was
     registered before it.
+
+    `root` is the folder of another Pulumi project of the repository (`bootstrap/`): its
+    `Pulumi.yaml` names the project, its `Pulumi.<stack>.yaml` holds the config, and the folder
+    runs as the Python language host runs a program, with the folder on `sys.path`.
     """
     if preview and update:
         raise ValueError("a run is a preview or an update, not both")
-    config = stack_config(stack) if config is None else config
-    program = program or (lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
+    root = ROOT if root is None else Path(root).resolve()
+    config = stack_config(stack, root) if config is None else config
+    if root == ROOT:
+        project, main = PROJECT, ROOT / "__main__.py"
+    else:
+        project, main = yaml.safe_load((root / "Pulumi.yaml").read_text())["name"], root
+    program = program or (lambda: runpy.run_path(str(main), run_name="__main__"))
     run = "preview" if preview else "update" if update else "test"
-    return contextvars.Context().run(_run, stack, config, run, program)
+    return contextvars.Context().run(_run, stack, config, run, program, project, root)
 
 
-def _run(stack: str, config: dict[str, Any], run: str, program: Callable[[], Any]) -> CapturedGraph:
+def _run(
+    stack: str, config: dict[str, Any], run: str, program: Callable[[], Any], project: str, root: Path
+) -> CapturedGraph:
     preview = run == "preview"
     SIMULATED_RUN.set(run)
     graph = CapturedGraph(stack=stack, resources=[], outputs={})
     monitor = _CapturingMonitor(AwsMocks(config.get("aws:region") or "us-east-1", preview), graph)
     sdk.install_mocks(
-        monitor, _GraphLog(graph), project=PROJECT, stack=stack, dry_run=preview, root_directory=str(ROOT)
+        monitor, _GraphLog(graph), project=project, stack=stack, dry_run=preview, root_directory=str(root)
     )
     sdk.set_config(
         {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()},
