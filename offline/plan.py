@@ -267,7 +267,7 @@ def verdict_lines(verdicts: list[policycheck.Finding], width: int | None = None)
                 lines.append(f"      [{v.policy}] {v.message}" + (f"  ({v.urn})" if v.urn else ""))
                 continue
             lines += _wrapped([f"      [{v.policy}] {' '.join(v.message.split())}"], width, "  ")
-            lines.append(cut(f"        {v.urn or '(the stack)'}", width, "end"))
+            lines.append(cut(f"        on {v.urn or 'the stack'}", width, "end"))
     return lines
 
 

@@ -29,7 +29,7 @@ from offline import awsx
 from offline.harness import sdk
 from offline.harness.graph import CapturedGraph, Resource
 from offline.harness.stacks import PROJECT, has_secret
-from offline.harness.urns import default_provider_urn, is_provider, package_of, type_of
+from offline.harness.urns import default_provider_urn, is_provider, package_of, project_of, type_of
 from offline.harness.wire import plain
 from policies.guardrails.types import AWSX_VPC
 
@@ -51,10 +51,11 @@ def engine_steps(graph: CapturedGraph, config: dict[str, Any]) -> Steps:
     """The reported steps of `graph` (a preview run) and the default providers the engine registers for it."""
     defaults: dict[str, Resource] = {}
     unlisted: list[tuple[str, str]] = []
+    project = project_of(graph.resources[0].urn) if graph.resources else PROJECT
 
     def default_provider(package: str, version: str, download_url: str) -> str:
         """The reference of `package`'s default provider, registering it on first use."""
-        provider_urn = default_provider_urn(graph.stack, PROJECT, package, version, download_url)
+        provider_urn = default_provider_urn(graph.stack, project, package, version, download_url)
         if provider_urn not in defaults:
             inputs = _package_config(config, package)
             if version:
@@ -75,7 +76,7 @@ def engine_steps(graph: CapturedGraph, config: dict[str, Any]) -> Steps:
             default_provider(package_of(resource.type), resource.version, resource.plugin_download_url)
             reported.append(_as_constructed(resource))
             children = CONSTRUCTED.get(resource.type)
-            listed = children(resource, graph.stack, PROJECT) if children else "no model of its provider"
+            listed = children(resource, graph.stack, project) if children else "no model of its provider"
             if isinstance(listed, str):
                 unlisted.append((resource.urn, listed))
             else:

@@ -94,3 +94,12 @@ def test_a_default_provider_has_no_parent():
     assert default_provider_urn("dev", "ecs-platform", "random", "4.21.4") == (
         "urn:pulumi:dev::ecs-platform::pulumi:providers:random::default_4_21_4"
     )
+
+
+def test_another_project_of_the_repository_gets_its_own_project_in_every_urn(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text("name: other-project\nruntime: python\n")
+    graph = evaluate("s", {"aws:region": "eu-west-1"}, program=lambda: aws.sns.Topic("t"), root=tmp_path)
+    assert [r.urn for r in graph.resources] == [
+        "urn:pulumi:s::other-project::pulumi:pulumi:Stack::other-project-s",
+        "urn:pulumi:s::other-project::aws:sns/topic:Topic::t",
+    ]

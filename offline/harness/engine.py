@@ -83,7 +83,7 @@ def _run(
     preview = run == "preview"
     SIMULATED_RUN.set(run)
     graph = CapturedGraph(stack=stack, resources=[], outputs={})
-    monitor = _CapturingMonitor(AwsMocks(config.get("aws:region") or "us-east-1", preview), graph)
+    monitor = _CapturingMonitor(AwsMocks(config.get("aws:region") or "us-east-1", preview), graph, project)
     sdk.install_mocks(
         monitor, _GraphLog(graph), project=project, stack=stack, dry_run=preview, root_directory=str(root)
     )
@@ -139,12 +139,13 @@ class _GraphLog:
 class _CapturingMonitor(sdk.MockMonitor):
     """The SDK's mock monitor, recording each registration and invoke as the engine would receive it."""
 
-    def __init__(self, mocks: AwsMocks, graph: CapturedGraph):
+    def __init__(self, mocks: AwsMocks, graph: CapturedGraph, project: str):
         super().__init__(mocks)
         self.graph = graph
+        self.project = project
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
-        return urns.urn(self.graph.stack, PROJECT, parent, type_, name)
+        return urns.urn(self.graph.stack, self.project, parent, type_, name)
 
     def Invoke(self, request):
         self.graph.invokes.append((request.tok, plain(request.args)))

@@ -32,6 +32,10 @@ def urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
     return f"{PREFIX}{stack}::{project}::{qualified}::{name}"
 
 
+def project_of(urn_: str) -> str:
+    return urn_[len(PREFIX) :].split("::", 3)[1]
+
+
 def qualified_type(urn_: str) -> str:
     """The type part of a URN, with every ancestor's type (`a$b$c`)."""
     return urn_[len(PREFIX) :].split("::", 3)[2]
