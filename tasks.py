@@ -5,8 +5,9 @@ python3 tasks.py test    run the test suite
 python3 tasks.py lint    ruff: lint and formatting
 python3 tasks.py policy [STACK ...] [--preview]
                          offline policy check (default: every stack); fails on a mandatory violation
-python3 tasks.py plan [STACK ...] [--json FILE] [--diagram FILE]
-                         offline preview: resource tree, policy verdicts, monthly cost
+python3 tasks.py plan [STACK ...] [--tree] [--json FILE] [--diagram FILE] [--compare GIT_REF [--markdown FILE]]
+                         offline preview: summary, policy verdicts, monthly cost (--tree: the resource tree);
+                         --compare: what changes against a git ref (--markdown: a pull-request comment)
 python3 tasks.py docs    regenerate docs/config-reference.md and schema/stack-config.schema.json from the
                          config models (a test fails while either is stale)
 python3 tasks.py pack-venv

@@ -61,7 +61,7 @@ def workload(spec: dict) -> int:
         plan.render(result)
         if spec.get("diagram"):
             diagram.mermaid(result.known)
-    return sum(len(r.graph.resources) for r in results)
+    return sum(len(r.reported.resources) for r in results)
 
 
 def replicate(services: list[dict], n: int) -> list[dict]:

@@ -43,7 +43,7 @@ from pulumi.runtime.proto import analyzer_pb2
 from offline.harness import sdk
 from offline.harness.engine import evaluate
 from offline.harness.graph import CapturedGraph, Resource
-from offline.harness.stacks import PROJECT, ROOT, stack_names
+from offline.harness.stacks import PROJECT, ROOT, StackFileError, stack_names
 from offline.harness.wire import Unknown, as_dict, walk
 from policies.guardrails.pack import DESCRIPTION, ENFORCEMENT_LEVEL, NAME, all_policies
 from policies.guardrails.types import STACK
@@ -103,9 +103,21 @@ def new_analyzer() -> Any:
     return sdk.PolicyAnalyzer(NAME, "0.0.1", all_policies(), ENFORCEMENT_LEVEL, None, DESCRIPTION)
 
 
+class PolicyConfigFileError(PolicyConfigError):
+    """A pack config file that is not JSON: `policies/config.<stack>.json:<line>:<column>: <what is wrong>`."""
+
+
 def pack_config(stack: str) -> dict[str, Any]:
     path = POLICY_DIR / f"config.{stack}.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        return {}
+    try:
+        config = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise PolicyConfigFileError(f"{path.relative_to(ROOT)}:{error.lineno}:{error.colno}: {error.msg}") from None
+    if not isinstance(config, dict):
+        raise PolicyConfigFileError(f"{path.relative_to(ROOT)}:1:1: a pack config is a JSON object of policy names")
+    return config
 
 
 _JSON_TYPES = {
@@ -358,6 +370,11 @@ def main(argv: list[str]) -> int:
     for stack in stacks:
         try:
             result = run(stack, preview=args.preview)
+        except (StackFileError, PolicyConfigFileError) as error:
+            # One line that starts with the file, line and column, as editors and CI annotations read it.
+            print(error)
+            failed = True
+            continue
         except PolicyConfigError as error:
             print(f"== {stack}: policies/config.{stack}.json: {error}")
             failed = True

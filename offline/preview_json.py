@@ -10,8 +10,13 @@ string `04da6b54-80e4-46f7-96ec-b56ff0331ba9`, secrets are `[secret]`, and resou
 references are the state file's resource-reference objects.
 
 What the real preview has no place for goes under one extra top-level key, `ecsPlatform`
-(cost estimate, counts per type, policy verdicts); readers of the real format ignore it.
-The real `--json` output drops policy events, so verdicts only appear there.
+(cost estimate, counts per type, policy verdicts, the default providers the engine registers
+without reporting a step, and, with `--compare`, the comparison); readers of the real format
+ignore it. The real `--json` output drops policy events, so verdicts only appear there.
+
+Two runs on the same input write the same bytes: maps are written with sorted keys, as Go's
+encoding/json writes the engine's property maps, steps come in the harness's fixed
+registration order, and `duration` is 0 (the real one is the wall-clock time of the run).
 """
 
 from __future__ import annotations
@@ -24,12 +29,16 @@ from typing import Any
 from offline.cost import Estimate
 from offline.harness.graph import CapturedGraph, Resource
 from offline.harness.stacks import Secret
+from offline.harness.urns import is_provider
 from offline.harness.wire import as_dict, walk, whole_numbers
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # computedValuePlaceholder in pkg/resource/stack
 SECRET = "[secret]"
 RESOURCE_REFERENCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
+# Bumped when what the document lists changes, so a comparison knows what an older one left out.
+# 2: engine URNs, the children of remote components (awsx) listed, default providers named.
+FORMAT = 2
 
 
 def document(
@@ -39,11 +48,14 @@ def document(
     verdicts: list[dict[str, Any]] | None = None,
     duration_seconds: float = 0.0,
     diagnostics: list[dict[str, str]] | None = None,
+    *,
+    default_providers: list[Resource] = (),
+    unlisted: list[tuple[str, str]] = (),
 ) -> dict[str, Any]:
-    """The preview digest of one stack, as a JSON-ready dict."""
+    """The preview digest of one stack, as a JSON-ready dict; `graph` holds the reported steps in order."""
     steps = [_step(res) for res in graph.resources]
     doc: dict[str, Any] = {
-        "config": {key: _config_value(value) for key, value in config.items()},
+        "config": {key: _config_value(config[key]) for key in sorted(config)},
         "steps": steps,
         "diagnostics": diagnostics or [],
         "duration": int(duration_seconds * 1e9),
@@ -53,16 +65,20 @@ def document(
         if not doc[key]:
             del doc[key]
     doc["ecsPlatform"] = {
+        "format": FORMAT,
         "stack": graph.stack,
         "countsByType": dict(sorted(Counter(r.type for r in graph.resources).items())),
         "policyVerdicts": verdicts,
         "cost": _cost(cost) if cost else None,
+        # Registered by the engine for resources without a provider; `pulumi preview` reports no step for them.
+        "defaultProviders": [{"urn": p.urn, "inputs": wire_to_json(p.wire_inputs)} for p in default_providers],
+        "unlistedChildren": [{"urn": urn, "why": why} for urn, why in unlisted],
     }
     return doc
 
 
 def _step(res: Resource) -> dict[str, Any]:
-    provider = res.provider if res.custom and not res.type.startswith("pulumi:providers:") else ""
+    provider = res.provider if res.custom and not is_provider(res.type) else ""
     new_state: dict[str, Any] = {
         "urn": res.urn,
         "custom": res.custom,
@@ -76,10 +92,10 @@ def _step(res: Resource) -> dict[str, Any]:
     if res.protect:
         new_state["protect"] = True
     if res.dependencies:
-        new_state["dependencies"] = list(res.dependencies)
+        new_state["dependencies"] = sorted(res.dependencies)
     if provider:
         new_state["provider"] = provider
-    deps = {key: urns for key, urns in res.property_dependencies.items() if urns}
+    deps = {key: sorted(urns) for key, urns in sorted(res.property_dependencies.items()) if urns}
     if deps:
         new_state["propertyDependencies"] = deps
     if res.ignore_changes:
@@ -109,15 +125,26 @@ def _output_value(value: Mapping[str, Any], visit: Any) -> Any:
 
 
 def wire_to_json(struct: Any) -> dict[str, Any]:
-    """Engine wire properties as the real preview prints them: unknowns as the placeholder, secrets masked."""
-    return walk(
-        as_dict(struct),
-        secret=lambda value, visit: SECRET,
-        resource=_reference,
-        output=_output_value,
-        unknown=UNKNOWN,
-        leaf=whole_numbers,
+    """Wire properties as the real preview prints them: unknowns as the placeholder, secrets masked, keys sorted."""
+    return _sorted_keys(
+        walk(
+            as_dict(struct),
+            secret=lambda value, visit: SECRET,
+            resource=_reference,
+            output=_output_value,
+            unknown=UNKNOWN,
+            leaf=whole_numbers,
+        )
     )
+
+
+def _sorted_keys(value: Any) -> Any:
+    """Every object's keys in order, as Go's encoding/json writes a map."""
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(item) for item in value]
+    return value
 
 
 def _config_value(value: Any) -> str:
@@ -126,7 +153,7 @@ def _config_value(value: Any) -> str:
         return SECRET
     if isinstance(value, str):
         return value
-    return json.dumps(_mask(value))
+    return json.dumps(_sorted_keys(_mask(value)))
 
 
 def _mask(value: Any) -> Any:

@@ -69,9 +69,10 @@ def test_tree_lists_each_component_then_its_children_indented_as_create_steps():
 
 def test_counts_per_type_and_the_create_summary():
     text = plan.render(planned("prodlike"))
-    assert re.search(r"^\s+5  aws:ec2/vpcEndpoint:VpcEndpoint$", text, re.M)
+    # five interface endpoints of the program, and the S3 gateway endpoint awsx registers in the VPC
+    assert re.search(r"^\s+6  aws:ec2/vpcEndpoint:VpcEndpoint$", text, re.M)
     assert re.search(r"^\s+1  awsx:ec2:Vpc$", text, re.M)
-    assert f"+ {len(planned('prodlike').graph.resources)} to create" in text
+    assert f"+ {len(planned('prodlike').reported.resources)} to create" in text
 
 
 def test_policy_section_is_printed_even_before_the_check_is_wired():
@@ -181,7 +182,7 @@ def test_json_has_the_shape_of_pulumi_preview_json(tmp_path):
     plan.write_json(planned("prodlike"), tmp_path / "prodlike.json")
     doc = json.loads((tmp_path / "prodlike.json").read_text())
     steps = doc["steps"]
-    assert doc["changeSummary"] == {"create": len(steps)} == {"create": len(planned("prodlike").graph.resources)}
+    assert doc["changeSummary"] == {"create": len(steps)} == {"create": len(planned("prodlike").reported.resources)}
     for step in steps:
         assert step["op"] == "create"
         state = step["newState"]
@@ -198,7 +199,7 @@ def test_json_has_the_shape_of_pulumi_preview_json(tmp_path):
     assert endpoint["newState"]["propertyDependencies"]["subnetIds"] == [vpc["urn"]]
     assert doc["config"]["aws:region"] == "eu-west-1"
     assert doc["ecsPlatform"]["cost"]["totalMonthly"] == pytest.approx(planned("prodlike").cost.total)
-    assert doc["ecsPlatform"]["countsByType"]["aws:ec2/vpcEndpoint:VpcEndpoint"] == 5
+    assert doc["ecsPlatform"]["countsByType"]["aws:ec2/vpcEndpoint:VpcEndpoint"] == 6
 
 
 def test_json_masks_secrets():
@@ -225,7 +226,7 @@ def test_each_fixture_environment_is_previewed_priced_written_and_drawn(name, tm
     result = planned(name)
     assert result.errors == [] and result.cost.total > 0
     plan.write_json(result, tmp_path / f"{name}.json")
-    assert len(json.loads((tmp_path / f"{name}.json").read_text())["steps"]) == len(result.graph.resources)
+    assert len(json.loads((tmp_path / f"{name}.json").read_text())["steps"]) == len(result.reported.resources)
     assert diagram.mermaid(result.known).startswith("flowchart TB")
 
 

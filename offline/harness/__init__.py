@@ -2,15 +2,17 @@
 
 Tests, the offline policy check and the offline preview all read environments through
 `evaluate(stack)`, which returns a `CapturedGraph`. Inside: `engine.py` runs the program and
-records each registration, `mock_aws.py` answers as AWS would (ids, ARNs, computed outputs,
-invokes), `stacks.py` reads the stack files, `graph.py` is the result's shape, `wire.py` reads
-the engine's wire format and `sdk.py` is the only door to the Pulumi SDKs' internals. The
+records each registration (in one order on every run), `urns.py` builds URNs as the engine does,
+`mock_aws.py` answers as AWS would (ids, ARNs, computed outputs, invokes), `stacks.py` reads the
+stack files (a broken one is a one-line `StackFileError`), `graph.py` is the result's shape,
+`wire.py` reads the engine's wire format and `sdk.py` is the only door to the Pulumi SDKs'
+internals. The
 offline tools (`offline/*.py`) build on this package; nothing here imports them.
 """
 
 from .engine import evaluate
 from .graph import CapturedGraph, Resource
-from .stacks import PROJECT, ROOT, Secret, stack_config, stack_names
+from .stacks import PROJECT, ROOT, Secret, StackFileError, stack_config, stack_names
 from .wire import UNKNOWN
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "CapturedGraph",
     "Resource",
     "Secret",
+    "StackFileError",
     "evaluate",
     "stack_config",
     "stack_names",

@@ -5,23 +5,37 @@
 what the engine would receive: type, name, URN, parent, inputs in wire format (camelCase) and
 the options that matter (protect, dependencies, ignoreChanges, deleteBeforeReplace). Nothing
 here calls AWS or the Pulumi CLI.
+
+Two things differ from the SDK's own mock monitor, so that the capture is what the engine sees
+and the same on every run:
+
+- URNs are the engine's (`urns.py`), not the SDK mock's.
+- The SDK sends each registration from a thread pool (`run_in_executor`), so registrations
+  arrived in a different order on every run. Here the event loop's executor answers each call
+  before the program goes on, in the order the program made them, which is the order an engine
+  that answers at once receives them. Dependency lists, which the SDK and the engine both keep
+  as sets (the engine's `mapset.ToSlice()` has no order), are sorted.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextvars
 import json
 import logging
 import runpy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 
 from components.config.placeholders import SIMULATED_RUN
 from policies.guardrails.types import STACK
 
-from . import sdk
+from . import sdk, urns
 from .graph import CapturedGraph, Resource
 from .mock_aws import AwsMocks
 from .stacks import PROJECT, ROOT, has_secret, stack_config
@@ -35,6 +49,7 @@ def evaluate(
     preview: bool = False,
     update: bool = False,
     program: Callable[[], Any] | None = None,
+    root: Path | None = None,
 ) -> CapturedGraph:
     """Runs `__main__.py` for `stack` (with `config` instead of the stack file's, if given).
 
@@ -44,32 +59,64 @@ def evaluate(
     is a test run, neither). `program` replaces `__main__.py`, for tests that need a few
     hand-made resources. A program error is returned in `CapturedGraph.error`, with what was
     registered before it.
+
+    `root` is the folder of another Pulumi project of the repository (`bootstrap/`): its
+    `Pulumi.yaml` names the project, its `Pulumi.<stack>.yaml` holds the config, and the folder
+    runs as the Python language host runs a program, with the folder on `sys.path`.
     """
     if preview and update:
         raise ValueError("a run is a preview or an update, not both")
-    config = stack_config(stack) if config is None else config
-    program = program or (lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
+    root = ROOT if root is None else Path(root).resolve()
+    config = stack_config(stack, root) if config is None else config
+    if root == ROOT:
+        project, main = PROJECT, ROOT / "__main__.py"
+    else:
+        project, main = yaml.safe_load((root / "Pulumi.yaml").read_text())["name"], root
+    program = program or (lambda: runpy.run_path(str(main), run_name="__main__"))
     run = "preview" if preview else "update" if update else "test"
-    return contextvars.Context().run(_run, stack, config, run, program)
+    return contextvars.Context().run(_run, stack, config, run, program, project, root)
 
 
-def _run(stack: str, config: dict[str, Any], run: str, program: Callable[[], Any]) -> CapturedGraph:
+def _run(
+    stack: str, config: dict[str, Any], run: str, program: Callable[[], Any], project: str, root: Path
+) -> CapturedGraph:
     preview = run == "preview"
     SIMULATED_RUN.set(run)
     graph = CapturedGraph(stack=stack, resources=[], outputs={})
-    monitor = _CapturingMonitor(AwsMocks(config.get("aws:region") or "us-east-1", preview), graph)
+    monitor = _CapturingMonitor(AwsMocks(config.get("aws:region") or "us-east-1", preview), graph, project)
     sdk.install_mocks(
-        monitor, _GraphLog(graph), project=PROJECT, stack=stack, dry_run=preview, root_directory=str(ROOT)
+        monitor, _GraphLog(graph), project=project, stack=stack, dry_run=preview, root_directory=str(root)
     )
     sdk.set_config(
         {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()},
         [key for key, value in config.items() if has_secret(value)],
     )
+    # The SDK runs the program on the thread's event loop (where Outputs made before the run live too).
+    asyncio.get_event_loop_policy().get_event_loop().set_default_executor(_IN_ORDER)
     try:
         sdk.run(program)
     except pulumi.RunError as error:
         graph.error = str(error)
     return graph
+
+
+class _InOrder(concurrent.futures.ThreadPoolExecutor):
+    """An executor that finishes each call before it returns: the engine's answers arrive in the order asked.
+
+    The calls still run on a thread of their own, because the SDK's mock monitor runs an event
+    loop of its own inside each call.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1, thread_name_prefix="mock-engine")
+
+    def submit(self, fn, /, *args, **kwargs):
+        future = super().submit(fn, *args, **kwargs)
+        concurrent.futures.wait([future])
+        return future
+
+
+_IN_ORDER = _InOrder()
 
 
 class _GraphLog:
@@ -92,12 +139,17 @@ class _GraphLog:
 class _CapturingMonitor(sdk.MockMonitor):
     """The SDK's mock monitor, recording each registration and invoke as the engine would receive it."""
 
-    def __init__(self, mocks: AwsMocks, graph: CapturedGraph):
+    def __init__(self, mocks: AwsMocks, graph: CapturedGraph, project: str):
         super().__init__(mocks)
         self.graph = graph
+        self.project = project
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        return urns.urn(self.graph.stack, self.project, parent, type_, name)
 
     def Invoke(self, request):
         self.graph.invokes.append((request.tok, plain(request.args)))
+        self.graph.invoke_providers.append((request.tok, request.provider, request.version))
         return super().Invoke(request)
 
     def RegisterResource(self, request):
@@ -114,12 +166,15 @@ class _CapturingMonitor(sdk.MockMonitor):
                 providers=dict(request.providers),
                 inputs=plain(request.object),
                 wire_inputs=request.object,
-                dependencies=list(request.dependencies),
-                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                dependencies=sorted(request.dependencies),
+                property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
                 protect=bool(request.protect),
                 ignore_changes=list(request.ignoreChanges),
                 delete_before_replace=request.deleteBeforeReplace,
                 outputs=sdk.registered_state(self, response.urn),
+                version=request.version,
+                plugin_download_url=request.pluginDownloadURL,
+                remote=request.remote,
             )
         )
         return response

@@ -26,6 +26,11 @@ class Resource:
     ignore_changes: list[str]
     delete_before_replace: bool
     outputs: dict[str, Any] = field(default_factory=dict)
+    # What the SDK asked of the engine for the resource's package: the plugin version (and where to
+    # download it), which name the default provider of a resource registered without one.
+    version: str = ""
+    plugin_download_url: str = ""
+    remote: bool = False  # a component a provider constructs (awsx), not the program
 
     @property
     def depends_on(self) -> list[str]:
@@ -50,6 +55,8 @@ class CapturedGraph:
     warnings: list[str] = field(default_factory=list)
     # Every invoke (data source) the program called: (token, arguments as plain values).
     invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # The same invokes as provider requests: (token, provider reference or "" for the default, version).
+    invoke_providers: list[tuple[str, str, str]] = field(default_factory=list)
 
     def of_type(self, *types: str) -> list[Resource]:
         return [r for r in self.resources if r.type in types]
