@@ -25,7 +25,10 @@ from typing import Any
 
 import pytest
 import yaml
+from plan_repo import git
+from readme_edits import add_service, copy_repository, stack_files
 
+from offline import compare
 from offline.harness import stack_names
 from offline.policycheck import new_analyzer, reconcile
 
@@ -398,6 +401,33 @@ def test_the_offline_plan_compares_with_the_base_branch_and_hands_its_summary_to
     assert download["with"]["name"] == upload["with"]["name"] == "plan-comment"
 
 
+def test_the_plan_step_comments_on_what_a_pull_request_changes(pr, tmp_path):
+    """The `plan` job's script, run as the runner runs it, on a git repository whose base branch is
+    this repository and whose pull request adds a service as the README says: the artifact holds
+    the number and a summary that names the new service against `origin/<base>`."""
+    venv = ROOT / "venv"
+    if not (venv / "bin" / "python").exists():
+        pytest.fail(f"{venv} is missing: run the tests with python3 tasks.py test, which creates it")
+    repo = copy_repository(tmp_path / "repo")
+    (repo / "venv").symlink_to(venv)  # tasks.py finds its virtualenv ready (the same requirements)
+    git(repo, "init", "--quiet", "--initial-branch", "main")
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--message", "base")
+    git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")  # what the checkout's fetch-depth 0 fetches
+    git(repo, "checkout", "--quiet", "-b", "pull-request")
+    stacks = stack_files(repo)
+    service = add_service(repo, "dev" if "dev" in stacks else stacks[0])
+    git(repo, "commit", "--quiet", "--all", "--message", "a service")
+    [step] = [s for s in pr["jobs"]["plan"]["steps"] if "tasks.py plan" in s.get("run", "")]
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "BASE_REF": "main", "PR_NUMBER": "42"}
+    result = run_step(step["run"], repo, env)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert (repo / "plan-comment" / "pr-number").read_text() == "42\n"
+    summary = (repo / "plan-comment" / "plan.md").read_text()
+    assert summary.startswith(compare.MARKER) and "origin/main" in summary
+    assert f"::{service['name']}-repository" in summary  # the new service's resources, by URN
+
+
 def test_preview_runs_only_where_oidc_is_possible_and_never_for_forks(pr):
     job = pr["jobs"]["preview"]
     clauses = conjuncts(job["if"])
@@ -536,6 +566,15 @@ def test_the_first_run_posts_one_comment_with_the_summary_under_a_hidden_marker(
     assert writes(calls) == [
         ("POST", "repos/acme/ecs-platform/issues/7/comments", f"{MARKER}\n## Offline plan\n\n| stack | change |\n")
     ]
+
+
+def test_the_marker_is_written_once_whatever_the_summary_holds(posting):
+    """`tasks.py plan --markdown` starts with the same marker (offline/compare.py): it stays one line."""
+    assert MARKER == compare.MARKER
+    result, calls = posting.run(body=f"{MARKER}\n## Offline plan\n{MARKER}\n")
+    assert result.returncode == 0, result.stdout + result.stderr
+    [(_, _, body)] = writes(calls)
+    assert body == f"{MARKER}\n## Offline plan\n"
 
 
 def test_a_later_run_edits_the_comment_it_posted_and_no_one_elses(posting):
