@@ -206,6 +206,17 @@ def test_aws_credentials_come_only_from_an_assumed_role(all_jobs):
         assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} & job.get("env", {}).keys(), f"{file}:{name}"
 
 
+def test_a_deploy_session_lasts_as_long_as_its_job_may_run(all_jobs):
+    # configure-aws-credentials asks for one hour unless told otherwise; an `up` that runs longer
+    # loses its credentials half-way. The bootstrap's deploy roles allow two hours.
+    for file, name, job in all_jobs:
+        for step in steps_using(job, CREDENTIALS_ACTION):
+            if "DEPLOY" in step["with"]["role-to-assume"]:
+                seconds = int(step["with"].get("role-duration-seconds", 3600))
+                assert seconds >= job["timeout-minutes"] * 60, f"{file}:{name}"
+                assert seconds <= 2 * 3600, f"{file}:{name}: more than the deploy role's maximum session"
+
+
 def test_pulumi_secrets_come_from_repository_secrets_never_from_the_repo(all_jobs):
     for f in WORKFLOW_FILES:
         doc = load(f.name)
