@@ -1,5 +1,7 @@
 """One ecs-platform environment: everything a stack's config asks for, in build order."""
 
+import dataclasses
+
 import pulumi
 
 from components.account import Account
@@ -39,6 +41,8 @@ if cfg.bastion.enabled:
     )
 
 # Compute: the cluster and its load balancer, the alarm topic, every service, one dashboard.
+# Services see the network's zones as plain values: a file system they create has a mount target in each.
+service_network = dataclasses.replace(network.refs, availability_zones=tuple(network.availability_zones))
 public_hosts = [host for s in cfg.services if s.public for host in s.rule.hosts]
 cluster = Cluster("cluster", ClusterArgs(cfg.cluster, naming, account, network.refs, public_hosts), opts=in_env)
 alarms = AlarmTopic("alarms", AlarmTopicArgs(cfg.monitoring, naming, account), opts=in_env)
@@ -49,7 +53,7 @@ services = {
             s,
             naming,
             account,
-            network.refs,
+            service_network,
             cluster.refs,
             cfg.monitoring,
             alarms.topic_arn,
@@ -69,6 +73,10 @@ for s in cfg.services:
         cluster.allow_to(s.name, services[s.name].security_group, s.port)
     for source in s.allow_from:
         services[s.name].allow_from(source, services[source].security_group_id)
+    if s.admin_port is not None and bastion is not None:
+        # The admin port's one way in from outside the services: an SSM session through the bastion.
+        bastion.allow_to(f"{s.name}-admin", services[s.name].security_group_id, s.admin_port, f"{s.name} admin port")
+        services[s.name].allow_admin_from("bastion", bastion.security_group_id)
     if s.database:
         database.allow_from(s.name, services[s.name].security_group_id)
 
@@ -126,6 +134,13 @@ if bastion is not None:
         pulumi.export("dbTunnelCommand", bastion.port_forward_command(database.refs.address, database.refs.port))
 pulumi.export("alarmTopicArn", alarms.topic_arn)
 pulumi.export("dashboardName", dashboard.dashboard_name)
+
+# A service's admin port is reached from outside through an SSM session on the bastion, to its Cloud Map name.
+admin_tunnels = {
+    s.name: bastion.port_forward_command(pulumi.Output.concat(s.name, ".", cluster.refs.namespace_name), s.admin_port)
+    for s in cfg.services
+    if s.admin_port is not None and bastion is not None
+}
 pulumi.export(
     "services",
     {
@@ -133,6 +148,9 @@ pulumi.export(
             "url": s.url,
             "repositoryUrl": s.repository_url,
             "logGroup": s.log_group_name,
+            "securityGroupId": s.security_group_id,
+            **({"fileSystemIds": s.file_system_ids} if s.file_system_ids else {}),
+            **({"adminTunnelCommand": admin_tunnels[name]} if name in admin_tunnels else {}),
             **s.refs.outputs(),
             **(s.delivery_target.outputs() if s.delivery_target else {}),
         }

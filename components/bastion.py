@@ -46,6 +46,7 @@ class Bastion(pulumi.ComponentResource):
     def __init__(self, name: str, args: BastionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ecs-platform:bastion:Bastion", name, None, opts)
         cfg, naming = args.config, args.naming
+        self._name = name
         self._region = args.account.region
 
         security_group = aws.ec2.SecurityGroup(
@@ -129,6 +130,23 @@ class Bastion(pulumi.ComponentResource):
 
         self.register_outputs(
             {"instanceId": self.instance_id, "securityGroupId": self.security_group_id, "roleName": self.role_name}
+        )
+
+    def allow_to(self, name: str, security_group_id: pulumi.Input[str], port: int, description: str) -> None:
+        """Lets the bastion forward sessions to `port` of one security group (a service's admin port).
+
+        One egress rule in the bastion's group, named after what it opens the way to; the other
+        side's ingress rule is its owner's to add.
+        """
+        aws.vpc.SecurityGroupEgressRule(
+            f"{self._name}-to-{name}",
+            security_group_id=self.security_group_id,
+            referenced_security_group_id=security_group_id,
+            description=description,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def port_forward_command(self, host: pulumi.Input[str], port: pulumi.Input[int]) -> pulumi.Output[str]:

@@ -71,10 +71,17 @@ class NetworkRefs(_Exported):
     isolated_subnet_ids: pulumi.Input[list[str]]
     # The security group of the interface endpoints; None without interface endpoints.
     endpoint_security_group_id: pulumi.Input[str] | None = None
+    # The AZs of the subnets, one subnet per tier in each: decides how many of a per-AZ resource
+    # (EFS mount targets) a component builds, so plain values; None when not known.
+    availability_zones: Sequence[str] | None = None
 
     @classmethod
-    def from_stack_reference(cls, ref: pulumi.StackReference) -> NetworkRefs:
-        return cls.from_outputs(ref.get_output)
+    def from_stack_reference(
+        cls, ref: pulumi.StackReference, *, availability_zones: Sequence[str] | None = None
+    ) -> NetworkRefs:
+        """The network another stack exports; `availability_zones` as that stack's config names them."""
+        zones = tuple(availability_zones) if availability_zones is not None else None
+        return cls.from_outputs(ref.get_output, availability_zones=zones)
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,35 @@ class SecretReference:
     # The customer-managed key the secret is encrypted with, if any: the execution role may
     # decrypt with it, through Secrets Manager only.
     kms_key_arn: pulumi.Input[str] | None = None
+
+
+@dataclass(frozen=True)
+class FileSystemMount:
+    """An EFS file system a service's tasks mount through one access point, with IAM authorization.
+
+    `ready` are the resources the ECS service must wait for before it starts tasks that mount it
+    (mount targets, the NFS rule of their security group, the file system policy): none for a
+    file system another stack or team owns.
+    """
+
+    file_system_id: pulumi.Input[str]
+    file_system_arn: pulumi.Input[str]
+    access_point_id: pulumi.Input[str]
+    access_point_arn: pulumi.Input[str]
+    ready: Sequence[pulumi.Resource] = ()
+
+    @classmethod
+    def existing(
+        cls, account: Account, file_system_id: pulumi.Input[str], access_point_id: pulumi.Input[str]
+    ) -> FileSystemMount:
+        """A file system and access point made elsewhere, by id (ARNs: Service Authorization Reference, Amazon EFS)."""
+
+        def arn(kind: str, resource_id: pulumi.Input[str]) -> pulumi.Output[str]:
+            return pulumi.Output.concat(account.arn("elasticfilesystem", f"{kind}/"), resource_id)
+
+        return cls(
+            file_system_id, arn("file-system", file_system_id), access_point_id, arn("access-point", access_point_id)
+        )
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ LIMITS = {
     "codepipeline": 100,
     "codestar_connection": 32,
     "events_rule": 64,
+    "efs_creation_token": 64,
     "default": 255,
 }
 

@@ -524,6 +524,10 @@ JUSTIFIED = {
         # RDS grants itself the database key when it creates the instance, on the caller's behalf
         # (Amazon RDS User Guide, "Encrypting Amazon RDS resources"): only through RDS, only for AWS resources.
         "LetRdsGrantItselfKeys",
+        # EFS likewise with a file system's own key ("Encrypting data at rest", Amazon EFS User Guide).
+        "LetEfsGrantItselfKeys",
+        # A file system's policy (TLS only, no anonymous access) is part of the environment.
+        "ManageOwnFileSystems",
         "ManageOwnBuckets",
         # Step Functions execution logs: log delivery adds itself to the log group's resource policy
         # (logs:PutResourcePolicy), which CloudWatch Logs cannot scope to a resource.

@@ -104,8 +104,9 @@ CASES = {
     "misspelt service key": (
         service(desiredCont=2),
         "ecs-platform:services[0].desiredCont: unknown key; did you mean desiredCount? valid keys: name, public, "
-        "image, repository, cpu, memory, architecture, port, command, containerHealthCheck, readonlyRootFilesystem, "
-        "writablePaths, environment, secrets, secretsKmsKeys, desiredCount, autoscaling, routing, healthCheck, "
+        "image, repository, cpu, memory, architecture, port, adminPort, command, containerHealthCheck, "
+        "readonlyRootFilesystem, writablePaths, environment, secrets, secretsKmsKeys, environmentFiles, "
+        "environmentFilesKmsKeys, user, volumes, desiredCount, autoscaling, routing, healthCheck, "
         "healthCheckGracePeriod, allowFrom, database, logRetentionDays, ecsExec, permissions, pipeline",
     ),
     "a host outside the hosted zone": (

@@ -55,6 +55,7 @@ from components.config.pipeline import (
 from components.config.routing import RoutingConfig, TargetHealthCheckConfig
 from components.config.scaling import AutoscalingConfig
 from components.config.service import ServiceConfig
+from components.config.volumes import EfsConfig, VolumeConfig, posix_ids
 from components.config.stack import (
     StackConfig,
     bastion_problems,
@@ -81,6 +82,7 @@ __all__ = [
     "ContainerHealthCheckConfig",
     "DatabaseAccessConfig",
     "DatabaseConfig",
+    "EfsConfig",
     "FlowLogsConfig",
     "GitHubSourceConfig",
     "GrantConfig",
@@ -101,6 +103,7 @@ __all__ = [
     "StackConfig",
     "SubnetMasks",
     "TargetHealthCheckConfig",
+    "VolumeConfig",
     "bastion_problems",
     "database_client_problems",
     "db_user_problem",
@@ -111,5 +114,6 @@ __all__ = [
     "listener_priority",
     "load",
     "plan_subnets",
+    "posix_ids",
     "service_problems",
 ]

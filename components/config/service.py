@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -25,6 +26,7 @@ from components.config.container import (
 from components.config.pipeline import PipelineConfig
 from components.config.routing import RoutingConfig, TargetHealthCheckConfig
 from components.config.scaling import AutoscalingConfig
+from components.config.volumes import S3_OBJECT, EnvironmentFiles, PosixUser, VolumeConfig
 
 
 class ServiceConfig(Model):
@@ -140,7 +142,25 @@ class ServiceConfig(Model):
         "x86_64", description="CPU architecture (`arm64`: Graviton); the image must be built for it."
     )
     port: int = Field(
-        8080, ge=1, le=65535, description="Container port; the only port opened to the ALB and to `allowFrom` services."
+        8080,
+        ge=1,
+        le=65535,
+        description=(
+            "Container port: the one the ALB routes to and health-checks, and the one `allowFrom` services reach."
+        ),
+    )
+    admin_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description=(
+            "A second container port for an admin interface, never reachable from the internet: the load balancer "
+            "neither routes to it nor health-checks it, and the service's security group opens it only to the "
+            "services in `allowFrom` and to the bastion (when enabled), whose output `services.<name>."
+            "adminTunnelCommand` is the ready `aws ssm start-session` port forward to `<name>.<namespace>:<adminPort>`. "
+            "Not the same as `port`."
+        ),
+        json_schema_extra={"defaultText": "none"},
     )
     command: list[str] | None = Field(
         None, description="Command override, a list of strings.", json_schema_extra={"defaultText": "image default"}
@@ -195,6 +215,40 @@ class ServiceConfig(Model):
             "(`arn:aws:kms:<region>:<account>:key/<uuid>`) or multi-Region (`.../key/mrk-<32 hex>`); a bare key id "
             "or alias is refused. The execution role may decrypt through Secrets Manager / SSM only. Not needed for "
             "the AWS-managed keys."
+        ),
+    )
+    environment_files: EnvironmentFiles = Field(
+        [],
+        max_length=10,
+        description=(
+            "Up to 10 S3 objects (`s3://<bucket>/<key>.env`, the `.env` extension ECS requires) of `NAME=value` "
+            "lines that ECS loads into the container's environment at start, in order; `environment` wins over them "
+            '(ECS API Reference, "EnvironmentFile"). Not for secrets: they belong under `secrets`. The execution role '
+            "may `s3:GetObject` exactly these objects and `s3:GetBucketLocation` on their buckets. The S3 gateway "
+            "endpoint of the network carries the download."
+        ),
+    )
+    environment_files_kms_keys: KmsKeyArns = Field(
+        [],
+        description=(
+            "ARNs of the customer-managed KMS keys those files are encrypted with (SSE-KMS): the execution role may "
+            "`kms:Decrypt` with them through S3 only, and only for those objects (their `aws:s3:arn` encryption "
+            "context, or their buckets' with S3 Bucket Keys). Not needed for SSE-S3 or the AWS-managed `aws/s3` key."
+        ),
+    )
+    user: PosixUser | None = Field(
+        None,
+        description=(
+            "The numeric user and group the container runs as (`uid:gid`, e.g. `1000:1000`). Required with a volume "
+            "whose file system the service creates: its access point's POSIX user and root directory owner."
+        ),
+        json_schema_extra={"defaultText": "the image's user"},
+    )
+    volumes: list[VolumeConfig] = Field(
+        [],
+        description=(
+            "Persistent EFS volumes mounted into the container, each `{name, containerPath, readOnly, efs}`; see "
+            "[`volumes`](#servicesvolumes)."
         ),
     )
     desired_count: int = Field(
@@ -280,6 +334,18 @@ class ServiceConfig(Model):
                     given(self, "autoscaling"),
                 )
             )
+        if self.admin_port is not None and self.admin_port == self.port:
+            problems.append(
+                (("admin_port",), f"must differ from port ({self.port}): it is the second port", self.admin_port)
+            )
+        if self.environment_files_kms_keys and not self.environment_files:
+            problems.append(
+                (
+                    ("environment_files_kms_keys",),
+                    "decrypts environment files; set environmentFiles",
+                    self.environment_files_kms_keys,
+                )
+            )
         if self.pipeline is not None and self.pipeline.enabled and self.repository is None:
             problems.append(
                 (
@@ -314,6 +380,56 @@ class ServiceConfig(Model):
             )
         return self
 
+    @model_validator(mode="after")
+    def _volumes(self) -> ServiceConfig:
+        """Volumes: unique names and paths, apart from the writable paths; a created file system needs a user.
+
+        After `_root_filesystem`: whether /tmp is a writable path depends on the root filesystem.
+        """
+        problems: list[Problem] = []
+        names: set[str] = set()
+        paths: set[str] = set()
+        writable = self.writable_volumes
+        for i, volume in enumerate(self.volumes):
+            if volume.name in names:
+                problems.append(
+                    (("volumes", i, "name"), f"{volume.name} is already a volume of the service", volume.name)
+                )
+            elif volume.name in writable:
+                problems.append(
+                    (
+                        ("volumes", i, "name"),
+                        f"{volume.name} is the volume of the writable path {writable[volume.name]}; choose another name",
+                        volume.name,
+                    )
+                )
+            names.add(volume.name)
+            if volume.container_path in paths:
+                problems.append(
+                    (("volumes", i, "containerPath"), "another volume is mounted there", volume.container_path)
+                )
+            elif volume.container_path in writable.values():
+                problems.append(
+                    (
+                        ("volumes", i, "containerPath"),
+                        "already a writable path (writablePaths, or /tmp under a read-only root filesystem)",
+                        volume.container_path,
+                    )
+                )
+            paths.add(volume.container_path)
+        created = next((i for i, v in enumerate(self.volumes) if v.efs.creates), None)
+        if created is not None and self.user is None:
+            problems.append(
+                (
+                    ("user",),
+                    f"volumes[{created}] creates a file system, whose access point belongs to the container's user: "
+                    'set user, e.g. "1000:1000"',
+                    None,
+                )
+            )
+        fail(problems)
+        return self
+
     @property
     def database_user(self) -> str | None:
         """The PostgreSQL user of an IAM-authenticated service: configured, else its name with _ for -."""
@@ -339,6 +455,27 @@ class ServiceConfig(Model):
         """Container paths mounted as writable task volumes: /tmp under a read-only root, then `writablePaths`."""
         always = list(ALWAYS_WRITABLE) if self.readonly_root_filesystem else []
         return list(dict.fromkeys([*always, *self.writable_paths]))
+
+    @property
+    def writable_volumes(self) -> dict[str, str]:
+        """Task volume name -> container path of each writable mount, the names derived from the paths."""
+        volumes: dict[str, str] = {}
+        for path in self.writable_mounts:
+            base = volume = re.sub(r"[^A-Za-z0-9]+", "-", path.strip("/"))
+            while volume in volumes:  # /var/run and /var-run
+                volume = f"{base}-{len(volumes)}"
+            volumes[volume] = path
+        return volumes
+
+    @property
+    def environment_file_objects(self) -> list[tuple[str, str]]:
+        """(bucket, key) of each environment file, in order."""
+        found = []
+        for uri in self.environment_files:
+            match = S3_OBJECT.fullmatch(uri)
+            assert match is not None
+            found.append((match["bucket"], match["key"]))
+        return found
 
     @property
     def reads_database_secret(self) -> bool:

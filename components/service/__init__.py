@@ -1,8 +1,9 @@
 """One Fargate service, built from one entry of the `services` list in the stack config.
 
 Read top to bottom, a service is: where its image comes from (`image.py`: an ECR repository
-of its own, or an external image), its log group, roles and task definition (`task.py`), a
-security group, the load balancer route (public services) and its Cloud Map name
+of its own, or an external image), a security group, the EFS file systems of its volumes
+(`components/efs.py`: created for it, or existing ones), its log group, roles and task
+definition (`task.py`), the load balancer route (public services) and its Cloud Map name
 (`routing.py`), the ECS service itself, autoscaling (`scaling.py`), and alarms to the
 environment's topic (`alarms.py`).
 
@@ -22,8 +23,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.account import Account
-from components.config import MonitoringConfig, ServiceConfig
-from components.contracts import ClusterRefs, DatabaseClient, DeliveryTarget, NetworkRefs, ServiceRefs
+from components.config import MonitoringConfig, ServiceConfig, posix_ids
+from components.contracts import ClusterRefs, DatabaseClient, DeliveryTarget, FileSystemMount, NetworkRefs, ServiceRefs
+from components.efs import FileSystem, FileSystemArgs, existing_mount
 from components.naming import Naming
 from components.service.alarms import alarms
 from components.service.image import image
@@ -55,16 +57,16 @@ class Service(pulumi.ComponentResource):
     log_group_name: pulumi.Output[str]
     refs: ServiceRefs
     delivery_target: DeliveryTarget | None  # set when a pipeline owns the image
+    file_system_ids: dict[str, pulumi.Output[str]]  # volume name -> the EFS file system it mounts
 
     def __init__(self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ecs-platform:service:Service", name, None, opts)
         cfg, naming, network, cluster = args.config, args.naming, args.network, args.cluster
         self.name = cfg.name
         self._port = cfg.port
+        self._admin_port = cfg.admin_port
 
         source = image(self, name, cfg, naming)
-        tasks = task(self, name, cfg, naming, args.account, source, args.database)
-
         self.security_group = sg = aws.ec2.SecurityGroup(
             f"{name}-sg",
             name_prefix=naming.prefix(f"svc-{cfg.name}", "security_group"),
@@ -72,6 +74,8 @@ class Service(pulumi.ComponentResource):
             vpc_id=network.vpc_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        mounts = self._file_systems(name, args)
+        tasks = task(self, name, cfg, naming, args.account, source, args.database, mounts)
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-egress",
             security_group_id=sg.id,
@@ -118,7 +122,14 @@ class Service(pulumi.ComponentResource):
             wait_for_steady_state=False,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[tasks.execution_policy, public.rule] if public else [tasks.execution_policy],
+                # Tasks start once they can: the execution role's permissions exist, the load
+                # balancer's rule uses the target group, and every file system they mount has
+                # its mount targets, NFS rule and policy.
+                depends_on=[
+                    tasks.execution_policy,
+                    *([public.rule] if public else []),
+                    *(resource for mount in mounts.values() for resource in mount.ready),
+                ],
                 # The autoscaler owns the running count; `pulumi up` must not reset it.
                 ignore_changes=["desiredCount"] if cfg.autoscaling else None,
             ),
@@ -168,7 +179,8 @@ class Service(pulumi.ComponentResource):
         return self.security_group.id
 
     def allow_from(self, source: str, security_group_id: pulumi.Input[str]) -> None:
-        """Lets the tasks of another service (or any security group) reach this service's container port."""
+        """Lets the tasks of another service (or any security group) reach this service's container port,
+        and its admin port when it has one."""
         aws.vpc.SecurityGroupIngressRule(
             f"{self.name}-from-{source}",
             security_group_id=self.security_group.id,
@@ -179,3 +191,47 @@ class Service(pulumi.ComponentResource):
             referenced_security_group_id=security_group_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if self._admin_port is not None:
+            self.allow_admin_from(source, security_group_id)
+
+    def allow_admin_from(self, source: str, security_group_id: pulumi.Input[str]) -> None:
+        """Lets one security group (another service's tasks, the bastion) reach the admin port; never a CIDR."""
+        if self._admin_port is None:
+            raise ValueError(f"service {self.name} has no admin port")
+        aws.vpc.SecurityGroupIngressRule(
+            f"{self.name}-admin-from-{source}",
+            security_group_id=self.security_group.id,
+            description=f"Admin port from {source}",
+            ip_protocol="tcp",
+            from_port=self._admin_port,
+            to_port=self._admin_port,
+            referenced_security_group_id=security_group_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _file_systems(self, name: str, args: ServiceArgs) -> dict[str, FileSystemMount]:
+        """The file system of each volume, by volume name: created for the service, or an existing one."""
+        cfg = args.config
+        mounts: dict[str, FileSystemMount] = {}
+        for volume in cfg.volumes:
+            if not volume.efs.creates:
+                mounts[volume.name] = existing_mount(self, volume.efs, args.account)
+                continue
+            assert cfg.user is not None  # the config requires it with a created file system
+            created = FileSystem(
+                f"{name}-{volume.name}",
+                FileSystemArgs(
+                    volume.efs,
+                    args.naming,
+                    args.account,
+                    args.network,
+                    cfg.name,
+                    volume.name,
+                    self.security_group.id,
+                    posix_ids(cfg.user),
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            mounts[volume.name] = created.mount
+        self.file_system_ids = {v: pulumi.Output.from_input(m.file_system_id) for v, m in mounts.items()}
+        return mounts

@@ -1,15 +1,15 @@
 """What a service's tasks are: the log group, two roles and the task definition with its one container.
 
 The execution role is what ECS uses to start a task: pull the service's own image, write its
-own logs, read its declared secrets. The task role is the application's own identity: nothing
-by default, the config's grants, ECS Exec channels when enabled, and what the database client
-adds (`rds-db:connect` with IAM authentication).
+own logs, read its declared secrets and environment files. The task role is the application's
+own identity: nothing by default, the config's grants, ECS Exec channels when enabled, what the
+database client adds (`rds-db:connect` with IAM authentication), and mounting its EFS volumes
+through their access points.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +19,7 @@ import pulumi_aws as aws
 
 from components.account import Account
 from components.config import ServiceConfig
-from components.contracts import DatabaseClient, SecretReference
+from components.contracts import DatabaseClient, FileSystemMount, SecretReference
 from components.iam import (
     SESSION_CHANNEL_ACTIONS,
     allow,
@@ -53,8 +53,12 @@ def task(
     account: Account,
     image: Image,
     database: DatabaseClient | None,
+    mounts: Mapping[str, FileSystemMount],
 ) -> Task:
-    """The log group, the execution and task roles, and the task definition of one service."""
+    """The log group, the execution and task roles, and the task definition of one service.
+
+    `mounts` are the file systems of the service's `volumes`, by volume name.
+    """
     log_group = aws.cloudwatch.LogGroup(
         f"{name}-logs",
         name=naming.path(f"services/{cfg.name}"),
@@ -63,8 +67,9 @@ def task(
     )
     secrets = _secret_references(cfg, database.secrets if database else (), account)
     execution_role, execution_policy = _execution_role(parent, name, cfg, naming, account, image, log_group, secrets)
-    task_role = _task_role(parent, name, cfg, naming, account, database.task_statements if database else ())
-    volumes = _writable_volumes(cfg)
+    extra = [*(database.task_statements if database else ()), *_mount_statements(cfg, mounts)]
+    task_role = _task_role(parent, name, cfg, naming, account, extra)
+    volumes = cfg.writable_volumes
     family = naming.name(cfg.name)
     environment = {**cfg.environment, **(database.environment if database else {})}
     definition = aws.ecs.TaskDefinition(
@@ -80,9 +85,9 @@ def task(
         # No host: on Fargate each is a bind mount on the task's ephemeral storage, empty at
         # start, owned by root with mode 0755 unless the image declares the path as a VOLUME
         # (ECS developer guide, "Use bind mounts with Amazon ECS").
-        volumes=[{"name": volume} for volume in volumes],
+        volumes=[{"name": volume} for volume in volumes] + [_efs_volume(v.name, mounts[v.name]) for v in cfg.volumes],
         container_definitions=_container_definitions(
-            cfg, account.region, image.uri, log_group.name, environment, secrets, volumes
+            cfg, account, image.uri, log_group.name, environment, secrets, volumes
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )
@@ -166,7 +171,7 @@ def _execution_role(
         if r["keys"]:
             condition = {"StringEquals": {"kms:ViaService": via}}
             result.append(allow("DecryptDeclaredSecrets", "kms:Decrypt", sorted(set(r["keys"])), condition=condition))
-        return result
+        return result + _environment_file_statements(cfg, account)
 
     values = {
         "repository": image.repository.arn if image.repository else None,
@@ -205,20 +210,86 @@ def _task_role(
     return role
 
 
-def _writable_volumes(cfg: ServiceConfig) -> dict[str, str]:
-    """Volume name -> container path of each writable mount, names derived from the paths."""
-    volumes: dict[str, str] = {}
-    for path in cfg.writable_mounts:
-        base = volume = re.sub(r"[^A-Za-z0-9]+", "-", path.strip("/"))
-        while volume in volumes:  # /var/run and /var-run
-            volume = f"{base}-{len(volumes)}"
-        volumes[volume] = path
-    return volumes
+def _environment_file_statements(cfg: ServiceConfig, account: Account) -> list[dict]:
+    """The execution role reads exactly the configured environment files, decrypting them through S3 only.
+
+    ECS fetches them with the execution role: `s3:GetObject` on each object and
+    `s3:GetBucketLocation` on its bucket ("Amazon ECS task execution IAM role", Amazon S3 file
+    storage permissions). With SSE-KMS, S3 decrypts with the caller's permission and names the
+    object (or, with an S3 Bucket Key, the bucket) in the encryption context `aws:s3:arn`
+    ("Using server-side encryption with AWS KMS keys (SSE-KMS)", Amazon S3 User Guide).
+    """
+    if not cfg.environment_files:
+        return []
+    objects = [_s3_arn(account, f"{bucket}/{key}") for bucket, key in cfg.environment_file_objects]
+    buckets = sorted({_s3_arn(account, bucket) for bucket, _ in cfg.environment_file_objects})
+    statements = [
+        allow("ReadEnvironmentFiles", "s3:GetObject", objects),
+        allow("LocateEnvironmentFileBuckets", "s3:GetBucketLocation", buckets),
+    ]
+    if cfg.environment_files_kms_keys:
+        condition = {
+            "StringEquals": {
+                "kms:ViaService": f"s3.{account.region}.amazonaws.com",
+                "kms:EncryptionContext:aws:s3:arn": [*objects, *buckets],
+            }
+        }
+        statements.append(
+            allow(
+                "DecryptEnvironmentFiles",
+                "kms:Decrypt",
+                sorted(set(cfg.environment_files_kms_keys)),
+                condition=condition,
+            )
+        )
+    return statements
+
+
+def _s3_arn(account: Account, resource: str) -> str:
+    return account.arn("s3", resource, region="", account="")
+
+
+def _mount_statements(cfg: ServiceConfig, mounts: Mapping[str, FileSystemMount]) -> list[dict]:
+    """Mount each volume's file system through its access point only; write unless the volume is read-only.
+
+    With IAM authorization the task mounts as the task role, and `elasticfilesystem:AccessPointArn`
+    is the access point it connects through (Service Authorization Reference, Amazon EFS; "Using
+    IAM to control file system data access", EFS User Guide). ClientRootAccess is never granted:
+    the access point's POSIX user is what the task writes as.
+    """
+    statements = []
+    for volume in cfg.volumes:
+        mount = mounts[volume.name]
+        actions = ["elasticfilesystem:ClientMount"]
+        if not volume.read_only:
+            actions.append("elasticfilesystem:ClientWrite")
+        sid = "MountVolume" + "".join(part.title() for part in volume.name.split("-"))
+        condition = {"StringEquals": {"elasticfilesystem:AccessPointArn": mount.access_point_arn}}
+        statements.append(allow(sid, actions, mount.file_system_arn, condition=condition))
+    return statements
+
+
+def _efs_volume(name: str, mount: FileSystemMount) -> dict[str, Any]:
+    """A task definition volume of an EFS file system, mounted with TLS and the task role through the access point.
+
+    An access point or IAM authorization needs transit encryption, and with an access point the
+    root directory must be "/" (ECS API Reference, EFSAuthorizationConfig); Fargate mounts EFS
+    from platform version 1.4.0, which LATEST is ("Fargate platform versions for Amazon ECS").
+    """
+    return {
+        "name": name,
+        "efs_volume_configuration": {
+            "file_system_id": mount.file_system_id,
+            "root_directory": "/",
+            "transit_encryption": "ENABLED",
+            "authorization_config": {"access_point_id": mount.access_point_id, "iam": "ENABLED"},
+        },
+    }
 
 
 def _container_definitions(
     cfg: ServiceConfig,
-    region: str,
+    account: Account,
     image: pulumi.Output[str],
     log_group: pulumi.Output[str],
     environment: Mapping[str, pulumi.Input[str]],
@@ -234,15 +305,22 @@ def _container_definitions(
 
     def render(values: list) -> str:
         image_uri, log_group_name, env_values, secret_values = values
+        ports = [cfg.port] if cfg.admin_port is None else [cfg.port, cfg.admin_port]
         container: dict = {
             "name": cfg.name,
             "image": image_uri,
             "cpu": 0,
             "essential": True,
-            "portMappings": [{"containerPort": cfg.port, "hostPort": cfg.port, "protocol": "tcp"}],
+            # The admin port is mapped for the security group's named sources only: no target
+            # group registers it (the ECS service's load balancer names `port`).
+            "portMappings": [{"containerPort": p, "hostPort": p, "protocol": "tcp"} for p in ports],
             "environment": [{"name": k, "value": v} for k, v in sorted(zip(environment, env_values, strict=True))],
             "mountPoints": [
                 {"sourceVolume": volume, "containerPath": path, "readOnly": False} for volume, path in volumes.items()
+            ]
+            + [
+                {"sourceVolume": v.name, "containerPath": v.container_path, "readOnly": v.read_only}
+                for v in cfg.volumes
             ],
             "volumesFrom": [],
             "systemControls": [],
@@ -251,7 +329,7 @@ def _container_definitions(
                 "logDriver": "awslogs",
                 "options": {
                     "awslogs-group": log_group_name,
-                    "awslogs-region": region,
+                    "awslogs-region": account.region,
                     "awslogs-stream-prefix": cfg.name,
                 },
             },
@@ -261,6 +339,14 @@ def _container_definitions(
             container["secrets"] = [
                 {"name": n, "valueFrom": v} for n, v in sorted(zip(names, secret_values, strict=True))
             ]
+        if cfg.environment_files:
+            # In config order: ECS applies them top down, and `environment` wins over all.
+            container["environmentFiles"] = [
+                {"value": _s3_arn(account, f"{bucket}/{key}"), "type": "s3"}
+                for bucket, key in cfg.environment_file_objects
+            ]
+        if cfg.user:
+            container["user"] = cfg.user
         if cfg.command:
             container["command"] = cfg.command
         if cfg.container_health_check:

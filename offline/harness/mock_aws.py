@@ -30,6 +30,9 @@ from policies.guardrails.types import (
     DNS_RECORD,
     EC2_INSTANCE,
     ECR_REPOSITORY,
+    EFS_ACCESS_POINT,
+    EFS_FILE_SYSTEM,
+    EFS_MOUNT_TARGET,
     ECS_SERVICE,
     EGRESS_RULE,
     EVENT_RULE,
@@ -70,6 +73,9 @@ ID_PREFIX = {
     EGRESS_RULE: "sgr-",
     DNS_NAMESPACE: "ns-",
     DISCOVERY_SERVICE: "srv-",
+    EFS_FILE_SYSTEM: "fs-",
+    EFS_ACCESS_POINT: "fsap-",
+    EFS_MOUNT_TARGET: "fsmt-",
 }
 
 # ARNs of a shape other than arn:aws:{service}:{region}:{account}:{kind}/{name}.
@@ -220,6 +226,19 @@ def _ssm_parameter(args: dict, mocks: AwsMocks) -> dict:
             "version": 2 if name in LIVE_PARAMETER_VALUES else 1,
             "withDecryption": True,
         }
+    existing_efs = _existing_efs_id(name)
+    if existing_efs:
+        # An existing file system's ids, published by whoever owns it (`efs` path segment).
+        return {
+            "id": name,
+            "name": name,
+            "arn": f"arn:aws:ssm:{mocks.region}:{ACCOUNT_ID}:parameter/{name.lstrip('/')}",
+            "type": "String",
+            "value": existing_efs,
+            "insecureValue": existing_efs,
+            "version": 1,
+            "withDecryption": False,
+        }
     if not name.startswith("/aws/service/ami-amazon-linux-latest/"):
         raise NotImplementedError(f"the mock knows no SSM parameter {name}; add it to offline/harness/mock_aws.py")
     return {
@@ -232,6 +251,17 @@ def _ssm_parameter(args: dict, mocks: AwsMocks) -> dict:
         "insecureValue": None,
         "withDecryption": True,
     }
+
+
+def _existing_efs_id(name: str) -> str | None:
+    """The id an SSM parameter under an `efs` segment holds, by its last segment: a file system's or an access point's."""
+    if "/efs/" not in name:
+        return None
+    if name.endswith("file-system-id"):
+        return f"fs-0{fake_hex(name, 16)}"
+    if name.endswith("access-point-id"):
+        return f"fsap-0{fake_hex(name, 16)}"
+    return None
 
 
 # --- resource outputs ----------------------------------------------------------------
@@ -400,6 +430,26 @@ def _namespace(name: str, inputs: dict, mocks: AwsMocks) -> dict:
 @outputs(DISCOVERY_SERVICE)
 def _discovery_service(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     return {"arn": _arn(mocks, "servicediscovery", f"service/srv-{fake_hex(name)}")}
+
+
+@outputs(EFS_FILE_SYSTEM)
+def _efs_file_system(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    fs_id = "fs-" + fake_hex(name)
+    return {
+        "arn": _arn(mocks, "elasticfilesystem", f"file-system/{fs_id}"),
+        "dnsName": f"{fs_id}.efs.{mocks.region}.amazonaws.com",
+        "ownerId": ACCOUNT_ID,
+    }
+
+
+@outputs(EFS_ACCESS_POINT)
+def _efs_access_point(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    return {"arn": _arn(mocks, "elasticfilesystem", f"access-point/fsap-{fake_hex(name)}"), "ownerId": ACCOUNT_ID}
+
+
+@outputs(EFS_MOUNT_TARGET)
+def _efs_mount_target(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    return {"ipAddress": "10.0.0.10", "networkInterfaceId": "eni-" + fake_hex(name)}
 
 
 @outputs(TASK_DEFINITION)

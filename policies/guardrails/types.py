@@ -136,6 +136,11 @@ BUCKET_ENCRYPTION_CONFIGURATIONS = (
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
 )
 BUCKET_ACLS = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
+EFS_FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
+EFS_MOUNT_TARGET = "aws:efs/mountTarget:MountTarget"
+EFS_ACCESS_POINT = "aws:efs/accessPoint:AccessPoint"
+EFS_FILE_SYSTEM_POLICY = "aws:efs/fileSystemPolicy:FileSystemPolicy"
+EFS_BACKUP_POLICY = "aws:efs/backupPolicy:BackupPolicy"
 
 # --- monitoring, events, messaging ---------------------------------------------------------------
 
