@@ -55,7 +55,6 @@ from components.config.pipeline import (
 from components.config.routing import RoutingConfig, TargetHealthCheckConfig
 from components.config.scaling import AutoscalingConfig
 from components.config.service import ServiceConfig
-from components.config.volumes import EfsConfig, VolumeConfig, posix_ids
 from components.config.stack import (
     StackConfig,
     bastion_problems,
@@ -63,6 +62,7 @@ from components.config.stack import (
     endpoint_problems,
     service_problems,
 )
+from components.config.volumes import EfsConfig, VolumeConfig, posix_ids
 
 __all__ = [
     "ALWAYS_WRITABLE",

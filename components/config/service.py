@@ -157,8 +157,8 @@ class ServiceConfig(Model):
             "A second container port for an admin interface, never reachable from the internet: the load balancer "
             "neither routes to it nor health-checks it, and the service's security group opens it only to the "
             "services in `allowFrom` and to the bastion (when enabled), whose output `services.<name>."
-            "adminTunnelCommand` is the ready `aws ssm start-session` port forward to `<name>.<namespace>:<adminPort>`. "
-            "Not the same as `port`."
+            "adminTunnelCommand` is the ready `aws ssm start-session` port forward to "
+            "`<name>.<namespace>:<adminPort>`. Not the same as `port`."
         ),
         json_schema_extra={"defaultText": "none"},
     )
@@ -399,7 +399,8 @@ class ServiceConfig(Model):
                 problems.append(
                     (
                         ("volumes", i, "name"),
-                        f"{volume.name} is the volume of the writable path {writable[volume.name]}; choose another name",
+                        f"{volume.name} is the volume of the writable path {writable[volume.name]}; "
+                        "choose another name",
                         volume.name,
                     )
                 )

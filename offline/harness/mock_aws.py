@@ -30,10 +30,10 @@ from policies.guardrails.types import (
     DNS_RECORD,
     EC2_INSTANCE,
     ECR_REPOSITORY,
+    ECS_SERVICE,
     EFS_ACCESS_POINT,
     EFS_FILE_SYSTEM,
     EFS_MOUNT_TARGET,
-    ECS_SERVICE,
     EGRESS_RULE,
     EVENT_RULE,
     FLOW_LOG,
@@ -254,7 +254,7 @@ def _ssm_parameter(args: dict, mocks: AwsMocks) -> dict:
 
 
 def _existing_efs_id(name: str) -> str | None:
-    """The id an SSM parameter under an `efs` segment holds, by its last segment: a file system's or an access point's."""
+    """The id an SSM parameter under an `efs` segment holds, by its last segment: file system or access point."""
     if "/efs/" not in name:
         return None
     if name.endswith("file-system-id"):
