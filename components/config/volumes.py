@@ -31,7 +31,7 @@ def _environment_files(files: list[str]) -> list[str]:
         match = S3_OBJECT.fullmatch(uri)
         if not match or ".." in match["bucket"]:
             raise ValueError(f"{uri!r} is not an S3 object such as s3://acme-config/orders/app.env")
-        if not match["key"].endswith(".env") or match["key"].endswith("/.env"):
+        if not match["key"].endswith(".env") or match["key"].rsplit("/", 1)[-1] == ".env":
             raise ValueError(f"{uri}: ECS reads environment files with the .env extension only, e.g. app.env")
     repeated = sorted({uri for uri in files if files.count(uri) > 1})
     if repeated:
