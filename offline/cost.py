@@ -4,7 +4,8 @@ Every figure comes from a resource's type token and its wire-format (camelCase) 
 so the estimate follows whatever the program registers: NAT gateways from the awsx VPC's
 `natGateways.strategy` and AZs, load balancers, Fargate services (task size, architecture,
 task count, on-demand/Spot split), RDS instances, EC2 instances, KMS keys, secrets,
-interface endpoints, alarms, dashboards, hosted zones and pipelines. Fixed, always-on charges
+interface endpoints, alarms, dashboards, hosted zones and pipelines, and EFS file systems (an
+assumed stored volume each, stated under the estimate). Fixed, always-on charges
 are priced; so are VPC flow logs, from an assumed monthly volume stated under the estimate,
 because their per-GB delivery charge can outgrow the fixed ones. Other usage-based charges are
 listed as left out, per type present.
@@ -34,6 +35,7 @@ from policies.guardrails.types import (
     ECR_REPOSITORY,
     ECS_CLUSTER,
     ECS_SERVICE,
+    EFS_FILE_SYSTEM,
     FLOW_LOG,
     KMS_KEY,
     LOAD_BALANCERS,
@@ -118,6 +120,8 @@ def estimate(graph: CapturedGraph, prices: dict[str, Any] | None = None) -> Esti
         result.assumptions.append(prices["assumptions"]["defaultRootVolumeGiBNote"])
     if ctx.used_flow_log_volume:
         result.assumptions.append(prices["assumptions"]["flowLogGbPerMonthNote"])
+    if ctx.used_efs_volume:
+        result.assumptions.append(prices["assumptions"]["efsGbPerFileSystemNote"])
     return result
 
 
@@ -135,6 +139,7 @@ class _Context:
         self.used_spot = False
         self.used_default_root = False
         self.used_flow_log_volume = False
+        self.used_efs_volume = False
 
     def warn(self, res: Resource, text: str) -> None:
         self.result.warnings.append(f"{res.type} {res.name}: {text}")
@@ -446,6 +451,14 @@ def _flow_log(ctx: _Context, res: Resource) -> Priced:
         ctx.warn(res, f"destination {destination} is not in the price table: not priced")
 
 
+def _efs(ctx: _Context, res: Resource) -> Priced:
+    """Standard storage of the assumed data volume; a new file system holds nothing and costs nothing."""
+    gb = ctx.assume["efsGbPerFileSystem"]
+    price = ctx.p["efsStandardGbMonth"]["usd"]
+    ctx.used_efs_volume = True
+    yield f"EFS Standard storage, {gb:g} GB (assumed)", f"{gb:g} GB x {_money(price)}", gb * price
+
+
 def _flat(key: str, item: str) -> Callable[[_Context, Resource], Priced]:
     def pricer(ctx: _Context, res: Resource) -> Priced:
         price = ctx.p[key]["usd"]
@@ -470,6 +483,7 @@ PRICERS: dict[str, Callable[[_Context, Resource], Priced]] = {
     EBS_VOLUME: _ebs_volume,
     VPC_ENDPOINT: _vpc_endpoint,
     FLOW_LOG: _flow_log,
+    EFS_FILE_SYSTEM: _efs,
     KMS_KEY: _flat("kmsKeyMonth", "customer managed KMS key"),
     SECRET: _flat("secretMonth", "Secrets Manager secret"),
     METRIC_ALARM: _flat("cloudwatchAlarmMonth", "CloudWatch alarm"),
@@ -501,6 +515,10 @@ LEFT_OUT: list[tuple[tuple[str, ...], str]] = [
     ((KMS_KEY,), "KMS requests, and 1 USD/month for each of a key's first two rotations"),
     ((SECRET, RDS_INSTANCE), "Secrets Manager API calls"),
     ((ECR_REPOSITORY,), "ECR image storage"),
+    (
+        (EFS_FILE_SYSTEM,),
+        "EFS storage beyond the assumption, Elastic throughput (per GB read and written) and AWS Backup storage",
+    ),
     (BUCKETS, "S3 storage and requests"),
     ((CODEBUILD_PROJECT,), "CodeBuild build minutes"),
     ((PIPELINE,), "CodePipeline V2 action minutes"),

@@ -19,6 +19,8 @@ from policies.guardrails.types import (
     AWSX_VPC,
     EC2_INSTANCE,
     ECS_SERVICE,
+    EFS_FILE_SYSTEM,
+    EFS_MOUNT_TARGET,
     INGRESS_RULE,
     LISTENER_RULES,
     LISTENERS,
@@ -116,6 +118,27 @@ class _Diagram:
             shape = {"db": "cyl", "pipeline": "round"}.get(kind, "box")
             node = self._add(safe_id(f"{kind}_{res.name}"), label, shape, self._tier(res))
             self.owner[res.urn] = node
+        # An EFS file system is one node in the tier of its mount targets, which stand for it in
+        # their security group (so the NFS rule draws an edge from the service to it).
+        file_systems = {r.urn: r for r in self.graph.of_type(EFS_FILE_SYSTEM)}
+        targets: dict[str, list[Resource]] = defaultdict(list)
+        for res in self.graph.of_type(EFS_MOUNT_TARGET):
+            for urn in res.property_dependencies.get("fileSystemId", []):
+                if urn in file_systems:
+                    targets[urn].append(res)
+        for urn in sorted(file_systems):
+            res = file_systems[urn]
+            tiers = {self._tier(t) for t in targets[urn]}
+            encrypted = "encrypted" if res.inputs.get("encrypted") is True else "NOT encrypted"
+            node = self._add(
+                safe_id(f"efs_{res.name}"),
+                (f"EFS file system {res.name}", f"{encrypted}, {len(targets[urn])} mount targets"),
+                "cyl",
+                tiers.pop() if len(tiers) == 1 else None,
+            )
+            self.owner[urn] = node
+            for target in targets[urn]:
+                self.owner[target.urn] = node
         endpoints: dict[str | None, list[Resource]] = defaultdict(list)
         for res in self.graph.of_type(VPC_ENDPOINT):
             if res.inputs.get("vpcEndpointType") == "Interface":

@@ -322,3 +322,17 @@ def test_the_stack_outputs_name_the_file_systems_and_the_service_group(full):
     assert worker["fileSystemIds"]["reports"] == full.one(EFS_FILE_SYSTEM).id
     assert worker["securityGroupId"] == full.one(SECURITY_GROUP, "worker-sg").id
     assert json.dumps(full.outputs["availabilityZones"])
+
+
+def test_the_estimate_and_the_diagram_show_the_created_file_system(full):
+    from offline import cost, diagram
+
+    estimate = cost.estimate(full)
+    (line,) = [line for line in estimate.lines if line.type == EFS_FILE_SYSTEM]
+    assert line.name == "worker-reports" and line.item == "EFS Standard storage, 5 GB (assumed)"
+    assert line.monthly == 1.65
+    assert any("Elastic throughput" in note for note in estimate.left_out)
+    assert any("efsGbPerFileSystem" in note for note in estimate.assumptions)
+    chart = diagram.mermaid(full)
+    assert "EFS file system worker-reports" in chart and "encrypted, 3 mount targets" in chart
+    assert any("efs_worker_reports" in row and "2049" in row and "service_worker" in row for row in chart.splitlines())
