@@ -229,11 +229,11 @@ def test_the_task_role_mounts_each_file_system_through_its_access_point_only(ful
     assert as_list(reports["Action"]) == ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
     assert as_list(reports["Resource"]) == [full.one(EFS_FILE_SYSTEM).outputs["arn"]]
     assert reports["Condition"] == {
-        "StringEquals": {"elasticfilesystem:AccessPointArn": full.one(EFS_ACCESS_POINT).outputs["arn"]}
+        "ArnEquals": {"elasticfilesystem:AccessPointArn": full.one(EFS_ACCESS_POINT).outputs["arn"]}
     }
     assert as_list(shared["Action"]) == ["elasticfilesystem:ClientMount"]  # read-only
     assert as_list(shared["Resource"]) == [SHARED_FS]
-    assert shared["Condition"] == {"StringEquals": {"elasticfilesystem:AccessPointArn": SHARED_AP}}
+    assert shared["Condition"] == {"ArnEquals": {"elasticfilesystem:AccessPointArn": SHARED_AP}}
     assert as_list(media["Resource"])[0].startswith("arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-0")
     every = [a for s in task.values() for a in as_list(s["Action"])]
     assert "elasticfilesystem:ClientRootAccess" not in every

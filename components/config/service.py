@@ -247,8 +247,8 @@ class ServiceConfig(Model):
     volumes: list[VolumeConfig] = Field(
         [],
         description=(
-            "Persistent EFS volumes mounted into the container, each `{name, containerPath, readOnly, efs}`; see "
-            "[`volumes`](#servicesvolumes)."
+            "Persistent EFS volumes mounted into the container, each `{name, containerPath, readOnly, efs}` (the "
+            "`volumes[]` rows below)."
         ),
     )
     desired_count: int = Field(

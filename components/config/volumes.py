@@ -206,8 +206,9 @@ class VolumeConfig(Model):
     )
     efs: EfsConfig = Field(
         description=(
-            "The file system: `{}` creates one for the service, or name an existing one. The task mounts it with "
-            "transit encryption and IAM authorization through the access point; the task role may "
+            "The file system: `{}` creates one for the service, or name an existing one (whose mount targets must "
+            "admit NFS from the service's security group, output `services.<name>.securityGroupId`). The task mounts "
+            "it with transit encryption and IAM authorization through the access point; the task role may "
             "`elasticfilesystem:ClientMount` (and `ClientWrite` unless `readOnly`) on that file system through that "
             "access point only."
         )

@@ -264,7 +264,8 @@ def _mount_statements(cfg: ServiceConfig, mounts: Mapping[str, FileSystemMount])
         if not volume.read_only:
             actions.append("elasticfilesystem:ClientWrite")
         sid = "MountVolume" + "".join(part.title() for part in volume.name.split("-"))
-        condition = {"StringEquals": {"elasticfilesystem:AccessPointArn": mount.access_point_arn}}
+        # An ARN-typed key, so the ARN operator (Service Authorization Reference, Amazon EFS, condition keys).
+        condition = {"ArnEquals": {"elasticfilesystem:AccessPointArn": mount.access_point_arn}}
         statements.append(allow(sid, actions, mount.file_system_arn, condition=condition))
     return statements
 
