@@ -25,6 +25,8 @@ SCHEMA = json.loads((ROOT / reference.SCHEMA).read_text())
 NOT_IN_FULL = {
     # One certificate: requested by domain name (with alternative names) or an existing ARN.
     "ecs-platform:cluster.loadBalancer.certificate.arn": "test_cluster.py, with_config(certificate.arn)",
+    # Only with natGateways: instance, which `full` (NAT gateways per AZ) does not use.
+    "ecs-platform:network.natInstanceType": "test_nat_instance.py, on the natinstance fixture",
 }
 
 
