@@ -1,9 +1,11 @@
 """The environment's network: a VPC with public, private (app) and isolated (database) tiers.
 
 awsx.ec2.Vpc lays out subnets, route tables, the internet gateway and NAT gateways from
-CIDRs this component computes itself (see `NetworkConfig.subnet_cidrs`). Everything that
-grants access (endpoint security group, flow-log role) is a plain pulumi_aws resource so
-tests and the policy pack can see it.
+CIDRs this component computes itself (see `NetworkConfig.subnet_cidrs`); with
+`natGateways: instance` it makes no NAT gateway and a NAT instance (components/nat_instance.py)
+routes the private subnets instead. Everything that grants access (endpoint security group,
+flow-log role, the NAT instance's group and role) is a plain pulumi_aws resource so tests and
+the policy pack can see it.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from components.config import NetworkConfig
 from components.contracts import NetworkRefs
 from components.iam import allow, inline_policy, resolved_document, trust_policy
 from components.naming import Naming
+from components.nat_instance import NatInstance, NatInstanceArgs
 
 _NAT_STRATEGY = {
     "none": awsx.ec2.NatGatewayStrategy.NONE,
     "single": awsx.ec2.NatGatewayStrategy.SINGLE,
     "perAz": awsx.ec2.NatGatewayStrategy.ONE_PER_AZ,
+    # No NAT gateway: the NAT instance gives the private route tables their default route.
+    "instance": awsx.ec2.NatGatewayStrategy.NONE,
 }
 
 
@@ -45,6 +50,7 @@ class Network(pulumi.ComponentResource):
     private_subnet_ids: pulumi.Output[list[str]]
     isolated_subnet_ids: pulumi.Output[list[str]]
     endpoint_security_group_id: pulumi.Output[str] | None
+    nat_instance: NatInstance | None  # with natGateways: instance
     refs: NetworkRefs  # what the cluster, database, bastion and services build on
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
@@ -86,6 +92,23 @@ class Network(pulumi.ComponentResource):
         self.public_subnet_ids = vpc.public_subnet_ids
         self.private_subnet_ids = vpc.private_subnet_ids
         self.isolated_subnet_ids = vpc.isolated_subnet_ids
+
+        self.nat_instance = None
+        if cfg.nat_instance:
+            self.nat_instance = NatInstance(
+                f"{name}-nat",
+                NatInstanceArgs(
+                    instance_type=cfg.nat_instance,
+                    naming=naming,
+                    account=args.account,
+                    vpc_id=self.vpc_id,
+                    vpc_cidr=self.cidr_block,
+                    public_subnet_ids=self.public_subnet_ids,
+                    private_subnet_ids=self.private_subnet_ids,
+                    private_cidrs=cidrs["private"],
+                ),
+                opts=child,
+            )
 
         self.endpoint_security_group_id = None
         if cfg.interface_endpoints:

@@ -3,11 +3,11 @@
 Every figure comes from a resource's type token and its wire-format (camelCase) inputs,
 so the estimate follows whatever the program registers: NAT gateways from the awsx VPC's
 `natGateways.strategy` and AZs, load balancers, Fargate services (task size, architecture,
-task count, on-demand/Spot split), RDS instances, EC2 instances, KMS keys, secrets,
-interface endpoints, alarms, dashboards, hosted zones and pipelines, and EFS file systems (an
-assumed stored volume each, stated under the estimate). Fixed, always-on charges
-are priced; so are VPC flow logs, from an assumed monthly volume stated under the estimate,
-because their per-GB delivery charge can outgrow the fixed ones. Other usage-based charges are
+task count, on-demand/Spot split), RDS instances, EC2 instances (a NAT instance's public
+address too), KMS keys, secrets, interface endpoints, alarms, dashboards, hosted zones and
+pipelines, and EFS file systems (an assumed stored volume each, stated under the estimate).
+Fixed, always-on charges are priced; so are VPC flow logs, from an assumed monthly volume stated
+under the estimate, because their per-GB delivery charge can outgrow the fixed ones. Other usage-based charges are
 listed as left out, per type present.
 """
 
@@ -110,7 +110,10 @@ def estimate(graph: CapturedGraph, prices: dict[str, Any] | None = None) -> Esti
             for item, formula, monthly in pricer(ctx, res):
                 result.lines.append(Line(res.urn, res.type, res.name, item, formula, round(monthly, 2)))
     present = {r.type for r in graph.registered}
-    result.left_out = [note for types, note in LEFT_OUT if present & set(types)]
+    # An awsx VPC without NAT gateways (strategy None, or a NAT instance) processes nothing per GB.
+    result.left_out = [
+        note for types, note in LEFT_OUT if present & set(types) and (note != NAT_PROCESSING or ctx.used_nat_gateway)
+    ]
     result.left_out.append("data transfer out to the internet and between AZs, and anything billed per request")
     if ctx.used_spot:
         result.assumptions.append(prices["assumptions"]["fargateSpotDiscountNote"])
@@ -140,6 +143,7 @@ class _Context:
         self.used_default_root = False
         self.used_flow_log_volume = False
         self.used_efs_volume = False
+        self.used_nat_gateway = False
 
     def warn(self, res: Resource, text: str) -> None:
         self.result.warnings.append(f"{res.type} {res.name}: {text}")
@@ -201,6 +205,7 @@ def _awsx_vpc(ctx: _Context, res: Resource) -> Priced:
 
 
 def _nat(ctx: _Context, count: int, why: str) -> Priced:
+    ctx.used_nat_gateway = True
     nat, ip = ctx.p["natGatewayHour"]["usd"], ctx.p["publicIpv4Hour"]["usd"]
     plural = "s" if count > 1 else ""
     yield (
@@ -395,6 +400,10 @@ def _ec2_instance(ctx: _Context, res: Resource) -> Priced:
     ]
     for label, vtype, gib in volumes:
         yield from _ebs(ctx, res, f"{label} volume", vtype, gib)
+    if res.inputs.get("associatePublicIpAddress") is True:
+        # A NAT instance's: every public IPv4 address is billed by the hour since 2024-02-01.
+        ip = ctx.p["publicIpv4Hour"]["usd"]
+        yield "1 public IPv4 address", f"1 x {ctx.hours} h x {_money(ip)}", ctx.hours * ip
 
 
 def _ebs(ctx: _Context, res: Resource, label: str, vtype: str, gib: Any) -> Priced:
@@ -494,8 +503,9 @@ PRICERS: dict[str, Callable[[_Context, Resource], Priced]] = {
 }
 
 # Usage-based charges, printed as left out when a resource of one of these types is present.
+NAT_PROCESSING = "NAT gateway data processing (per GB)"
 LEFT_OUT: list[tuple[tuple[str, ...], str]] = [
-    ((AWSX_VPC, NAT_GATEWAY), "NAT gateway data processing (per GB)"),
+    ((AWSX_VPC, NAT_GATEWAY), NAT_PROCESSING),
     ((VPC_ENDPOINT,), "interface endpoint data processing (per GB)"),
     (LOAD_BALANCERS, "ALB LCUs above the assumed 1 LCU per hour"),
     (

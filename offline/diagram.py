@@ -4,7 +4,8 @@ Network tiers become subgraphs inside the VPC; load balancers, services, databas
 instances, interface endpoints and pipelines become nodes, placed in the tier whose subnet
 ids they were given. Edges say who may reach whom: security-group ingress rules (from
 another group's owners, from the internet, from the VPC or another CIDR), load balancer
-routing (listener rule -> target group -> service), NAT egress and pipeline deployments.
+routing (listener rule -> target group -> service), NAT egress (NAT gateways, or an instance that
+takes a default route) and pipeline deployments.
 Pass a graph evaluated without `preview` so subnet ids are known.
 """
 
@@ -28,6 +29,7 @@ from policies.guardrails.types import (
     PIPELINE,
     RDS_CLUSTER,
     RDS_INSTANCE,
+    ROUTE,
     SECURITY_GROUP,
     VPC_ENDPOINT,
 )
@@ -100,6 +102,7 @@ class _Diagram:
         return None
 
     def _collect_nodes(self) -> None:
+        nat_instances = self._nat_instances()
         # Sorted, not in registration order (which varies between runs), so the diagram is stable.
         for res in sorted(self.graph.registered, key=lambda r: r.urn):
             kind = NODE_TYPES.get(res.type)
@@ -112,7 +115,10 @@ class _Diagram:
                 ),
                 "service": (f"ECS service {res.name}",),
                 "db": (f"database {res.name}", f"{res.inputs.get('engine', '')} {res.inputs.get('instanceClass', '')}"),
-                "instance": (f"EC2 instance {res.name}", str(res.inputs.get("instanceType", ""))),
+                "instance": (
+                    f"{'NAT' if res.urn in nat_instances else 'EC2'} instance {res.name}",
+                    str(res.inputs.get("instanceType", "")),
+                ),
                 "pipeline": (f"pipeline {res.name}",),
             }[kind]
             shape = {"db": "cyl", "pipeline": "round"}.get(kind, "box")
@@ -165,6 +171,13 @@ class _Diagram:
     def _ingress_edges(self) -> None:
         owners = self._sg_owners()
         vpc_cidrs = {str(v.inputs.get("cidrBlock")) for v in self.vpcs}
+        # A rule from one of a tier's subnets comes from that tier's subgraph.
+        tier_cidrs = {
+            cidr: str(spec.get("type", "")).lower()
+            for v in self.vpcs
+            for spec in v.inputs.get("subnetSpecs") or []
+            for cidr in spec.get("cidrBlocks") or []
+        }
         for rule in sorted(self.graph.of_type(INGRESS_RULE), key=lambda r: r.urn):
             targets = {n for sg in rule.property_dependencies.get("securityGroupId", []) for n in owners.get(sg, ())}
             if not targets:
@@ -178,6 +191,8 @@ class _Diagram:
                 sources.add(self._add("internet", "internet", "circle", None))
             elif cidr in vpc_cidrs:
                 sources.add(self._add("n_vpc_cidr", f"any address in the VPC ({cidr})", "box", "vpc"))
+            elif cidr in tier_cidrs:
+                sources.add(safe_id(f"tier_{tier_cidrs[cidr]}"))
             elif isinstance(cidr, str):
                 sources.add(self._add(safe_id(f"cidr_{cidr}"), cidr, "box", None))
             if rule.inputs.get("prefixListId"):
@@ -227,6 +242,21 @@ class _Diagram:
             internet = self._add("internet", "internet", "circle", None)
             self.edges[(safe_id("tier_private"), nat, "-.->")].append("egress")
             self.edges[(nat, internet, "-.->")].append("")
+        for urn in self._nat_instances():
+            if urn in self.owner:
+                internet = self._add("internet", "internet", "circle", None)
+                self.edges[(safe_id("tier_private"), self.owner[urn], "-.->")].append("egress")
+                self.edges[(self.owner[urn], internet, "-.->")].append("")
+
+    def _nat_instances(self) -> set[str]:
+        """Urns of the instances a default route (0.0.0.0/0) sends traffic to: NAT instances."""
+        return {
+            urn
+            for route in self.graph.of_type(ROUTE)
+            if route.inputs.get("destinationCidrBlock") == "0.0.0.0/0"
+            for urn in route.property_dependencies.get("networkInterfaceId", [])
+            if self.by_urn.get(urn) and self.by_urn[urn].type == EC2_INSTANCE
+        }
 
     # --- output --------------------------------------------------------------------------
 

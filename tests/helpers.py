@@ -17,9 +17,9 @@ from offline.harness import CapturedGraph, evaluate, stack_config
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # The fixture environments: `small` and `prodlike` are the shapes of the two examples the
-# project started with, `full` has every option on.
-SMALL, PRODLIKE, FULL = "small", "prodlike", "full"
-FIXTURE_NAMES = (SMALL, PRODLIKE, FULL)
+# project started with, `full` has every option on, `natinstance` egresses through a NAT instance.
+SMALL, PRODLIKE, FULL, NAT_INSTANCE = "small", "prodlike", "full", "natinstance"
+FIXTURE_NAMES = (SMALL, PRODLIKE, FULL, NAT_INSTANCE)
 
 
 def fixture_config(name: str) -> dict[str, Any]:

@@ -181,7 +181,7 @@ def test_a_bastion_without_nat_or_ssm_endpoints_is_refused():
     error = config_error("small", nat_less(["ssm", "logs"]))
     assert error == (
         "ecs-platform:bastion.enabled: the bastion needs a route to Systems Manager: with network.natGateways none, "
-        "add ssmmessages, ec2messages to network.interfaceEndpoints, or use a NAT gateway (got true)"
+        "add ssmmessages, ec2messages to network.interfaceEndpoints, or use NAT (single, perAz or instance) (got true)"
     )
 
 

@@ -38,8 +38,11 @@ NOT_AWS = ("ecs-platform:", "pulumi:providers:", "random:")
 
 @pytest.fixture(scope="module")
 def graphs() -> dict[str, CapturedGraph]:
-    """The program as `pulumi preview` runs it, for each fixture environment (`full` has every feature on)."""
+    """The program as `pulumi preview` runs it, for each fixture environment (`full` has every feature on): of
+    a new stack, with ids unknown, and of a stack that exists, whose ids are known, so that look-ups taking an
+    id (the NAT instance's route tables) run as well."""
     found = {name: evaluate_fixture(name, preview=True) for name in FIXTURE_NAMES}
+    found |= {f"{name} (existing)": fixture(name) for name in FIXTURE_NAMES}
     for name, graph in found.items():
         assert graph.error is None, f"{name}: {graph.error}"
     return found
@@ -247,7 +250,7 @@ def deployed() -> dict[str, CapturedGraph]:
     return found
 
 
-OTHER = {"small": "prodlike", "prodlike": "small", "full": "small"}
+OTHER = {"small": "prodlike", "prodlike": "small", "full": "small", "natinstance": "small"}
 
 
 def test_the_deploy_policies_reach_the_stacks_named_resources_and_not_another_stacks(deployed):

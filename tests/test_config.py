@@ -46,12 +46,12 @@ CASES = {
     ),
     "unknown NAT strategy": (
         network(natGateways="double"),
-        "ecs-platform:network.natGateways: must be 'none', 'single' or 'perAz' (got \"double\")",
+        "ecs-platform:network.natGateways: must be 'none', 'single', 'perAz' or 'instance' (got \"double\")",
     ),
     "misspelt key": (
         lambda config: config["ecs-platform:network"].update(natGateway="single"),
         "ecs-platform:network.natGateway: unknown key; did you mean natGateways? valid keys: cidr, azCount, "
-        "natGateways, subnetMasks, interfaceEndpoints, flowLogs",
+        "natGateways, natInstanceType, subnetMasks, interfaceEndpoints, flowLogs",
     ),
     "unknown section": (
         lambda config: config.update({"ecs-platform:netwrok": {}}),
@@ -117,7 +117,7 @@ def test_every_problem_gets_its_own_line():
     error = config_error("prodlike", network(azCount=5, natGateways="lots"))
     assert error.splitlines() == [
         "ecs-platform:network.azCount: must be less than or equal to 3 (got 5)",
-        "ecs-platform:network.natGateways: must be 'none', 'single' or 'perAz' (got \"lots\")",
+        "ecs-platform:network.natGateways: must be 'none', 'single', 'perAz' or 'instance' (got \"lots\")",
     ]
 
 

@@ -27,6 +27,8 @@ NOT_IN_FULL = {
     "ecs-platform:cluster.loadBalancer.certificate.arn": "test_cluster.py, with_config(certificate.arn)",
     # A created file system's own key replaces it (its creation token refuses), so full keeps the default.
     "ecs-platform:services[].volumes[].efs.customerManagedKey": "test_service_storage.py, with_config",
+    # Only with natGateways: instance, which `full` (NAT gateways per AZ) does not use.
+    "ecs-platform:network.natInstanceType": "test_nat_instance.py, on the natinstance fixture",
 }
 
 

@@ -40,8 +40,9 @@ class BastionConfig(Model):
     enabled: bool = Field(
         False,
         description=(
-            "Build the bastion. Needs a route to Systems Manager: a NAT gateway (`network.natGateways` `single` or "
-            "`perAz`) or all of `ssm`, `ssmmessages`, `ec2messages` in `network.interfaceEndpoints`."
+            "Build the bastion. Needs a route to Systems Manager: NAT gateways or a NAT instance "
+            "(`network.natGateways` `single`, `perAz` or `instance`) or all of `ssm`, `ssmmessages`, `ec2messages` in "
+            "`network.interfaceEndpoints`."
         ),
     )
     instance_type: str = Field(

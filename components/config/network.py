@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -21,6 +22,9 @@ INTERFACE_ENDPOINTS = (
     *("sts", "monitoring", "ecs", "ecs-agent", "ecs-telemetry"),
 )
 InterfaceEndpoint = Literal[INTERFACE_ENDPOINTS]
+
+# Graviton (arm64) instance families: t4g, m7g, c7gn, r8g, ...; a1 was the first.
+GRAVITON_FAMILY = r"[a-z]+\d+g[a-z]*|a1"
 
 
 class SubnetMasks(Model):
@@ -84,6 +88,34 @@ class NetworkConfig(Model):
 
     Every network also gets an S3 gateway endpoint on all route tables (free, and ECR image
     layers are served from S3).
+
+    NAT instance (`natGateways: instance`): awsx builds the VPC without NAT gateways and the
+    program adds one EC2 instance in the first public subnet, with the default route (`0.0.0.0/0`)
+    of every private route table pointing at its network interface. Amazon Linux 2023 (AWS's
+    public SSM parameter, arm64), turned into a NAT at first boot the way the VPC user guide's
+    "Create a NAT AMI" does it (iptables masquerading, IP forwarding), forwarding only
+    connections from the VPC; no third-party NAT image. Source/destination check off (it forwards
+    other hosts' packets), a public IP (it is in a public subnet by design, and the pack's
+    `ec2-no-public-ip` allows exactly this instance, listed under `natInstances` in
+    `policies/config.<stack>.json`), IMDSv2 with hop limit 1, an encrypted gp3 root volume, no
+    key pair and `sshd` off, Session Manager only (a role with the SSM agent's session
+    permissions and nothing else). Its security group admits the private subnets' CIDRs only
+    (all protocols: it forwards whatever the tasks send) and lets everything out.
+    What it gives up against a NAT gateway:
+
+    - One AZ: the instance lives in the first AZ; if that AZ or the instance fails, every
+      private subnet loses internet egress (AWS services reached through the S3 gateway
+      endpoint or `interfaceEndpoints` keep working). Traffic from the other AZs crosses AZs.
+    - Bandwidth: the instance type's network bandwidth (`natInstanceType`), not a NAT
+      gateway's 5-100 Gbit/s.
+    - Patching: the OS is yours to patch. A new Amazon Linux image does not replace the
+      instance on an unrelated `pulumi up` (changes to the image are ignored); move to the
+      newest image on purpose with `pulumi up --replace <urn of network-nat-instance>`, which
+      cuts egress for the minute or two the new instance takes to boot.
+    - Its public address changes when the instance is replaced (a NAT gateway keeps its
+      Elastic IP): allow-lists at third parties need updating.
+    - No per-GB processing charge, unlike a NAT gateway; cross-AZ and internet data transfer
+      are billed as usual.
     """
 
     examples = (
@@ -117,13 +149,27 @@ config:
         le=MAX_AZS,
         description="Availability zones used: the first N available AZs of the region, in name order.",
     )
-    nat_gateways: Literal["none", "single", "perAz"] = Field(
+    nat_gateways: Literal["none", "single", "perAz", "instance"] = Field(
         "single",
         description=(
             "`none`: no internet egress from the app subnets (use `interfaceEndpoints`); `single`: one NAT gateway "
             "shared by all AZs (cheap, one AZ's outage cuts egress); `perAz`: one per AZ (resilient, about 3x the NAT "
-            "cost)."
+            "cost); `instance`: one NAT instance (`natInstanceType`) in the first public subnet instead of NAT "
+            "gateways, about a fifth of a NAT gateway's price, for environments that tolerate what it gives up "
+            "(see the section's text). Switching an existing network between `instance` and `single` or "
+            "`perAz` takes two updates, through `none`: the new default routes are created before the old ones are "
+            "deleted, and a route table holds one default route (egress stops until the second update)."
         ),
+    )
+    nat_instance_type: str | None = Field(
+        None,
+        description=(
+            "With `natGateways: instance` only: the NAT instance's type, a Graviton (arm64) type. Its network "
+            "bandwidth is every private subnet's internet bandwidth: `t4g.nano` has a baseline of about 32 Mbit/s "
+            "and bursts to 5 Gbit/s while its network credits last; pick a larger type (`t4g.small`, `c7gn.medium`) "
+            "for sustained traffic."
+        ),
+        json_schema_extra={"defaultText": "`t4g.nano` with `natGateways: instance`"},
     )
     subnet_masks: SubnetMasks = Field(
         default_factory=SubnetMasks,
@@ -162,6 +208,38 @@ config:
         if repeated:
             raise ValueError(f"listed more than once: {', '.join(repeated)}")
         return endpoints
+
+    @field_validator("nat_instance_type")
+    @classmethod
+    def _graviton(cls, instance_type: str | None) -> str | None:
+        if instance_type is None:
+            return None
+        size = r"(nano|micro|small|medium|large|\d*xlarge|metal)"
+        if not re.fullmatch(rf"[a-z][a-z0-9-]*\.{size}", instance_type):
+            raise ValueError("must be an EC2 instance type such as t4g.nano")
+        if not re.fullmatch(GRAVITON_FAMILY, instance_type.split(".")[0]):
+            raise ValueError(
+                "must be a Graviton (arm64) type such as t4g.nano or c7gn.medium: the NAT instance runs the arm64 "
+                "Amazon Linux 2023 image"
+            )
+        return instance_type
+
+    @model_validator(mode="after")
+    def _nat_instance_type_only_with_an_instance(self) -> NetworkConfig:
+        if self.nat_instance_type is not None and self.nat_gateways != "instance":
+            raise field_error(
+                "nat_instance_type",
+                f"applies only with natGateways: instance (natGateways is {self.nat_gateways})",
+                self.nat_instance_type,
+            )
+        return self
+
+    @property
+    def nat_instance(self) -> str | None:
+        """The NAT instance's type with `natGateways: instance`, else None."""
+        if self.nat_gateways != "instance":
+            return None
+        return self.nat_instance_type or "t4g.nano"
 
     @model_validator(mode="after")
     def _subnets_fit(self) -> NetworkConfig:

@@ -180,14 +180,14 @@ def database_client_problems(cfg: StackConfig) -> list[Problem]:
 
 
 def bastion_problems(cfg: StackConfig) -> list[Problem]:
-    """The bastion's SSM agent needs a NAT gateway or all three SSM interface endpoints."""
+    """The bastion's SSM agent needs a NAT gateway or instance, or all three SSM interface endpoints."""
     missing = [e for e in SSM_ENDPOINTS if e not in cfg.network.interface_endpoints]
     if cfg.bastion.enabled and cfg.network.nat_gateways == "none" and missing:
         return [
             (
                 ("bastion", "enabled"),
                 "the bastion needs a route to Systems Manager: with network.natGateways none, add "
-                f"{', '.join(missing)} to network.interfaceEndpoints, or use a NAT gateway",
+                f"{', '.join(missing)} to network.interfaceEndpoints, or use NAT (single, perAz or instance)",
                 True,
             )
         ]

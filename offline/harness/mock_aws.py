@@ -264,6 +264,34 @@ def _existing_efs_id(name: str) -> str | None:
     return None
 
 
+@answers("aws:ec2/getRouteTable:getRouteTable")
+def _route_table(args: dict, mocks: AwsMocks) -> dict:
+    """The route table a subnet is associated with: one per subnet, as awsx makes them."""
+    subnet = args.get("subnetId")
+    if not subnet:
+        raise NotImplementedError("the mock finds route tables by subnetId only; add the lookup to mock_aws.py")
+    table = f"rtb-{fake_hex(subnet)}"
+    return {
+        "id": table,
+        "routeTableId": table,
+        "subnetId": subnet,
+        "ownerId": ACCOUNT_ID,
+        "arn": f"arn:aws:ec2:{mocks.region}:{ACCOUNT_ID}:route-table/{table}",
+        "associations": [
+            {
+                "routeTableAssociationId": f"rtbassoc-{fake_hex(subnet)}",
+                "routeTableId": table,
+                "subnetId": subnet,
+                "main": False,
+                "gatewayId": "",
+            }
+        ],
+        "routes": [],
+        "propagatingVgws": [],
+        "tags": {},
+    }
+
+
 # --- resource outputs ----------------------------------------------------------------
 
 
@@ -325,10 +353,12 @@ def _rds_instance(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
 @outputs(EC2_INSTANCE)
 def _ec2_instance(name: str, inputs: dict, mocks: AwsMocks) -> dict[str, Any]:
     instance_id = ID_PREFIX[EC2_INSTANCE] + fake_hex(name)
+    # An address from the documentation range (RFC 5737) when the instance asked for one.
+    public_ip = f"203.0.113.{int(fake_hex(name + 'public', 2), 16) % 250 + 4}"
     return {
         "arn": f"arn:aws:ec2:{mocks.region}:{ACCOUNT_ID}:instance/{instance_id}",
         "privateIp": f"10.0.{int(fake_hex(name, 2), 16) % 16}.{int(fake_hex(name + 'ip', 2), 16) % 250 + 4}",
-        "publicIp": "",
+        "publicIp": public_ip if inputs.get("associatePublicIpAddress") is True else "",
         "instanceState": "running",
         "primaryNetworkInterfaceId": f"eni-{fake_hex(name + 'eni')}",
     }

@@ -1,10 +1,10 @@
 """Compute guardrails: EC2 instances (the bastion), ECS services and task definitions, ECR repositories.
 
-EC2: IMDSv2 required, no public IP (asked for, or given by a public subnet), no key pair,
-encrypted volumes. ECS: no public IP on tasks, no privileged containers, logging on, no
-secret-looking names in plain `environment` (secrets go in `secrets` from Secrets Manager or
-SSM), no ARM64 task on Fargate Spot. ECR: images kept on destroy where the pack's config
-requires it. Task definitions carry `containerDefinitions` as JSON text.
+EC2: IMDSv2 required, no public IP (asked for, or given by a public subnet) except on a NAT
+instance the pack config names, no key pair, encrypted volumes. ECS: no public IP on tasks, no
+privileged containers, logging on, no secret-looking names in plain `environment` (secrets go in
+`secrets` from Secrets Manager or SSM), no ARM64 task on Fargate Spot. ECR: images kept on
+destroy where the pack's config requires it. Task definitions carry `containerDefinitions` as JSON text.
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ from .common import (
     resource_policy,
     stack_policy,
 )
-from .rds import subnet_tier
+
+# _routes_to_internet is how the RDS rules tell a public route table; the NAT instance rule
+# must call "private" exactly what they do.
+from .rds import _routes_to_internet, subnet_tier
 from .secret_names import holds_plain_secret
 from .types import (
     CLUSTER_CAPACITY_PROVIDERS,
@@ -37,6 +40,8 @@ from .types import (
     ECS_SERVICE,
     ECS_TASK_SET,
     LAUNCH_TEMPLATE,
+    ROUTE,
+    ROUTE_TABLES,
     TASK_DEFINITION,
 )
 
@@ -52,13 +57,77 @@ def check_imdsv2(props: dict, config: Mapping, args: Any) -> Iterator[str]:
         yield f"metadataOptions.httpTokens is {tokens or 'not set (optional)'}: IMDSv1 lets SSRF steal the role."
 
 
+DEFAULT_ROUTE = "0.0.0.0/0"
+
+
+def _default_routes_to(graph: StackGraph, instance: Any) -> list[tuple[Any, list[Any]]]:
+    """(route, its route tables in the stack) for every default route whose target is `instance`'s interface.
+
+    The target is followed by the engine's property dependency (known in preview too) or by
+    the interface id; the tables by reference, which finds none when the id came from a lookup
+    or is not known yet.
+    """
+    eni = graph.get(instance, "primaryNetworkInterfaceId")
+
+    def targets(resource: Any, value: Any) -> bool:
+        if isinstance(eni, str) and eni and not is_unknown(eni) and value == eni:
+            return True
+        return any(t.urn == instance.urn for t in graph.referenced(resource, "networkInterfaceId", EC2_INSTANCES))
+
+    found = []
+    for route in graph.of_type(ROUTE):
+        if graph.get(route, "destinationCidrBlock") == DEFAULT_ROUTE and targets(
+            route, graph.get(route, "networkInterfaceId")
+        ):
+            found.append((route, graph.referenced(route, "routeTableId", ROUTE_TABLES)))
+    for table in graph.of_type(*ROUTE_TABLES):
+        for route in as_list(graph.get(table, "routes")):
+            if isinstance(route, Mapping) and route.get("cidrBlock") == DEFAULT_ROUTE:
+                value = route.get("networkInterfaceId")
+                if value == eni or (
+                    is_unknown(value) and any(r.urn == instance.urn for r in graph.referenced(table, "routes"))
+                ):
+                    found.append((table, [table]))
+    return found
+
+
+def _not_a_nat_instance(graph: StackGraph, instance: Any, config: Mapping) -> str | None:
+    """None when `instance` is a NAT instance the pack config allows a public IP; else why not ("" if not named).
+
+    Allowed means all three: named under `natInstances`; source/destination check off (it
+    forwards other hosts' packets, "Disable source/destination checks", Amazon VPC User Guide,
+    NAT instances); and the target of the default route of at least one private route table.
+    A table is private when it routes nothing to an internet gateway (the test the RDS rules
+    use). A table the graph does not hold (found by a lookup, or an id not known in preview)
+    is taken as private: its one default route is the instance, so it has none to an internet
+    gateway.
+    """
+    if instance.name not in as_list(config.get("natInstances")):
+        return ""
+    check = graph.get(instance, "sourceDestCheck")
+    if not is_unknown(check) and check is not False and str(check).lower() != "false":
+        return "sourceDestCheck is not false, so it cannot forward the private subnets' traffic"
+    routes = _default_routes_to(graph, instance)
+    private = [route for route, tables in routes if not any(_routes_to_internet(graph, t) for t in tables)]
+    if not private:
+        why = "only route tables that route to an internet gateway" if routes else "no route table"
+        return f"{why} send their default route ({DEFAULT_ROUTE}) to it"
+    return None
+
+
 def check_public_ip(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
     for instance in graph.of_type(*EC2_INSTANCES):
         asked = graph.get(instance, "associatePublicIpAddress")
         if is_true(asked):
-            yield instance, "associatePublicIpAddress is true."
+            problem = "associatePublicIpAddress is true."
         elif asked is None and subnet_tier(graph, instance, "subnetId") == "public":
-            yield instance, "it is in a public subnet, which gives it a public IP."
+            problem = "it is in a public subnet, which gives it a public IP."
+        else:
+            continue
+        why = _not_a_nat_instance(graph, instance, config)
+        if why is None:
+            continue
+        yield instance, problem + (f" It is listed under natInstances, but {why}." if why else "")
     for template in graph.of_type(LAUNCH_TEMPLATE):
         for i, nic in enumerate(as_list(graph.get(template, "networkInterfaces"))):
             if isinstance(nic, Mapping) and is_true(nic.get("associatePublicIpAddress")):
@@ -243,10 +312,15 @@ POLICIES = [
     ),
     stack_policy(
         "ec2-no-public-ip",
-        "EC2 instances get no public IP, neither asked for nor from a public subnet.",
+        "EC2 instances get no public IP, neither asked for nor from a public subnet, except NAT instances named "
+        "under `natInstances` that have source/destination check off and take the default route of a private "
+        "route table.",
         MANDATORY,
         check_public_ip,
-        "put the instance in a private subnet with associatePublicIpAddress=False; reach it with SSM.",
+        "put the instance in a private subnet with associatePublicIpAddress=False; reach it with SSM. A NAT "
+        "instance: list its name under natInstances in the pack config, set sourceDestCheck=False and point a "
+        "private route table's 0.0.0.0/0 route at its network interface.",
+        PolicyConfigSchema(properties={"natInstances": {"type": "array", "items": {"type": "string"}, "default": []}}),
     ),
     resource_policy(
         "ec2-no-key-pair",
