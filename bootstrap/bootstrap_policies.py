@@ -162,13 +162,17 @@ def via_s3(region: str) -> dict[str, Any]:
 def preview_state_statements(
     layout: StateLayout, stacks: Sequence[str], state_key: str, secrets_keys: Sequence[str], region: str
 ) -> list[dict[str, Any]]:
-    """Read every stack's state and secrets, write only the stack locks a preview takes."""
+    """Read every stack's state and secrets; write nothing.
+
+    `pulumi preview` takes no lock on the DIY backend: `diyBackend.Preview` goes straight to
+    `apply` with DryRun, while Update, Refresh, Destroy and Import call `b.Lock` first
+    (pulumi/pulumi pkg/backend/diy/backend.go).
+    """
     return [
         # Listing finds a stack's checkpoint; without it S3 answers 403 for a missing object, not 404
         # (GetObject, Amazon S3 API Reference), and the CLI cannot tell "no stack" from "denied".
         statement("ListState", "s3:ListBucket", layout.bucket_arn),
         statement("ReadStacks", "s3:GetObject", [layout.meta, *(o for s in stacks for o in layout.stack_objects(s))]),
-        statement("LockStacks", ["s3:DeleteObject", "s3:PutObject"], [layout.lock(s) for s in stacks]),
         statement("UseTheStateKeyThroughS3", STATE_KEY_ACTIONS, state_key, condition=via_s3(region)),
         statement("DecryptStackSecrets", SECRETS_ACTIONS, list(secrets_keys)),
     ]

@@ -320,15 +320,21 @@ def test_a_deploy_role_reads_and_writes_only_its_own_stacks_state():
     assert allows(alpha, "s3:ListBucket", f"arn:aws:s3:::{BUCKET}")
 
 
-def test_the_preview_role_reads_every_stacks_state_and_writes_only_locks(graph):
+def test_the_preview_role_reads_every_stacks_state_and_writes_nothing(graph):
+    """`pulumi preview` takes no lock on the DIY backend (pulumi/pulumi pkg/backend/diy/backend.go, Preview)."""
     preview = attached(graph, f"{PROJECT}-ci-preview")
     for stack in ("alpha", "beta"):
         assert allows(preview, "s3:GetObject", state_object(f".pulumi/stacks/{PROJECT}/{stack}.json"))
-        lock = state_object(f".pulumi/locks/organization/{PROJECT}/{stack}/0a1b2c.json")
-        assert allows(preview, "s3:PutObject", lock) and allows(preview, "s3:DeleteObject", lock)
-        for key in (f".pulumi/stacks/{PROJECT}/{stack}.json", f".pulumi/history/{PROJECT}/{stack}/x.json"):
-            assert not allows(preview, "s3:PutObject", state_object(key))
-            assert not allows(preview, "s3:DeleteObject", state_object(key))
+        for key in (
+            f".pulumi/stacks/{PROJECT}/{stack}.json",
+            f".pulumi/history/{PROJECT}/{stack}/x.json",
+            f".pulumi/locks/organization/{PROJECT}/{stack}/0a1b2c.json",
+            ".pulumi/meta.yaml",
+        ):
+            assert not allows(preview, "s3:PutObject", state_object(key)), key
+            assert not allows(preview, "s3:DeleteObject", state_object(key)), key
+    writes = {"s3:PutObject", "s3:DeleteObject"}
+    assert not [s for d in preview for s in d["Statement"] if writes & set(_list(s["Action"]))]
 
 
 def keys(graph: CapturedGraph) -> dict[str, Resource]:
