@@ -42,6 +42,15 @@ def role_arn(name: str) -> str:
 # one per URL and account: the ARN is the same for the provider made here and an existing one.
 github_provider_arn = f"arn:{partition}:iam::{account}:oidc-provider/{policies.GITHUB_OIDC_HOST}"
 bootstrap_config.check_oidc_provider(config, github_provider_arn, namespace)
+if config.oidc_provider_arn:
+    # Roles trust tokens whose audience is sts.amazonaws.com; IAM refuses AssumeRoleWithWebIdentity
+    # for a token whose aud is not among the provider's client ids ("Create an OpenID Connect
+    # (OIDC) identity provider in IAM", IAM User Guide), so every CI job would fail on a provider
+    # registered for another audience.
+    existing = aws.iam.get_open_id_connect_provider(
+        arn=config.oidc_provider_arn, opts=pulumi.InvokeOptions(provider=provider)
+    )
+    bootstrap_config.check_oidc_audience(config, existing.client_id_lists, namespace)
 
 # --- ci/'s documents, rendered and checked before anything is created --------------------------
 
@@ -229,7 +238,10 @@ if config.oidc_provider_arn is None:
             "github",
             url=f"https://{policies.GITHUB_OIDC_HOST}",
             client_id_lists=[policies.GITHUB_AUDIENCE],
-            opts=opts,
+            # Every CI job of the account (and other repositories') authenticates through it:
+            # Pulumi refuses to delete it, and a `pulumi destroy` of the bootstrap leaves it in
+            # the account ("protect" and "retainOnDelete" resource options, Pulumi docs).
+            opts=pulumi.ResourceOptions(provider=provider, protect=True, retain_on_delete=True),
         )
     )
 role_opts = pulumi.ResourceOptions(provider=provider, depends_on=trusting)

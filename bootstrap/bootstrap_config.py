@@ -18,7 +18,7 @@ from typing import Any
 
 import pulumi
 import yaml
-from bootstrap_policies import GITHUB_OIDC_HOST
+from bootstrap_policies import GITHUB_AUDIENCE, GITHUB_OIDC_HOST
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -262,6 +262,16 @@ def check_oidc_provider(config: BootstrapConfig, expected: str, namespace: str) 
     if config.oidc_provider_arn and config.oidc_provider_arn != expected:
         raise pulumi.RunError(
             f"{namespace}:oidcProviderArn: {config.oidc_provider_arn} is not this account's GitHub provider, {expected}"
+        )
+
+
+def check_oidc_audience(config: BootstrapConfig, client_ids: list[str], namespace: str) -> None:
+    """The named provider must accept GitHub tokens minted for STS, the audience the roles trust."""
+    if GITHUB_AUDIENCE not in client_ids:
+        listed = ", ".join(client_ids) or "none"
+        raise pulumi.RunError(
+            f"{namespace}:oidcProviderArn: {config.oidc_provider_arn} does not list the audience {GITHUB_AUDIENCE} "
+            f"(its client ids: {listed}); add it with `aws iam add-client-id-to-open-id-connect-provider`"
         )
 
 

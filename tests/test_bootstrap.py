@@ -166,6 +166,8 @@ def test_the_github_oidc_provider_is_created_for_sts_and_every_role_waits_for_it
     assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
     # AWS trusts GitHub's certificate through its own CA library; no thumbprint to go stale.
     assert "thumbprintLists" not in provider.inputs
+    # Deleting it would lock every CI job of the account out: protected, and left in place by a destroy.
+    assert provider.protect and provider.retain_on_delete
     for role in graph.of_type(ROLE):
         assert provider.urn in role.dependencies, role.name
 
@@ -227,6 +229,18 @@ def test_an_existing_oidc_provider_is_used_instead_of_created():
     assert graph.error is None, graph.error
     assert graph.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []
     assert trust(graph.one(ROLE, "preview")) == expected_trust("GitHubPullRequests", "repo:acme/platform:pull_request")
+
+
+def test_an_existing_oidc_provider_is_looked_up_and_refused_in_one_line_without_the_sts_audience(monkeypatch):
+    graph = bootstrap(lambda config: config.update({f"{NS}:oidcProviderArn": PROVIDER_ARN}))
+    assert ("aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider", {"arn": PROVIDER_ARN}) in graph.invokes
+    monkeypatch.setitem(mock_aws.OIDC_PROVIDER_CLIENT_IDS, PROVIDER_ARN, ["sigstore", "api://AzureADTokenExchange"])
+    refused = bootstrap(lambda config: config.update({f"{NS}:oidcProviderArn": PROVIDER_ARN}))
+    assert refused.error == (
+        f"{NS}:oidcProviderArn: {PROVIDER_ARN} does not list the audience sts.amazonaws.com (its client ids: "
+        "sigstore, api://AzureADTokenExchange); add it with `aws iam add-client-id-to-open-id-connect-provider`"
+    )
+    assert [r.type for r in refused.registered] == ["pulumi:providers:aws"]
 
 
 def test_an_oidc_provider_of_another_account_is_refused_before_any_aws_resource():
