@@ -260,7 +260,7 @@ preview_role = aws.iam.Role(
     name=names.preview_role,
     description=f"pulumi preview of every {names.project} stack from pull requests of {config.github.repository}",
     assume_role_policy=policies.github_trust(
-        "GitHubPullRequests", github_provider_arn, config.github.repository, "pull_request"
+        "GitHubPullRequests", github_provider_arn, config.github.subject_prefixes, "pull_request"
     ),
     opts=role_opts,
 )
@@ -291,7 +291,7 @@ for env in environments:
         name=names.deploy_role(env),
         description=f"pulumi up of {env.stack} from {config.github.repository}, GitHub environment {env.environment}",
         assume_role_policy=policies.github_trust(
-            "GitHubEnvironment", github_provider_arn, config.github.repository, f"environment:{env.environment}"
+            "GitHubEnvironment", github_provider_arn, config.github.subject_prefixes, f"environment:{env.environment}"
         ),
         # The deploy jobs run up to 90 minutes, longer than the 1-hour default session:
         # configure-aws-credentials may ask for up to this (role-duration-seconds).

@@ -47,6 +47,34 @@ class GitHub(Model):
         pattern=r"^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}/[A-Za-z0-9._-]{1,100}$",
         description="owner/name of the repository, exactly as GitHub spells it",
     )
+    # GitHub's immutable subject claims (repositories created, renamed or transferred after a date
+    # in 2026, or opted in) put the owner's and the repository's numeric ids next to their names.
+    # GitHub's own texts disagree on the delimiter (`repo:octocat@123456/my-repo@456789` in the
+    # documentation's pull request, `repo:octocat-123456/my-repo-456789` in the changelog), so the
+    # prefix is copied from a real token's `sub` (docs/ci.md) and both delimiters are accepted.
+    subject_prefix: str | None = Field(
+        default=None,
+        description="the `repo:<owner>...<repository>...` part of the immutable `sub` claim, as a real token shows it",
+    )
+
+    @model_validator(mode="after")
+    def _prefix_names_the_repository(self) -> GitHub:
+        if self.subject_prefix is None:
+            return self
+        owner, name = (re.escape(part) for part in self.repository.split("/"))
+        if not re.fullmatch(rf"repo:{owner}[@-]\d+/{name}[@-]\d+", self.subject_prefix):
+            raise _Problem(
+                ("subjectPrefix",),
+                f"must be the immutable subject of {self.repository}, repo:{self.repository.split('/')[0]}@<owner id>/"
+                f"{self.repository.split('/')[1]}@<repository id> as a token of its workflows shows it "
+                f"(got {json.dumps(self.subject_prefix)})",
+            )
+        return self
+
+    @property
+    def subject_prefixes(self) -> list[str]:
+        """Every form of `repo:...` GitHub may put in this repository's tokens: by name, and by id when configured."""
+        return [f"repo:{self.repository}", *([self.subject_prefix] if self.subject_prefix else [])]
 
 
 class Environment(Model):

@@ -94,19 +94,23 @@ def document(statements: Sequence[Mapping[str, Any]]) -> str:
     return json.dumps({"Version": VERSION, "Statement": list(statements)})
 
 
-def github_trust(sid: str, provider_arn: str, repository: str, subject: str) -> str:
+def github_trust(sid: str, provider_arn: str, subject_prefixes: Sequence[str], trigger: str) -> str:
     """Trust in GitHub's OIDC tokens of one repository and one trigger, matched exactly.
 
     GitHub puts `repo:<owner>/<repo>:pull_request` in a pull request job's token and
     `repo:<owner>/<repo>:environment:<name>` in a job that names an environment ("OpenID Connect
-    reference", GitHub Docs); IAM recommends evaluating `sub` and `aud` on every role trusting
+    reference", GitHub Docs); with immutable subject claims the `repo:` part carries the owner's
+    and the repository's ids as well, so each form the repository may use is listed (a list of
+    values in one condition key matches any of them, "Creating a condition with multiple keys or
+    values", IAM User Guide). IAM recommends evaluating `sub` and `aud` on every role trusting
     the provider ("Create a role for OpenID Connect federation", IAM User Guide). StringEquals,
     never StringLike: a pattern lets other repositories' or branches' tokens in.
     """
+    subjects = [f"{prefix}:{trigger}" for prefix in subject_prefixes]
     condition = {
         "StringEquals": {
             f"{GITHUB_OIDC_HOST}:aud": GITHUB_AUDIENCE,
-            f"{GITHUB_OIDC_HOST}:sub": f"repo:{repository}:{subject}",
+            f"{GITHUB_OIDC_HOST}:sub": subjects[0] if len(subjects) == 1 else subjects,
         }
     }
     return document(

@@ -212,6 +212,25 @@ def test_each_deploy_role_trusts_exactly_the_repository_in_its_github_environmen
     assert alpha.inputs["maxSessionDuration"] == 7200
 
 
+@pytest.mark.parametrize("prefix", ["repo:acme@1001/platform@2002", "repo:acme-1001/platform-2002"])
+def test_with_a_subject_prefix_each_role_trusts_the_named_and_the_immutable_subject_exactly(prefix):
+    """GitHub's immutable subject claims add the owner's and repository's ids; both forms, never a pattern."""
+
+    def immutable(config):
+        config[f"{NS}:github"]["subjectPrefix"] = prefix
+
+    graph = bootstrap(immutable)
+    assert graph.error is None, graph.error
+    assert trust(graph.one(ROLE, "preview")) == expected_trust(
+        "GitHubPullRequests", ["repo:acme/platform:pull_request", f"{prefix}:pull_request"]
+    )
+    assert trust(graph.one(ROLE, "deploy-beta")) == expected_trust(
+        "GitHubEnvironment", ["repo:acme/platform:environment:Production", f"{prefix}:environment:Production"]
+    )
+    for role in graph.of_type(ROLE):
+        assert "StringLike" not in trust(role)["Statement"][0]["Condition"]
+
+
 def test_the_default_environments_are_the_workflows_dev_and_production():
     graph = bootstrap(lambda config: config.pop(f"{NS}:environments"))
     assert graph.error is None, graph.error
@@ -598,6 +617,16 @@ def edit_environment(index: int, **values: Any) -> Callable[[dict[str, Any]], No
             edit_environment(0, region="eu-west-99x"),
             f'{NS}:environments[0].region: must be an AWS region such as eu-west-1 (got "eu-west-99x")',
         ),
+        (
+            set_key("github", {"repository": "acme/platform", "subjectPrefix": "repo:acme@1001/other@2002"}),
+            f"{NS}:github.subjectPrefix: must be the immutable subject of acme/platform, repo:acme@<owner id>/"
+            'platform@<repository id> as a token of its workflows shows it (got "repo:acme@1001/other@2002")',
+        ),
+        (
+            set_key("github", {"repository": "acme/platform", "subjectPrefix": "repo:acme@*/platform@*"}),
+            f"{NS}:github.subjectPrefix: must be the immutable subject of acme/platform, repo:acme@<owner id>/"
+            'platform@<repository id> as a token of its workflows shows it (got "repo:acme@*/platform@*")',
+        ),
     ],
     ids=[
         "no-repository",
@@ -613,6 +642,8 @@ def edit_environment(index: int, **values: Any) -> Callable[[dict[str, Any]], No
         "history-days",
         "other-oidc-provider",
         "region",
+        "subject-prefix-of-another-repository",
+        "subject-prefix-pattern",
     ],
 )
 def test_a_config_mistake_is_one_line_naming_the_key(change, message):
