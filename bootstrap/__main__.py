@@ -244,7 +244,35 @@ if config.oidc_provider_arn is None:
             opts=pulumi.ResourceOptions(provider=provider, protect=True, retain_on_delete=True),
         )
     )
-role_opts = pulumi.ResourceOptions(provider=provider, depends_on=trusting)
+# The permissions boundary of every role: the environments' (the program gives it to each, by
+# default by this name: ecs-platform:iam.permissionsBoundary) and CI's own. ci/'s deploy policies
+# let a deploy role create, change and attach policies to a role only with it, so a role it
+# creates, whatever its policies, never reaches what the boundary denies (docs/ci.md).
+boundary_arn = f"arn:{partition}:iam::{account}:policy/{names.boundary_policy}"
+boundary = aws.iam.Policy(
+    "boundary",
+    name=names.boundary_policy,
+    description=f"Permissions boundary of every role of {names.project}'s environments and CI",
+    policy=pulumi.Output.all(state_key.arn, *(k.arn for k in secrets_keys.values())).apply(
+        lambda arns: policies.document(
+            policies.boundary_statements(
+                boundary_arn=boundary_arn,
+                partition=partition,
+                account=account,
+                ci_prefix=names.prefix,
+                project=names.project,
+                provider_arn=github_provider_arn,
+                bucket_arn=bucket_arn,
+                key_arns=arns,
+            )
+        )
+    ),
+    # The policy pack's identity-policy rules leave a boundary's `*` alone (policies/guardrails/iam.py).
+    tags=dict([policies.BOUNDARY_TAG]),
+    # Every role of every environment names it: without it none of them can be created or changed.
+    opts=kept,
+)
+role_opts = pulumi.ResourceOptions(provider=provider, depends_on=[*trusting, boundary])
 layout = policies.StateLayout(bucket_arn, names.project)
 # "ViewOnlyAccess", AWS Managed Policy Reference (a job function policy, hence the path).
 view_only = f"arn:{partition}:iam::aws:policy/job-function/ViewOnlyAccess"
@@ -262,6 +290,7 @@ preview_role = aws.iam.Role(
     assume_role_policy=policies.github_trust(
         "GitHubPullRequests", github_provider_arn, config.github.subject_prefixes, "pull_request"
     ),
+    permissions_boundary=boundary.arn,
     opts=role_opts,
 )
 preview_program = [
@@ -296,6 +325,7 @@ for env in environments:
         # The deploy jobs run up to 90 minutes, longer than the 1-hour default session:
         # configure-aws-credentials may ask for up to this (role-duration-seconds).
         max_session_duration=2 * 3600,
+        permissions_boundary=boundary.arn,
         opts=role_opts,
     )
     program = [

@@ -232,6 +232,11 @@ class Names:
         return [self.deploy_policy(env, part) for part in (*self.deploy_policies, "state")]
 
     @property
+    def boundary_policy(self) -> str:
+        """The permissions boundary of every role, the environments' and CI's (the program's default)."""
+        return f"{self.prefix}-boundary"
+
+    @property
     def state_key_alias(self) -> str:
         return f"alias/{self.prefix}-state"
 
@@ -245,6 +250,7 @@ class Names:
         """Names as IAM, KMS (without `alias/`) and S3 see them; the bucket's account part left open."""
         return [
             self.preview_role,
+            self.boundary_policy,
             *(self.deploy_role(env) for env in self.config.environments),
             self.state_key_alias.removeprefix("alias/"),
             *(self.secrets_key_alias(env).removeprefix("alias/") for env in self.config.environments),

@@ -21,6 +21,8 @@ from typing import Any
 VERSION = "2012-10-17"
 GITHUB_AUDIENCE = "sts.amazonaws.com"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+# The tag the policy pack knows a permissions boundary by (policies/guardrails/iam.py, BOUNDARY_TAG).
+BOUNDARY_TAG = ("PermissionsBoundary", "true")
 
 # What the account (IAM administrators, through their own policies) may do with a key: administer
 # it and use it (`pulumi stack init` encrypts the stack's data key, `pulumi config set --secret`
@@ -74,6 +76,7 @@ def statement(
     principal: Any = None,
     condition: Mapping[str, Any] | None = None,
     not_action: Sequence[str] | None = None,
+    not_resource: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """One statement, keys always in the order Sid, Effect, Principal, Action, Resource, Condition."""
     result: dict[str, Any] = {"Sid": sid, "Effect": effect}
@@ -83,7 +86,9 @@ def statement(
         result["NotAction"] = list(not_action)
     else:
         result["Action"] = action
-    if resource is not None:  # trust policies name no resource
+    if not_resource is not None:
+        result["NotResource"] = list(not_resource)
+    elif resource is not None:  # trust policies name no resource
         result["Resource"] = resource
     if condition is not None:
         result["Condition"] = condition
@@ -192,6 +197,130 @@ def deploy_state_statements(
         statement("WriteOwnStack", ["s3:DeleteObject", "s3:PutObject"], layout.stack_objects(stack)),
         statement("UseTheStateKeyThroughS3", STATE_KEY_ACTIONS, state_key, condition=via_s3(region)),
         statement("DecryptOwnStackSecrets", SECRETS_ACTIONS, secrets_key),
+    ]
+
+
+# What CI and the state rely on, which no role within the boundary may change: the state bucket's
+# settings and its objects' history ("Amazon S3 actions", Service Authorization Reference) ...
+STATE_BUCKET_ADMIN_ACTIONS = [
+    "s3:DeleteBucket",
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucketAcl",
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:PutBucketOwnershipControls",
+    "s3:PutBucketPolicy",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketVersioning",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutReplicationConfiguration",
+]
+STATE_OBJECT_ADMIN_ACTIONS = ["s3:DeleteObjectVersion", "s3:PutObjectAcl", "s3:PutObjectVersionAcl"]
+# ... and the keys of the state and the stack secrets ("AWS KMS permissions", AWS KMS Developer Guide).
+KEY_ADMIN_ACTIONS = [
+    "kms:CreateGrant",
+    "kms:DeleteAlias",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+]
+# The IAM actions whose request carries the boundary of the role or user they create or change, in
+# the `iam:PermissionsBoundary` condition key ("IAM condition context keys" and "Permissions
+# boundaries for IAM entities", IAM User Guide).
+BOUNDED_IAM_ACTIONS = [
+    "iam:AttachRolePolicy",
+    "iam:AttachUserPolicy",
+    "iam:CreateRole",
+    "iam:CreateUser",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:PutUserPermissionsBoundary",
+    "iam:PutUserPolicy",
+]
+
+
+def boundary_statements(
+    *,
+    boundary_arn: str,
+    partition: str,
+    account: str,
+    ci_prefix: str,
+    project: str,
+    provider_arn: str,
+    bucket_arn: str,
+    key_arns: Sequence[str],
+) -> list[dict[str, Any]]:
+    """The permissions boundary of every role of the environments and of CI.
+
+    A role may do only what both its identity policies and its boundary allow ("Permissions
+    boundaries for IAM entities", IAM User Guide): `*` here leaves each role its own policies, the
+    denials hold whatever those say. A role the environment's program creates with `iam:*`
+    therefore cannot touch CI's roles, policies and OIDC provider, assume a CI role, create or
+    change a role without this same boundary, remove a boundary, or administer the state bucket
+    and keys. The pattern is AWS's own example of delegated role creation (same guide, "Delegating
+    responsibility to others using permissions boundaries").
+    """
+    iam = f"arn:{partition}:iam::{account}"
+    ci_roles, ci_policies = f"{iam}:role/{ci_prefix}-*", f"{iam}:policy/{ci_prefix}-*"
+    return [
+        statement("WithinTheRolesOwnPolicies", "*", "*"),
+        statement("NotCisIdentity", "iam:*", [ci_roles, ci_policies, provider_arn], effect="Deny"),
+        statement(
+            "NotCisRoles", ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"], ci_roles, effect="Deny"
+        ),
+        statement(
+            "OnlyRolesWithThisBoundary",
+            BOUNDED_IAM_ACTIONS,
+            "*",
+            effect="Deny",
+            condition={"ArnNotEquals": {"iam:PermissionsBoundary": boundary_arn}},
+        ),
+        statement(
+            "KeepEveryBoundary",
+            ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"],
+            "*",
+            effect="Deny",
+        ),
+        # No key carries the boundary for these: they stay on the project's own roles and policies, so
+        # a bounded role cannot make another role of the account trust it, nor rewrite a policy
+        # attached elsewhere.
+        statement(
+            "OnlyTheProjectsRolesAndPolicies",
+            [
+                "iam:CreatePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+                "iam:UpdateAssumeRolePolicy",
+            ],
+            None,
+            effect="Deny",
+            not_resource=[f"{iam}:role/{project}-*", f"{iam}:policy/{project}-*"],
+        ),
+        statement(
+            "NoUserCredentialsOrGroups",
+            [
+                "iam:AddUserToGroup",
+                "iam:AttachGroupPolicy",
+                "iam:CreateAccessKey",
+                "iam:CreateLoginProfile",
+                "iam:PutGroupPolicy",
+                "iam:UpdateLoginProfile",
+            ],
+            "*",
+            effect="Deny",
+        ),
+        statement("NotTheStateBucketsSettings", STATE_BUCKET_ADMIN_ACTIONS, bucket_arn, effect="Deny"),
+        statement("NotTheStatesHistory", STATE_OBJECT_ADMIN_ACTIONS, f"{bucket_arn}/*", effect="Deny"),
+        statement(
+            "NotTheStateAndSecretsKeys",
+            KEY_ADMIN_ACTIONS,
+            [*key_arns, f"arn:{partition}:kms:*:{account}:alias/{ci_prefix}-*"],
+            effect="Deny",
+        ),
     ]
 
 

@@ -370,6 +370,92 @@ def test_the_preview_role_reads_every_stacks_state_and_writes_nothing(graph):
     assert not [s for d in preview for s in d["Statement"] if writes & set(_list(s["Action"]))]
 
 
+BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/{PROJECT}-ci-boundary"
+
+
+def denied(document: dict, action: str, resource: str, context: dict[str, str] | None = None) -> bool:
+    """A Deny statement of `document` matches `action` on `resource` (ArnNotEquals the only condition used)."""
+    for s in document["Statement"]:
+        if s["Effect"] != "Deny" or not any(fnmatch.fnmatchcase(action, a) for a in _list(s["Action"])):
+            continue
+        if "NotResource" in s:
+            if any(fnmatch.fnmatchcase(resource, r) for r in s["NotResource"]):
+                continue
+        elif not any(fnmatch.fnmatchcase(resource, r) for r in _list(s["Resource"])):
+            continue
+        condition = s.get("Condition", {}).get("ArnNotEquals", {})
+        if all((context or {}).get(k) not in _list(v) for k, v in condition.items()):
+            return True
+    return False
+
+
+def test_the_permissions_boundary_keeps_every_bounded_role_away_from_ci_and_the_state(graph):
+    """A role a deploy role creates with `iam:*` still cannot rewrite the prod deploy role's trust, nor escape."""
+    [policy] = [p for p in graph.of_type(POLICY) if p.inputs["name"] == f"{PROJECT}-ci-boundary"]
+    assert policy.protect and policy.outputs["arn"] == BOUNDARY
+    boundary = doc(policy)
+    iam = f"arn:aws:iam::{ACCOUNT}"
+    # It allows what the roles' own policies allow ...
+    assert statements(boundary, "WithinTheRolesOwnPolicies") == {
+        "Sid": "WithinTheRolesOwnPolicies",
+        "Effect": "Allow",
+        "Action": "*",
+        "Resource": "*",
+    }
+    # ... except CI's roles, policies (this one too) and OIDC provider,
+    for action in ("iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DeleteRole"):
+        assert denied(boundary, action, f"{iam}:role/{PROJECT}-ci-deploy-beta", {"iam:PermissionsBoundary": BOUNDARY})
+    for action in ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"):
+        assert denied(boundary, action, BOUNDARY)
+    assert denied(boundary, "iam:UpdateOpenIDConnectProviderThumbprint", PROVIDER_ARN)
+    assert denied(boundary, "sts:AssumeRole", f"{iam}:role/{PROJECT}-ci-deploy-beta")
+    # ... creating or changing any role without this same boundary, or removing a boundary,
+    task = f"{iam}:role/{PROJECT}-alpha-task"
+    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"):
+        assert denied(boundary, action, task), action
+        assert denied(boundary, action, task, {"iam:PermissionsBoundary": f"{iam}:policy/wide-open"}), action
+        assert not denied(boundary, action, task, {"iam:PermissionsBoundary": BOUNDARY}), action
+    assert denied(boundary, "iam:DeleteRolePermissionsBoundary", task)
+    assert denied(boundary, "iam:DeleteUserPermissionsBoundary", f"{iam}:user/someone")
+    # ... making another role of the account trust it,
+    assert denied(boundary, "iam:UpdateAssumeRolePolicy", f"{iam}:role/OrganizationAccountAccessRole")
+    assert not denied(boundary, "iam:UpdateAssumeRolePolicy", task)
+    # ... and the state bucket's settings and history, and its keys.
+    bucket = f"arn:aws:s3:::{BUCKET}"
+    for action in ("s3:PutBucketPolicy", "s3:DeleteBucket", "s3:PutBucketVersioning", "s3:PutLifecycleConfiguration"):
+        assert denied(boundary, action, bucket), action
+    assert denied(boundary, "s3:DeleteObjectVersion", state_object(f".pulumi/stacks/{PROJECT}/beta.json"))
+    assert not denied(boundary, "s3:PutObject", state_object(f".pulumi/stacks/{PROJECT}/alpha.json"))
+    for key in keys(graph).values():
+        for action in ("kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:CreateGrant"):
+            assert denied(boundary, action, key.outputs["arn"]), (action, key.name)
+        assert not denied(boundary, "kms:Decrypt", key.outputs["arn"])
+
+
+def test_every_ci_role_carries_the_boundary_and_the_pack_naming_it_is_clean(graph):
+    roles = graph.of_type(ROLE)
+    assert len(roles) == 3 and {r.inputs["permissionsBoundary"] for r in roles} == {BOUNDARY}
+    [policy] = [p for p in graph.of_type(POLICY) if p.inputs["name"] == f"{PROJECT}-ci-boundary"]
+    for role in roles:
+        assert policy.urn in role.dependencies, role.name
+    named = {
+        "iam-role-has-permissions-boundary": {"enforcementLevel": "mandatory", "policyName": f"{PROJECT}-ci-boundary"}
+    }
+    assert check(graph, named).findings == []
+
+
+def test_the_boundary_is_the_one_the_program_and_ci_name_by_default(graph):
+    """The program's default `ecs-platform:iam.permissionsBoundary` and identity.json's condition name this policy."""
+    from components.config.iam import IamConfig
+
+    assert IamConfig().boundary_arn(PROJECT, "aws", ACCOUNT) == BOUNDARY
+    identity = render("deploy-role-policies/identity.json", stacks=["alpha"], partition="aws", account=ACCOUNT,
+                      region="eu-west-1", project=PROJECT)  # fmt: skip
+    conditions = [s["Condition"]["ArnEquals"]["iam:PermissionsBoundary"] for s in identity["Statement"]
+                  if "iam:PermissionsBoundary" in s.get("Condition", {}).get("ArnEquals", {})]  # fmt: skip
+    assert conditions and set(conditions) == {BOUNDARY}
+
+
 def keys(graph: CapturedGraph) -> dict[str, Resource]:
     return {k.name: k for k in graph.of_type(KEY)}
 
