@@ -23,7 +23,6 @@ from pulumi_policy import PolicyConfigSchema
 
 from . import iam_actions
 from .common import (
-    ADVISORY,
     MANDATORY,
     Unparsable,
     as_list,
@@ -395,7 +394,7 @@ POLICIES = [
         "iam-role-has-permissions-boundary",
         "Every IAM role carries the permissions boundary the pack config names (`policyName`): what a role "
         "created by a CI deploy role can do stays within it, whatever its own policies say.",
-        ADVISORY,
+        MANDATORY,
         [IAM_ROLE],
         check_permissions_boundary,
         "leave the role's permissionsBoundary to the program (components/boundary.py gives every role the one "
