@@ -6,6 +6,7 @@ import pulumi
 
 from components.account import Account
 from components.bastion import Bastion, BastionArgs
+from components.boundary import bound_every_role
 from components.cluster import Cluster, ClusterArgs
 from components.config import SSM_ENDPOINTS, listener_priority, load
 from components.database import Database, DatabaseArgs
@@ -20,6 +21,7 @@ cfg = load()
 naming = Naming.current()
 aws_provider = naming.provider(cfg.region)
 account = Account.lookup(cfg.region, aws_provider)  # once: every ARN and trust condition names it
+bound_every_role(cfg.iam, naming.project, account)  # every role any component registers (components/boundary.py)
 in_env = pulumi.ResourceOptions(provider=aws_provider)
 
 # Network, then data: the database in the isolated subnets, the bastion that reaches it.

@@ -42,6 +42,15 @@ def role_arn(name: str) -> str:
 # one per URL and account: the ARN is the same for the provider made here and an existing one.
 github_provider_arn = f"arn:{partition}:iam::{account}:oidc-provider/{policies.GITHUB_OIDC_HOST}"
 bootstrap_config.check_oidc_provider(config, github_provider_arn, namespace)
+if config.oidc_provider_arn:
+    # Roles trust tokens whose audience is sts.amazonaws.com; IAM refuses AssumeRoleWithWebIdentity
+    # for a token whose aud is not among the provider's client ids ("Create an OpenID Connect
+    # (OIDC) identity provider in IAM", IAM User Guide), so every CI job would fail on a provider
+    # registered for another audience.
+    existing = aws.iam.get_open_id_connect_provider(
+        arn=config.oidc_provider_arn, opts=pulumi.InvokeOptions(provider=provider)
+    )
+    bootstrap_config.check_oidc_audience(config, existing.client_id_lists, namespace)
 
 # --- ci/'s documents, rendered and checked before anything is created --------------------------
 
@@ -229,10 +238,41 @@ if config.oidc_provider_arn is None:
             "github",
             url=f"https://{policies.GITHUB_OIDC_HOST}",
             client_id_lists=[policies.GITHUB_AUDIENCE],
-            opts=opts,
+            # Every CI job of the account (and other repositories') authenticates through it:
+            # Pulumi refuses to delete it, and a `pulumi destroy` of the bootstrap leaves it in
+            # the account ("protect" and "retainOnDelete" resource options, Pulumi docs).
+            opts=pulumi.ResourceOptions(provider=provider, protect=True, retain_on_delete=True),
         )
     )
-role_opts = pulumi.ResourceOptions(provider=provider, depends_on=trusting)
+# The permissions boundary of every role: the environments' (the program gives it to each, by
+# default by this name: ecs-platform:iam.permissionsBoundary) and CI's own. ci/'s deploy policies
+# let a deploy role create, change and attach policies to a role only with it, so a role it
+# creates, whatever its policies, never reaches what the boundary denies (docs/ci.md).
+boundary_arn = f"arn:{partition}:iam::{account}:policy/{names.boundary_policy}"
+boundary = aws.iam.Policy(
+    "boundary",
+    name=names.boundary_policy,
+    description=f"Permissions boundary of every role of {names.project}'s environments and CI",
+    policy=pulumi.Output.all(state_key.arn, *(k.arn for k in secrets_keys.values())).apply(
+        lambda arns: policies.document(
+            policies.boundary_statements(
+                boundary_arn=boundary_arn,
+                partition=partition,
+                account=account,
+                ci_prefix=names.prefix,
+                project=names.project,
+                provider_arn=github_provider_arn,
+                bucket_arn=bucket_arn,
+                key_arns=arns,
+            )
+        )
+    ),
+    # The policy pack's identity-policy rules leave a boundary's `*` alone (policies/guardrails/iam.py).
+    tags=dict([policies.BOUNDARY_TAG]),
+    # Every role of every environment names it: without it none of them can be created or changed.
+    opts=kept,
+)
+role_opts = pulumi.ResourceOptions(provider=provider, depends_on=[*trusting, boundary])
 layout = policies.StateLayout(bucket_arn, names.project)
 # "ViewOnlyAccess", AWS Managed Policy Reference (a job function policy, hence the path).
 view_only = f"arn:{partition}:iam::aws:policy/job-function/ViewOnlyAccess"
@@ -248,8 +288,9 @@ preview_role = aws.iam.Role(
     name=names.preview_role,
     description=f"pulumi preview of every {names.project} stack from pull requests of {config.github.repository}",
     assume_role_policy=policies.github_trust(
-        "GitHubPullRequests", github_provider_arn, config.github.repository, "pull_request"
+        "GitHubPullRequests", github_provider_arn, config.github.subject_prefixes, "pull_request"
     ),
+    permissions_boundary=boundary.arn,
     opts=role_opts,
 )
 preview_program = [
@@ -279,11 +320,12 @@ for env in environments:
         name=names.deploy_role(env),
         description=f"pulumi up of {env.stack} from {config.github.repository}, GitHub environment {env.environment}",
         assume_role_policy=policies.github_trust(
-            "GitHubEnvironment", github_provider_arn, config.github.repository, f"environment:{env.environment}"
+            "GitHubEnvironment", github_provider_arn, config.github.subject_prefixes, f"environment:{env.environment}"
         ),
         # The deploy jobs run up to 90 minutes, longer than the 1-hour default session:
         # configure-aws-credentials may ask for up to this (role-duration-seconds).
         max_session_duration=2 * 3600,
+        permissions_boundary=boundary.arn,
         opts=role_opts,
     )
     program = [

@@ -18,7 +18,7 @@ from typing import Any
 
 import pulumi
 import yaml
-from bootstrap_policies import GITHUB_OIDC_HOST
+from bootstrap_policies import GITHUB_AUDIENCE, GITHUB_OIDC_HOST
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -47,6 +47,34 @@ class GitHub(Model):
         pattern=r"^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}/[A-Za-z0-9._-]{1,100}$",
         description="owner/name of the repository, exactly as GitHub spells it",
     )
+    # GitHub's immutable subject claims (repositories created, renamed or transferred after a date
+    # in 2026, or opted in) put the owner's and the repository's numeric ids next to their names.
+    # GitHub's own texts disagree on the delimiter (`repo:octocat@123456/my-repo@456789` in the
+    # documentation's pull request, `repo:octocat-123456/my-repo-456789` in the changelog), so the
+    # prefix is copied from a real token's `sub` (docs/ci.md) and both delimiters are accepted.
+    subject_prefix: str | None = Field(
+        default=None,
+        description="the `repo:<owner>...<repository>...` part of the immutable `sub` claim, as a real token shows it",
+    )
+
+    @model_validator(mode="after")
+    def _prefix_names_the_repository(self) -> GitHub:
+        if self.subject_prefix is None:
+            return self
+        owner, name = (re.escape(part) for part in self.repository.split("/"))
+        if not re.fullmatch(rf"repo:{owner}[@-]\d+/{name}[@-]\d+", self.subject_prefix):
+            raise _Problem(
+                ("subjectPrefix",),
+                f"must be the immutable subject of {self.repository}, repo:{self.repository.split('/')[0]}@<owner id>/"
+                f"{self.repository.split('/')[1]}@<repository id> as a token of its workflows shows it "
+                f"(got {json.dumps(self.subject_prefix)})",
+            )
+        return self
+
+    @property
+    def subject_prefixes(self) -> list[str]:
+        """Every form of `repo:...` GitHub may put in this repository's tokens: by name, and by id when configured."""
+        return [f"repo:{self.repository}", *([self.subject_prefix] if self.subject_prefix else [])]
 
 
 class Environment(Model):
@@ -204,6 +232,11 @@ class Names:
         return [self.deploy_policy(env, part) for part in (*self.deploy_policies, "state")]
 
     @property
+    def boundary_policy(self) -> str:
+        """The permissions boundary of every role, the environments' and CI's (the program's default)."""
+        return f"{self.prefix}-boundary"
+
+    @property
     def state_key_alias(self) -> str:
         return f"alias/{self.prefix}-state"
 
@@ -217,6 +250,7 @@ class Names:
         """Names as IAM, KMS (without `alias/`) and S3 see them; the bucket's account part left open."""
         return [
             self.preview_role,
+            self.boundary_policy,
             *(self.deploy_role(env) for env in self.config.environments),
             self.state_key_alias.removeprefix("alias/"),
             *(self.secrets_key_alias(env).removeprefix("alias/") for env in self.config.environments),
@@ -262,6 +296,16 @@ def check_oidc_provider(config: BootstrapConfig, expected: str, namespace: str) 
     if config.oidc_provider_arn and config.oidc_provider_arn != expected:
         raise pulumi.RunError(
             f"{namespace}:oidcProviderArn: {config.oidc_provider_arn} is not this account's GitHub provider, {expected}"
+        )
+
+
+def check_oidc_audience(config: BootstrapConfig, client_ids: list[str], namespace: str) -> None:
+    """The named provider must accept GitHub tokens minted for STS, the audience the roles trust."""
+    if GITHUB_AUDIENCE not in client_ids:
+        listed = ", ".join(client_ids) or "none"
+        raise pulumi.RunError(
+            f"{namespace}:oidcProviderArn: {config.oidc_provider_arn} does not list the audience {GITHUB_AUDIENCE} "
+            f"(its client ids: {listed}); add it with `aws iam add-client-id-to-open-id-connect-provider`"
         )
 
 

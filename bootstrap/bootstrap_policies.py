@@ -21,6 +21,8 @@ from typing import Any
 VERSION = "2012-10-17"
 GITHUB_AUDIENCE = "sts.amazonaws.com"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+# The tag the policy pack knows a permissions boundary by (policies/guardrails/iam.py, BOUNDARY_TAG).
+BOUNDARY_TAG = ("PermissionsBoundary", "true")
 
 # What the account (IAM administrators, through their own policies) may do with a key: administer
 # it and use it (`pulumi stack init` encrypts the stack's data key, `pulumi config set --secret`
@@ -74,6 +76,7 @@ def statement(
     principal: Any = None,
     condition: Mapping[str, Any] | None = None,
     not_action: Sequence[str] | None = None,
+    not_resource: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """One statement, keys always in the order Sid, Effect, Principal, Action, Resource, Condition."""
     result: dict[str, Any] = {"Sid": sid, "Effect": effect}
@@ -83,7 +86,9 @@ def statement(
         result["NotAction"] = list(not_action)
     else:
         result["Action"] = action
-    if resource is not None:  # trust policies name no resource
+    if not_resource is not None:
+        result["NotResource"] = list(not_resource)
+    elif resource is not None:  # trust policies name no resource
         result["Resource"] = resource
     if condition is not None:
         result["Condition"] = condition
@@ -94,19 +99,23 @@ def document(statements: Sequence[Mapping[str, Any]]) -> str:
     return json.dumps({"Version": VERSION, "Statement": list(statements)})
 
 
-def github_trust(sid: str, provider_arn: str, repository: str, subject: str) -> str:
+def github_trust(sid: str, provider_arn: str, subject_prefixes: Sequence[str], trigger: str) -> str:
     """Trust in GitHub's OIDC tokens of one repository and one trigger, matched exactly.
 
     GitHub puts `repo:<owner>/<repo>:pull_request` in a pull request job's token and
     `repo:<owner>/<repo>:environment:<name>` in a job that names an environment ("OpenID Connect
-    reference", GitHub Docs); IAM recommends evaluating `sub` and `aud` on every role trusting
+    reference", GitHub Docs); with immutable subject claims the `repo:` part carries the owner's
+    and the repository's ids as well, so each form the repository may use is listed (a list of
+    values in one condition key matches any of them, "Creating a condition with multiple keys or
+    values", IAM User Guide). IAM recommends evaluating `sub` and `aud` on every role trusting
     the provider ("Create a role for OpenID Connect federation", IAM User Guide). StringEquals,
     never StringLike: a pattern lets other repositories' or branches' tokens in.
     """
+    subjects = [f"{prefix}:{trigger}" for prefix in subject_prefixes]
     condition = {
         "StringEquals": {
             f"{GITHUB_OIDC_HOST}:aud": GITHUB_AUDIENCE,
-            f"{GITHUB_OIDC_HOST}:sub": f"repo:{repository}:{subject}",
+            f"{GITHUB_OIDC_HOST}:sub": subjects[0] if len(subjects) == 1 else subjects,
         }
     }
     return document(
@@ -162,13 +171,17 @@ def via_s3(region: str) -> dict[str, Any]:
 def preview_state_statements(
     layout: StateLayout, stacks: Sequence[str], state_key: str, secrets_keys: Sequence[str], region: str
 ) -> list[dict[str, Any]]:
-    """Read every stack's state and secrets, write only the stack locks a preview takes."""
+    """Read every stack's state and secrets; write nothing.
+
+    `pulumi preview` takes no lock on the DIY backend: `diyBackend.Preview` goes straight to
+    `apply` with DryRun, while Update, Refresh, Destroy and Import call `b.Lock` first
+    (pulumi/pulumi pkg/backend/diy/backend.go).
+    """
     return [
         # Listing finds a stack's checkpoint; without it S3 answers 403 for a missing object, not 404
         # (GetObject, Amazon S3 API Reference), and the CLI cannot tell "no stack" from "denied".
         statement("ListState", "s3:ListBucket", layout.bucket_arn),
         statement("ReadStacks", "s3:GetObject", [layout.meta, *(o for s in stacks for o in layout.stack_objects(s))]),
-        statement("LockStacks", ["s3:DeleteObject", "s3:PutObject"], [layout.lock(s) for s in stacks]),
         statement("UseTheStateKeyThroughS3", STATE_KEY_ACTIONS, state_key, condition=via_s3(region)),
         statement("DecryptStackSecrets", SECRETS_ACTIONS, list(secrets_keys)),
     ]
@@ -184,6 +197,130 @@ def deploy_state_statements(
         statement("WriteOwnStack", ["s3:DeleteObject", "s3:PutObject"], layout.stack_objects(stack)),
         statement("UseTheStateKeyThroughS3", STATE_KEY_ACTIONS, state_key, condition=via_s3(region)),
         statement("DecryptOwnStackSecrets", SECRETS_ACTIONS, secrets_key),
+    ]
+
+
+# What CI and the state rely on, which no role within the boundary may change: the state bucket's
+# settings and its objects' history ("Amazon S3 actions", Service Authorization Reference) ...
+STATE_BUCKET_ADMIN_ACTIONS = [
+    "s3:DeleteBucket",
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucketAcl",
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:PutBucketOwnershipControls",
+    "s3:PutBucketPolicy",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketVersioning",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutReplicationConfiguration",
+]
+STATE_OBJECT_ADMIN_ACTIONS = ["s3:DeleteObjectVersion", "s3:PutObjectAcl", "s3:PutObjectVersionAcl"]
+# ... and the keys of the state and the stack secrets ("AWS KMS permissions", AWS KMS Developer Guide).
+KEY_ADMIN_ACTIONS = [
+    "kms:CreateGrant",
+    "kms:DeleteAlias",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+]
+# The IAM actions whose request carries the boundary of the role or user they create or change, in
+# the `iam:PermissionsBoundary` condition key ("IAM condition context keys" and "Permissions
+# boundaries for IAM entities", IAM User Guide).
+BOUNDED_IAM_ACTIONS = [
+    "iam:AttachRolePolicy",
+    "iam:AttachUserPolicy",
+    "iam:CreateRole",
+    "iam:CreateUser",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:PutUserPermissionsBoundary",
+    "iam:PutUserPolicy",
+]
+
+
+def boundary_statements(
+    *,
+    boundary_arn: str,
+    partition: str,
+    account: str,
+    ci_prefix: str,
+    project: str,
+    provider_arn: str,
+    bucket_arn: str,
+    key_arns: Sequence[str],
+) -> list[dict[str, Any]]:
+    """The permissions boundary of every role of the environments and of CI.
+
+    A role may do only what both its identity policies and its boundary allow ("Permissions
+    boundaries for IAM entities", IAM User Guide): `*` here leaves each role its own policies, the
+    denials hold whatever those say. A role the environment's program creates with `iam:*`
+    therefore cannot touch CI's roles, policies and OIDC provider, assume a CI role, create or
+    change a role without this same boundary, remove a boundary, or administer the state bucket
+    and keys. The pattern is AWS's own example of delegated role creation (same guide, "Delegating
+    responsibility to others using permissions boundaries").
+    """
+    iam = f"arn:{partition}:iam::{account}"
+    ci_roles, ci_policies = f"{iam}:role/{ci_prefix}-*", f"{iam}:policy/{ci_prefix}-*"
+    return [
+        statement("WithinTheRolesOwnPolicies", "*", "*"),
+        statement("NotCisIdentity", "iam:*", [ci_roles, ci_policies, provider_arn], effect="Deny"),
+        statement(
+            "NotCisRoles", ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"], ci_roles, effect="Deny"
+        ),
+        statement(
+            "OnlyRolesWithThisBoundary",
+            BOUNDED_IAM_ACTIONS,
+            "*",
+            effect="Deny",
+            condition={"ArnNotEquals": {"iam:PermissionsBoundary": boundary_arn}},
+        ),
+        statement(
+            "KeepEveryBoundary",
+            ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"],
+            "*",
+            effect="Deny",
+        ),
+        # No key carries the boundary for these: they stay on the project's own roles and policies, so
+        # a bounded role cannot make another role of the account trust it, nor rewrite a policy
+        # attached elsewhere.
+        statement(
+            "OnlyTheProjectsRolesAndPolicies",
+            [
+                "iam:CreatePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+                "iam:UpdateAssumeRolePolicy",
+            ],
+            None,
+            effect="Deny",
+            not_resource=[f"{iam}:role/{project}-*", f"{iam}:policy/{project}-*"],
+        ),
+        statement(
+            "NoUserCredentialsOrGroups",
+            [
+                "iam:AddUserToGroup",
+                "iam:AttachGroupPolicy",
+                "iam:CreateAccessKey",
+                "iam:CreateLoginProfile",
+                "iam:PutGroupPolicy",
+                "iam:UpdateLoginProfile",
+            ],
+            "*",
+            effect="Deny",
+        ),
+        statement("NotTheStateBucketsSettings", STATE_BUCKET_ADMIN_ACTIONS, bucket_arn, effect="Deny"),
+        statement("NotTheStatesHistory", STATE_OBJECT_ADMIN_ACTIONS, f"{bucket_arn}/*", effect="Deny"),
+        statement(
+            "NotTheStateAndSecretsKeys",
+            KEY_ADMIN_ACTIONS,
+            [*key_arns, f"arn:{partition}:kms:*:{account}:alias/{ci_prefix}-*"],
+            effect="Deny",
+        ),
     ]
 
 

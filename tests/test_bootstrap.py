@@ -166,6 +166,8 @@ def test_the_github_oidc_provider_is_created_for_sts_and_every_role_waits_for_it
     assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
     # AWS trusts GitHub's certificate through its own CA library; no thumbprint to go stale.
     assert "thumbprintLists" not in provider.inputs
+    # Deleting it would lock every CI job of the account out: protected, and left in place by a destroy.
+    assert provider.protect and provider.retain_on_delete
     for role in graph.of_type(ROLE):
         assert provider.urn in role.dependencies, role.name
 
@@ -210,6 +212,25 @@ def test_each_deploy_role_trusts_exactly_the_repository_in_its_github_environmen
     assert alpha.inputs["maxSessionDuration"] == 7200
 
 
+@pytest.mark.parametrize("prefix", ["repo:acme@1001/platform@2002", "repo:acme-1001/platform-2002"])
+def test_with_a_subject_prefix_each_role_trusts_the_named_and_the_immutable_subject_exactly(prefix):
+    """GitHub's immutable subject claims add the owner's and repository's ids; both forms, never a pattern."""
+
+    def immutable(config):
+        config[f"{NS}:github"]["subjectPrefix"] = prefix
+
+    graph = bootstrap(immutable)
+    assert graph.error is None, graph.error
+    assert trust(graph.one(ROLE, "preview")) == expected_trust(
+        "GitHubPullRequests", ["repo:acme/platform:pull_request", f"{prefix}:pull_request"]
+    )
+    assert trust(graph.one(ROLE, "deploy-beta")) == expected_trust(
+        "GitHubEnvironment", ["repo:acme/platform:environment:Production", f"{prefix}:environment:Production"]
+    )
+    for role in graph.of_type(ROLE):
+        assert "StringLike" not in trust(role)["Statement"][0]["Condition"]
+
+
 def test_the_default_environments_are_the_workflows_dev_and_production():
     graph = bootstrap(lambda config: config.pop(f"{NS}:environments"))
     assert graph.error is None, graph.error
@@ -227,6 +248,18 @@ def test_an_existing_oidc_provider_is_used_instead_of_created():
     assert graph.error is None, graph.error
     assert graph.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []
     assert trust(graph.one(ROLE, "preview")) == expected_trust("GitHubPullRequests", "repo:acme/platform:pull_request")
+
+
+def test_an_existing_oidc_provider_is_looked_up_and_refused_in_one_line_without_the_sts_audience(monkeypatch):
+    graph = bootstrap(lambda config: config.update({f"{NS}:oidcProviderArn": PROVIDER_ARN}))
+    assert ("aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider", {"arn": PROVIDER_ARN}) in graph.invokes
+    monkeypatch.setitem(mock_aws.OIDC_PROVIDER_CLIENT_IDS, PROVIDER_ARN, ["sigstore", "api://AzureADTokenExchange"])
+    refused = bootstrap(lambda config: config.update({f"{NS}:oidcProviderArn": PROVIDER_ARN}))
+    assert refused.error == (
+        f"{NS}:oidcProviderArn: {PROVIDER_ARN} does not list the audience sts.amazonaws.com (its client ids: "
+        "sigstore, api://AzureADTokenExchange); add it with `aws iam add-client-id-to-open-id-connect-provider`"
+    )
+    assert [r.type for r in refused.registered] == ["pulumi:providers:aws"]
 
 
 def test_an_oidc_provider_of_another_account_is_refused_before_any_aws_resource():
@@ -320,15 +353,107 @@ def test_a_deploy_role_reads_and_writes_only_its_own_stacks_state():
     assert allows(alpha, "s3:ListBucket", f"arn:aws:s3:::{BUCKET}")
 
 
-def test_the_preview_role_reads_every_stacks_state_and_writes_only_locks(graph):
+def test_the_preview_role_reads_every_stacks_state_and_writes_nothing(graph):
+    """`pulumi preview` takes no lock on the DIY backend (pulumi/pulumi pkg/backend/diy/backend.go, Preview)."""
     preview = attached(graph, f"{PROJECT}-ci-preview")
     for stack in ("alpha", "beta"):
         assert allows(preview, "s3:GetObject", state_object(f".pulumi/stacks/{PROJECT}/{stack}.json"))
-        lock = state_object(f".pulumi/locks/organization/{PROJECT}/{stack}/0a1b2c.json")
-        assert allows(preview, "s3:PutObject", lock) and allows(preview, "s3:DeleteObject", lock)
-        for key in (f".pulumi/stacks/{PROJECT}/{stack}.json", f".pulumi/history/{PROJECT}/{stack}/x.json"):
-            assert not allows(preview, "s3:PutObject", state_object(key))
-            assert not allows(preview, "s3:DeleteObject", state_object(key))
+        for key in (
+            f".pulumi/stacks/{PROJECT}/{stack}.json",
+            f".pulumi/history/{PROJECT}/{stack}/x.json",
+            f".pulumi/locks/organization/{PROJECT}/{stack}/0a1b2c.json",
+            ".pulumi/meta.yaml",
+        ):
+            assert not allows(preview, "s3:PutObject", state_object(key)), key
+            assert not allows(preview, "s3:DeleteObject", state_object(key)), key
+    writes = {"s3:PutObject", "s3:DeleteObject"}
+    assert not [s for d in preview for s in d["Statement"] if writes & set(_list(s["Action"]))]
+
+
+BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/{PROJECT}-ci-boundary"
+
+
+def denied(document: dict, action: str, resource: str, context: dict[str, str] | None = None) -> bool:
+    """A Deny statement of `document` matches `action` on `resource` (ArnNotEquals the only condition used)."""
+    for s in document["Statement"]:
+        if s["Effect"] != "Deny" or not any(fnmatch.fnmatchcase(action, a) for a in _list(s["Action"])):
+            continue
+        if "NotResource" in s:
+            if any(fnmatch.fnmatchcase(resource, r) for r in s["NotResource"]):
+                continue
+        elif not any(fnmatch.fnmatchcase(resource, r) for r in _list(s["Resource"])):
+            continue
+        condition = s.get("Condition", {}).get("ArnNotEquals", {})
+        if all((context or {}).get(k) not in _list(v) for k, v in condition.items()):
+            return True
+    return False
+
+
+def test_the_permissions_boundary_keeps_every_bounded_role_away_from_ci_and_the_state(graph):
+    """A role a deploy role creates with `iam:*` still cannot rewrite the prod deploy role's trust, nor escape."""
+    [policy] = [p for p in graph.of_type(POLICY) if p.inputs["name"] == f"{PROJECT}-ci-boundary"]
+    assert policy.protect and policy.outputs["arn"] == BOUNDARY
+    boundary = doc(policy)
+    iam = f"arn:aws:iam::{ACCOUNT}"
+    # It allows what the roles' own policies allow ...
+    assert statements(boundary, "WithinTheRolesOwnPolicies") == {
+        "Sid": "WithinTheRolesOwnPolicies",
+        "Effect": "Allow",
+        "Action": "*",
+        "Resource": "*",
+    }
+    # ... except CI's roles, policies (this one too) and OIDC provider,
+    for action in ("iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DeleteRole"):
+        assert denied(boundary, action, f"{iam}:role/{PROJECT}-ci-deploy-beta", {"iam:PermissionsBoundary": BOUNDARY})
+    for action in ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"):
+        assert denied(boundary, action, BOUNDARY)
+    assert denied(boundary, "iam:UpdateOpenIDConnectProviderThumbprint", PROVIDER_ARN)
+    assert denied(boundary, "sts:AssumeRole", f"{iam}:role/{PROJECT}-ci-deploy-beta")
+    # ... creating or changing any role without this same boundary, or removing a boundary,
+    task = f"{iam}:role/{PROJECT}-alpha-task"
+    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"):
+        assert denied(boundary, action, task), action
+        assert denied(boundary, action, task, {"iam:PermissionsBoundary": f"{iam}:policy/wide-open"}), action
+        assert not denied(boundary, action, task, {"iam:PermissionsBoundary": BOUNDARY}), action
+    assert denied(boundary, "iam:DeleteRolePermissionsBoundary", task)
+    assert denied(boundary, "iam:DeleteUserPermissionsBoundary", f"{iam}:user/someone")
+    # ... making another role of the account trust it,
+    assert denied(boundary, "iam:UpdateAssumeRolePolicy", f"{iam}:role/OrganizationAccountAccessRole")
+    assert not denied(boundary, "iam:UpdateAssumeRolePolicy", task)
+    # ... and the state bucket's settings and history, and its keys.
+    bucket = f"arn:aws:s3:::{BUCKET}"
+    for action in ("s3:PutBucketPolicy", "s3:DeleteBucket", "s3:PutBucketVersioning", "s3:PutLifecycleConfiguration"):
+        assert denied(boundary, action, bucket), action
+    assert denied(boundary, "s3:DeleteObjectVersion", state_object(f".pulumi/stacks/{PROJECT}/beta.json"))
+    assert not denied(boundary, "s3:PutObject", state_object(f".pulumi/stacks/{PROJECT}/alpha.json"))
+    for key in keys(graph).values():
+        for action in ("kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:CreateGrant"):
+            assert denied(boundary, action, key.outputs["arn"]), (action, key.name)
+        assert not denied(boundary, "kms:Decrypt", key.outputs["arn"])
+
+
+def test_every_ci_role_carries_the_boundary_and_the_pack_naming_it_is_clean(graph):
+    roles = graph.of_type(ROLE)
+    assert len(roles) == 3 and {r.inputs["permissionsBoundary"] for r in roles} == {BOUNDARY}
+    [policy] = [p for p in graph.of_type(POLICY) if p.inputs["name"] == f"{PROJECT}-ci-boundary"]
+    for role in roles:
+        assert policy.urn in role.dependencies, role.name
+    named = {
+        "iam-role-has-permissions-boundary": {"enforcementLevel": "mandatory", "policyName": f"{PROJECT}-ci-boundary"}
+    }
+    assert check(graph, named).findings == []
+
+
+def test_the_boundary_is_the_one_the_program_and_ci_name_by_default(graph):
+    """The program's default `ecs-platform:iam.permissionsBoundary` and identity.json's condition name this policy."""
+    from components.config.iam import IamConfig
+
+    assert IamConfig().boundary_arn(PROJECT, "aws", ACCOUNT) == BOUNDARY
+    identity = render("deploy-role-policies/identity.json", stacks=["alpha"], partition="aws", account=ACCOUNT,
+                      region="eu-west-1", project=PROJECT)  # fmt: skip
+    conditions = [s["Condition"]["ArnEquals"]["iam:PermissionsBoundary"] for s in identity["Statement"]
+                  if "iam:PermissionsBoundary" in s.get("Condition", {}).get("ArnEquals", {})]  # fmt: skip
+    assert conditions and set(conditions) == {BOUNDARY}
 
 
 def keys(graph: CapturedGraph) -> dict[str, Resource]:
@@ -578,6 +703,16 @@ def edit_environment(index: int, **values: Any) -> Callable[[dict[str, Any]], No
             edit_environment(0, region="eu-west-99x"),
             f'{NS}:environments[0].region: must be an AWS region such as eu-west-1 (got "eu-west-99x")',
         ),
+        (
+            set_key("github", {"repository": "acme/platform", "subjectPrefix": "repo:acme@1001/other@2002"}),
+            f"{NS}:github.subjectPrefix: must be the immutable subject of acme/platform, repo:acme@<owner id>/"
+            'platform@<repository id> as a token of its workflows shows it (got "repo:acme@1001/other@2002")',
+        ),
+        (
+            set_key("github", {"repository": "acme/platform", "subjectPrefix": "repo:acme@*/platform@*"}),
+            f"{NS}:github.subjectPrefix: must be the immutable subject of acme/platform, repo:acme@<owner id>/"
+            'platform@<repository id> as a token of its workflows shows it (got "repo:acme@*/platform@*")',
+        ),
     ],
     ids=[
         "no-repository",
@@ -593,6 +728,8 @@ def edit_environment(index: int, **values: Any) -> Callable[[dict[str, Any]], No
         "history-days",
         "other-oidc-provider",
         "region",
+        "subject-prefix-of-another-repository",
+        "subject-prefix-pattern",
     ],
 )
 def test_a_config_mistake_is_one_line_naming_the_key(change, message):

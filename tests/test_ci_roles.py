@@ -263,8 +263,15 @@ def test_the_deploy_policies_reach_the_stacks_named_resources_and_not_another_st
             if resource.type not in NAMED:
                 continue
             arn = arn_of(resource)
-            assert allows(own, NAMED[resource.type], arn), (graph.stack, NAMED[resource.type], arn)
-            assert not allows(other, NAMED[resource.type], arn), (OTHER[graph.stack], NAMED[resource.type], arn)
+            # A role is created with the boundary the program gives it, and only with it (below).
+            context = {"iam:PermissionsBoundary": resource.inputs.get("permissionsBoundary")}
+            context = {k: v for k, v in context.items() if v is not None}
+            assert allows(own, NAMED[resource.type], arn, context), (graph.stack, NAMED[resource.type], arn)
+            assert not allows(other, NAMED[resource.type], arn, context), (
+                OTHER[graph.stack],
+                NAMED[resource.type],
+                arn,
+            )
             checked += 1
         dashboard = arn_of(graph.one("aws:cloudwatch/dashboard:Dashboard"), "dashboardArn")
         assert allows(own, "cloudwatch:PutDashboard", dashboard)
@@ -474,6 +481,35 @@ def test_tag_on_create_never_lets_a_stack_tag_another_stacks_resource_as_its_own
         assert not allows(policies, action, arn, {**own, **tags("ResourceTag", "small")}), action
 
 
+BOUNDARY = f"arn:aws:iam::{mock_aws.ACCOUNT_ID}:policy/ecs-platform-ci-boundary"
+
+
+def test_a_deploy_role_creates_and_grants_roles_only_with_the_bootstraps_permissions_boundary(deployed):
+    """Without it a role the deploy role creates could hold `iam:*` and rewrite the prod deploy role's trust.
+
+    Every action whose request carries the boundary of the role it creates or changes is granted
+    only when that boundary is the bootstrap's ("Permissions boundaries for IAM entities" and "IAM
+    condition context keys", IAM User Guide); removing a boundary is never granted.
+    """
+    own = deploy_policies("prodlike")
+    role = f"arn:aws:iam::{mock_aws.ACCOUNT_ID}:role/ecs-platform-prodlike-task"
+    bounded = {"iam:PermissionsBoundary": BOUNDARY}
+    other = {"iam:PermissionsBoundary": f"arn:aws:iam::{mock_aws.ACCOUNT_ID}:policy/ecs-platform-prodlike-open"}
+    rds = {"iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"}
+    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"):
+        assert allows(own, action, role, bounded), action
+        assert not allows(own, action, role, other) and not allows(own, action, role), action
+    assert allows(own, "iam:AttachRolePolicy", role, {**rds, **bounded})
+    assert not allows(own, "iam:AttachRolePolicy", role, rds)
+    assert not allows(own, "iam:AttachRolePolicy", role, {**rds, **other})
+    for action in ("iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:DeletePolicy"):
+        assert not allows(own, action, role, bounded) and not allows(own, action, BOUNDARY, bounded), action
+    # What the program creates carries exactly that boundary, in every fixture environment.
+    for graph in deployed.values():
+        roles = graph.of_type("aws:iam/role:Role")
+        assert roles and {r.inputs.get("permissionsBoundary") for r in roles} == {BOUNDARY}, graph.stack
+
+
 def test_roles_are_passed_only_to_the_services_that_assume_them_and_only_the_managed_policies_used_attach(graphs):
     policies = deploy_policies("prodlike")
     [passing] = [s for d in policies for s in d["Statement"] if s["Sid"] == "PassOwnRolesToTheirServicesOnly"]
@@ -518,6 +554,8 @@ JUSTIFIED = {
     # A deploy role manages the roles, policies and key policies the environment consists of.
     "PERMISSIONS_MANAGEMENT_ACTIONS": {
         "ManageOwnRoles",
+        # Only within the CI bootstrap's permissions boundary (the iam:PermissionsBoundary condition).
+        "CreateAndGrantOwnRolesOnlyWithinTheBoundary",
         "AttachOnlyTheManagedPoliciesTheStackUses",
         "ManageOwnInstanceProfiles",
         "PassOwnRolesToTheirServicesOnly",

@@ -56,7 +56,7 @@ CASES = {
     "unknown section": (
         lambda config: config.update({"ecs-platform:netwrok": {}}),
         "ecs-platform:netwrok: unknown key; did you mean network? valid keys: network, database, bastion, cluster, "
-        "services, monitoring",
+        "services, monitoring, iam",
     ),
     "section of the wrong shape": (
         lambda config: config.update({"ecs-platform:network": "10.0.0.0/16"}),

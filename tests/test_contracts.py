@@ -15,6 +15,7 @@ import pytest
 from helpers import evaluate_fixture, fixture
 
 from components.account import Account
+from components.boundary import bound_every_role
 from components.config import listener_priority, load
 from components.contracts import (
     ClusterRefs,
@@ -51,6 +52,8 @@ def stack_of_its_own(build):
         naming = Naming.current()
         provider = naming.provider(cfg.region)
         account = Account.lookup(cfg.region, provider)
+        # As the environment's program does: a stack of its own bounds its roles the same way.
+        bound_every_role(cfg.iam, naming.project, account)
         build(cfg, naming, account, pulumi.ResourceOptions(provider=provider), pulumi.StackReference(ENVIRONMENT))
 
     graph = evaluate_fixture("small", program=program)

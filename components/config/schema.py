@@ -13,7 +13,8 @@ PROJECT = "ecs-platform"
 
 # Config keys of the stack file, in reference order: (config key, StackConfig field).
 SECTIONS = [("aws:region", "region")] + [
-    (f"{PROJECT}:{name}", name) for name in ("network", "database", "bastion", "cluster", "services", "monitoring")
+    (f"{PROJECT}:{name}", name)
+    for name in ("network", "database", "bastion", "cluster", "services", "monitoring", "iam")
 ]
 
 

@@ -12,6 +12,7 @@ from components.config.base import Model, Problem, fail
 from components.config.bastion import SSM_ENDPOINTS, BastionConfig
 from components.config.cluster import ClusterConfig, in_zone
 from components.config.database import DatabaseConfig
+from components.config.iam import IamConfig
 from components.config.listeners import listener_priority, shadowed_rules
 from components.config.monitoring import MonitoringConfig
 from components.config.network import INTERFACE_ENDPOINTS, NetworkConfig
@@ -35,6 +36,7 @@ class StackConfig(Model):
     cluster: ClusterConfig = Field(ClusterConfig(), description="The ECS cluster and the shared load balancer.")
     services: list[ServiceConfig] = Field([], description="The Fargate services of the environment, one per entry.")
     monitoring: MonitoringConfig = Field(MonitoringConfig(), description="Alarm topic and alarm thresholds.")
+    iam: IamConfig = Field(IamConfig(), description="The permissions boundary of every IAM role of the environment.")
 
     @field_validator("region")
     @classmethod

@@ -175,6 +175,7 @@ class _CapturingMonitor(sdk.MockMonitor):
                 version=request.version,
                 plugin_download_url=request.pluginDownloadURL,
                 remote=request.remote,
+                retain_on_delete=bool(request.retainOnDelete),
             )
         )
         return response

@@ -31,6 +31,7 @@ class Resource:
     version: str = ""
     plugin_download_url: str = ""
     remote: bool = False  # a component a provider constructs (awsx), not the program
+    retain_on_delete: bool = False
 
     @property
     def depends_on(self) -> list[str]:

@@ -205,6 +205,28 @@ def _partition(args: dict, mocks: AwsMocks) -> dict:
     return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com"}
 
 
+@answers("aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider")
+def _oidc_provider(args: dict, mocks: AwsMocks) -> dict:
+    """An existing OIDC provider of the account, as IAM describes it (GetOpenIDConnectProvider)."""
+    arn = (
+        args.get("arn")
+        or f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{str(args.get('url', '')).removeprefix('https://')}"
+    )
+    url = arn.split(":oidc-provider/", 1)[1]
+    return {
+        "id": arn,
+        "arn": arn,
+        "url": url,
+        "clientIdLists": list(OIDC_PROVIDER_CLIENT_IDS.get(arn, ["sts.amazonaws.com"])),
+        "thumbprintLists": [],
+        "tags": {},
+    }
+
+
+# Audiences of existing OIDC providers, by ARN, where a test needs other than sts.amazonaws.com.
+OIDC_PROVIDER_CLIENT_IDS: dict[str, list[str]] = {}
+
+
 # Values written into SSM parameters by something other than Pulumi, by parameter name: a
 # test sets one to stand for a pipeline release that recorded a newer image since the last run.
 LIVE_PARAMETER_VALUES: dict[str, str] = {}

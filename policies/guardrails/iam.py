@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from pulumi_policy import PolicyConfigSchema
+
 from . import iam_actions
 from .common import (
     MANDATORY,
@@ -138,8 +140,22 @@ SOURCE_CONDITION_KEYS = frozenset(
 NO_SOURCE_CONTEXT = frozenset({("aws:kms/", "events.amazonaws.com")})
 
 
+# The tag that marks a managed policy made to be a permissions boundary (bootstrap/): it allows
+# `*` and denies what no bounded role may do. A boundary grants nothing by itself, it only caps
+# the identity policies of the roles that carry it ("Permissions boundaries for IAM entities",
+# IAM User Guide), so the rules about what identity policies allow do not apply to it.
+BOUNDARY_TAG = ("PermissionsBoundary", "true")
+
+
+def is_permissions_boundary(props: Mapping[str, Any], type_: str) -> bool:
+    tags = props.get("tags")
+    return type_ == IAM_POLICY and isinstance(tags, Mapping) and tags.get(BOUNDARY_TAG[0]) == BOUNDARY_TAG[1]
+
+
 def identity_documents(props: Mapping[str, Any], type_: str) -> Iterator[tuple[str, Any]]:
-    """(where, raw document) for every identity-policy document of a resource."""
+    """(where, raw document) for every identity-policy document of a resource; none for a permissions boundary."""
+    if is_permissions_boundary(props, type_):
+        return
     if type_ == IAM_ROLE:
         for i, inline in enumerate(as_list(props.get("inlinePolicies"))):
             if isinstance(inline, Mapping):
@@ -359,7 +375,32 @@ def check_service_principal_conditions(props: dict, config: Mapping, args: Any) 
             )
 
 
+def check_permissions_boundary(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    name = config.get("policyName") or ""
+    if not name:
+        return
+    boundary = props.get("permissionsBoundary")
+    if has_unknown(boundary):
+        return
+    # arn:<partition>:iam::<account>:policy/<path/><name>: the policy's name is the ARN's last part.
+    if not isinstance(boundary, str) or not boundary:
+        yield f"the role has no permissions boundary; it must be the managed policy {name}."
+    elif not re.fullmatch(rf"arn:[\w-]+:iam::(\d{{12}}|aws):policy/(?:[^*?]*/)?{re.escape(name)}", boundary):
+        yield f"the role's permissions boundary is {boundary}, not the managed policy {name}."
+
+
 POLICIES = [
+    resource_policy(
+        "iam-role-has-permissions-boundary",
+        "Every IAM role carries the permissions boundary the pack config names (`policyName`): what a role "
+        "created by a CI deploy role can do stays within it, whatever its own policies say.",
+        MANDATORY,
+        [IAM_ROLE],
+        check_permissions_boundary,
+        "leave the role's permissionsBoundary to the program (components/boundary.py gives every role the one "
+        "`ecs-platform:iam.permissionsBoundary` names, by default the CI bootstrap's <project>-ci-boundary).",
+        PolicyConfigSchema(properties={"policyName": {"type": "string", "default": ""}}),
+    ),
     resource_policy(
         "iam-no-wildcard-actions",
         "IAM policies allow only named actions: no `*`, `service:*`, partial wildcards, NotAction or NotResource.",
