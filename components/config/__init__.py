@@ -23,6 +23,7 @@ from components.config.cluster import (
     ClusterConfig,
     HostedZoneConfig,
     LoadBalancerConfig,
+    WafConfig,
     in_zone,
 )
 from components.config.container import (
@@ -101,6 +102,7 @@ __all__ = [
     "StackConfig",
     "SubnetMasks",
     "TargetHealthCheckConfig",
+    "WafConfig",
     "bastion_problems",
     "database_client_problems",
     "db_user_problem",
