@@ -4,9 +4,10 @@ Every figure comes from a resource's type token and its wire-format (camelCase) 
 so the estimate follows whatever the program registers: NAT gateways from the awsx VPC's
 `natGateways.strategy` and AZs, load balancers, Fargate services (task size, architecture,
 task count, on-demand/Spot split), RDS instances, EC2 instances, KMS keys, secrets,
-interface endpoints, alarms, dashboards, hosted zones and pipelines. Fixed, always-on charges
-are priced; so are VPC flow logs, from an assumed monthly volume stated under the estimate,
-because their per-GB delivery charge can outgrow the fixed ones. Other usage-based charges are
+interface endpoints, alarms, dashboards, hosted zones, pipelines and AWS WAF web ACLs. Fixed,
+always-on charges are priced; so are VPC flow logs and AWS WAF requests and logs, from an
+assumed monthly volume stated under the estimate, because their usage charges can outgrow the
+fixed ones. Other usage-based charges are
 listed as left out, per type present.
 """
 
@@ -48,6 +49,8 @@ from policies.guardrails.types import (
     SUBNET,
     TASK_DEFINITION,
     VPC_ENDPOINT,
+    WAF_WEB_ACL,
+    WAF_WEB_ACL_LOGGING,
 )
 
 PRICES_FILE = Path(__file__).resolve().parent / "prices.json"
@@ -118,6 +121,8 @@ def estimate(graph: CapturedGraph, prices: dict[str, Any] | None = None) -> Esti
         result.assumptions.append(prices["assumptions"]["defaultRootVolumeGiBNote"])
     if ctx.used_flow_log_volume:
         result.assumptions.append(prices["assumptions"]["flowLogGbPerMonthNote"])
+    if ctx.used_waf:
+        result.assumptions.append(prices["assumptions"]["wafNote"])
     return result
 
 
@@ -135,6 +140,7 @@ class _Context:
         self.used_spot = False
         self.used_default_root = False
         self.used_flow_log_volume = False
+        self.used_waf = False
 
     def warn(self, res: Resource, text: str) -> None:
         self.result.warnings.append(f"{res.type} {res.name}: {text}")
@@ -446,6 +452,32 @@ def _flow_log(ctx: _Context, res: Resource) -> Priced:
         ctx.warn(res, f"destination {destination} is not in the price table: not priced")
 
 
+def _web_acl(ctx: _Context, res: Resource) -> Priced:
+    """The web ACL, one rule charge per rule (a managed rule group is one rule), and the assumed requests."""
+    ctx.used_waf = True
+    acl = ctx.p["wafWebAclMonth"]["usd"]
+    yield "AWS WAF web ACL", f"1 x {_money(acl)}", acl
+    rules = len(res.inputs.get("rules") or [])
+    if rules:
+        rule = ctx.p["wafRuleMonth"]["usd"]
+        yield f"{rules} AWS WAF rules", f"{rules} x {_money(rule)}", rules * rule
+    millions = ctx.assume["wafRequestsMillionsPerMonth"]
+    per_million = ctx.p["wafRequestsMillion"]["usd"]
+    yield (
+        f"AWS WAF requests, {millions:g} million/month (assumed)",
+        f"{millions:g} x {_money(per_million)}",
+        millions * per_million,
+    )
+
+
+def _web_acl_logging(ctx: _Context, res: Resource) -> Priced:
+    """Vended-logs delivery of the assumed AWS WAF log volume to CloudWatch Logs."""
+    ctx.used_waf = True
+    gb = ctx.assume["wafLogGbPerMonth"]
+    price = ctx.p["vendedLogsGb"]["cloudWatchLogs"]
+    yield f"AWS WAF logs to CloudWatch Logs, {gb:g} GB/month (assumed)", f"{gb:g} GB x {_money(price)}", gb * price
+
+
 def _flat(key: str, item: str) -> Callable[[_Context, Resource], Priced]:
     def pricer(ctx: _Context, res: Resource) -> Priced:
         price = ctx.p[key]["usd"]
@@ -477,6 +509,8 @@ PRICERS: dict[str, Callable[[_Context, Resource], Priced]] = {
     DNS_ZONE: _flat("hostedZoneMonth", "Route 53 hosted zone"),
     DNS_NAMESPACE: _flat("hostedZoneMonth", "private hosted zone of the Cloud Map namespace"),
     PIPELINE: _pipeline,
+    WAF_WEB_ACL: _web_acl,
+    WAF_WEB_ACL_LOGGING: _web_acl_logging,
 }
 
 # Usage-based charges, printed as left out when a resource of one of these types is present.
@@ -505,6 +539,7 @@ LEFT_OUT: list[tuple[tuple[str, ...], str]] = [
     ((CODEBUILD_PROJECT,), "CodeBuild build minutes"),
     ((PIPELINE,), "CodePipeline V2 action minutes"),
     ((SNS_TOPIC,), "SNS notifications"),
+    ((WAF_WEB_ACL,), "AWS WAF requests beyond the assumption, and the storage of AWS WAF logs"),
     ((DISCOVERY_SERVICE,), "Cloud Map registered instances and DNS queries"),
 ]
 
