@@ -173,7 +173,7 @@ class WafConfig(Model):
             )
         stray = [g for g in self.count_only if g not in groups]
         if stray:
-            problems.append((("count_only",), f"{stray[0]} is not in managedRuleGroups", self.count_only))
+            problems.append((("count_only",), f"not in managedRuleGroups: {stray[0]}", self.count_only))
         fail(problems)
         return self
 
