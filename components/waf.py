@@ -111,9 +111,9 @@ def _logging(name: str, cfg: WafConfig, *, naming: Naming, account: Account, acl
                     "kms:ReEncryptTo",
                     "kms:GenerateDataKey",
                     "kms:GenerateDataKeyWithoutPlaintext",
-                    "kms:DescribeKey",
                 ],
-                {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": group_arn}},
+                # The context value is the log group's ARN as text (a string condition key in the IAM reference).
+                {"StringEquals": {"kms:EncryptionContext:aws:logs:arn": group_arn}},
             ),
         ),
         **STORAGE_KEY,

@@ -67,7 +67,7 @@ def test_the_logs_go_to_an_encrypted_aws_waf_logs_group_with_retention(prodlike)
     )
     assert grant["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
     group_arn = "arn:aws:logs:eu-west-1:123456789012:log-group:aws-waf-logs-ecs-platform-prodlike-alb"
-    assert grant["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": group_arn}}
+    assert grant["Condition"] == {"StringEquals": {"kms:EncryptionContext:aws:logs:arn": group_arn}}
     logging = prodlike.one(LOGGING).inputs
     assert logging["logDestinationConfigs"] == [group.outputs["arn"]]
     assert logging["resourceArn"] == prodlike.one(WEB_ACL).outputs["arn"]
