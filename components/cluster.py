@@ -19,6 +19,7 @@ from components.config import ClusterConfig, LoadBalancerConfig
 from components.contracts import ClusterRefs, NetworkRefs
 from components.iam import allow
 from components.naming import Naming
+from components.waf import web_acl
 
 # Accounts Elastic Load Balancing writes access logs from, in regions opened before August
 # 2022; newer regions use the log-delivery service principal instead (AWS ELB user guide,
@@ -211,9 +212,14 @@ class Cluster(pulumi.ComponentResource):
             enable_http2=True,
             desync_mitigation_mode="defensive",
             access_logs=access_logs,
+            # The pack's alb-https reads this mark: plain HTTP here is a decision of the stack, not an oversight.
+            tags={"HttpOnly": "true"} if cfg.http_only else None,
             # The ALB checks that it can write when logging is switched on: policy and encryption first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=logs_ready),
         )
+
+        if cfg.waf.enabled:
+            web_acl(name, cfg.waf, naming=naming, account=args.account, load_balancer=alb, parent=self)
 
         if certificate_arn:
             aws.lb.Listener(

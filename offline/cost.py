@@ -4,10 +4,11 @@ Every figure comes from a resource's type token and its wire-format (camelCase) 
 so the estimate follows whatever the program registers: NAT gateways from the awsx VPC's
 `natGateways.strategy` and AZs, load balancers, Fargate services (task size, architecture,
 task count, on-demand/Spot split), RDS instances, EC2 instances (a NAT instance's public
-address too), KMS keys, secrets, interface endpoints, alarms, dashboards, hosted zones and
-pipelines, and EFS file systems (an assumed stored volume each, stated under the estimate).
-Fixed, always-on charges are priced; so are VPC flow logs, from an assumed monthly volume stated
-under the estimate, because their per-GB delivery charge can outgrow the fixed ones. Other usage-based charges are
+address too), KMS keys, secrets, interface endpoints, alarms, dashboards, hosted zones,
+pipelines, AWS WAF web ACLs and EFS file systems. Fixed, always-on charges are priced; so are
+VPC flow logs, AWS WAF requests and logs, and EFS storage, from an assumed monthly volume
+stated under the estimate, because their usage charges can outgrow the fixed ones. Other
+usage-based charges are
 listed as left out, per type present.
 """
 
@@ -50,6 +51,8 @@ from policies.guardrails.types import (
     SUBNET,
     TASK_DEFINITION,
     VPC_ENDPOINT,
+    WAF_WEB_ACL,
+    WAF_WEB_ACL_LOGGING,
 )
 
 PRICES_FILE = Path(__file__).resolve().parent / "prices.json"
@@ -125,6 +128,8 @@ def estimate(graph: CapturedGraph, prices: dict[str, Any] | None = None) -> Esti
         result.assumptions.append(prices["assumptions"]["flowLogGbPerMonthNote"])
     if ctx.used_efs_volume:
         result.assumptions.append(prices["assumptions"]["efsGbPerFileSystemNote"])
+    if ctx.used_waf:
+        result.assumptions.append(prices["assumptions"]["wafNote"])
     return result
 
 
@@ -144,6 +149,7 @@ class _Context:
         self.used_flow_log_volume = False
         self.used_efs_volume = False
         self.used_nat_gateway = False
+        self.used_waf = False
 
     def warn(self, res: Resource, text: str) -> None:
         self.result.warnings.append(f"{res.type} {res.name}: {text}")
@@ -468,6 +474,32 @@ def _efs(ctx: _Context, res: Resource) -> Priced:
     yield f"EFS Standard storage, {gb:g} GB (assumed)", f"{gb:g} GB x {_money(price)}", gb * price
 
 
+def _web_acl(ctx: _Context, res: Resource) -> Priced:
+    """The web ACL, one rule charge per rule (a managed rule group is one rule), and the assumed requests."""
+    ctx.used_waf = True
+    acl = ctx.p["wafWebAclMonth"]["usd"]
+    yield "AWS WAF web ACL", f"1 x {_money(acl)}", acl
+    rules = len(res.inputs.get("rules") or [])
+    if rules:
+        rule = ctx.p["wafRuleMonth"]["usd"]
+        yield f"{rules} AWS WAF rules", f"{rules} x {_money(rule)}", rules * rule
+    millions = ctx.assume["wafRequestsMillionsPerMonth"]
+    per_million = ctx.p["wafRequestsMillion"]["usd"]
+    yield (
+        f"AWS WAF requests, {millions:g} million/month (assumed)",
+        f"{millions:g} x {_money(per_million)}",
+        millions * per_million,
+    )
+
+
+def _web_acl_logging(ctx: _Context, res: Resource) -> Priced:
+    """Vended-logs delivery of the assumed AWS WAF log volume to CloudWatch Logs."""
+    ctx.used_waf = True
+    gb = ctx.assume["wafLogGbPerMonth"]
+    price = ctx.p["vendedLogsGb"]["cloudWatchLogs"]
+    yield f"AWS WAF logs to CloudWatch Logs, {gb:g} GB/month (assumed)", f"{gb:g} GB x {_money(price)}", gb * price
+
+
 def _flat(key: str, item: str) -> Callable[[_Context, Resource], Priced]:
     def pricer(ctx: _Context, res: Resource) -> Priced:
         price = ctx.p[key]["usd"]
@@ -500,6 +532,8 @@ PRICERS: dict[str, Callable[[_Context, Resource], Priced]] = {
     DNS_ZONE: _flat("hostedZoneMonth", "Route 53 hosted zone"),
     DNS_NAMESPACE: _flat("hostedZoneMonth", "private hosted zone of the Cloud Map namespace"),
     PIPELINE: _pipeline,
+    WAF_WEB_ACL: _web_acl,
+    WAF_WEB_ACL_LOGGING: _web_acl_logging,
 }
 
 # Usage-based charges, printed as left out when a resource of one of these types is present.
@@ -533,6 +567,7 @@ LEFT_OUT: list[tuple[tuple[str, ...], str]] = [
     ((CODEBUILD_PROJECT,), "CodeBuild build minutes"),
     ((PIPELINE,), "CodePipeline V2 action minutes"),
     ((SNS_TOPIC,), "SNS notifications"),
+    ((WAF_WEB_ACL,), "AWS WAF requests beyond the assumption, and the storage of AWS WAF logs"),
     ((DISCOVERY_SERVICE,), "Cloud Map registered instances and DNS queries"),
 ]
 

@@ -22,6 +22,9 @@ config:
     natGateways: single
     flowLogs:
       retentionDays: 30
+  ecs-platform:cluster:
+    loadBalancer:
+      httpOnly: true
   ecs-platform:services:
     - name: web
       public: true

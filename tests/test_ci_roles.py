@@ -574,6 +574,10 @@ JUSTIFIED = {
         # (logs:PutResourcePolicy), which CloudWatch Logs cannot scope to a resource.
         "ConfigureStateMachineLogDelivery",
         "ManageOwnTopics",
+        # A web ACL is a permissions resource to the linter: the stack writes its own web ACL's rules.
+        "ManageOwnWebAcl",
+        # The AWS WAF log group's resource policy and log delivery (logs:PutResourcePolicy has no resource type).
+        "WebAclCallsWithoutResourceType",
     },
     # The program writes the policies of its own buckets (TLS only, ALB log delivery).
     "RESOURCE_POLICY_PRIVILEGE_ESCALATION": {"ManageOwnBuckets"},
@@ -590,6 +594,8 @@ JUSTIFIED = {
         "StartTheBastionFromAmazonImages",
         # Application load balancers only: the network-load-balancer ARN forms are left out on purpose.
         "ManageOwnListenersAndRules",
+        # AssociateWebACL is authorised on the web ACL and on the load balancer: one statement per scope.
+        "AssociateWebAclWithOwnLoadBalancer",
         # parliament's bundled IAM data predates the namespace and service resource types of GetOperation.
         "ManageOwnServiceDiscovery",
         "FollowServiceDiscoveryOperations",

@@ -17,7 +17,15 @@ from policies.guardrails.types import (
 
 
 def lb(**changes):
-    return lambda c: c.setdefault("ecs-platform:cluster", {}).setdefault("loadBalancer", {}).update(changes)
+    """Edits the load balancer section; a certificate replaces the `small` fixture's plain-HTTP mark."""
+
+    def change(c):
+        section = c.setdefault("ecs-platform:cluster", {}).setdefault("loadBalancer", {})
+        if "certificate" in changes:
+            section.pop("httpOnly", None)
+        section.update(changes)
+
+    return change
 
 
 def test_container_insights_follow_the_config(env):

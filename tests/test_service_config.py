@@ -112,7 +112,7 @@ CASES = {
     "a host outside the hosted zone": (
         lambda c: (
             c["ecs-platform:cluster"].update(
-                loadBalancer={"hostedZone": {"id": "Z04417763KXQ2B7N6JY5E", "name": "example.com"}}
+                loadBalancer={"hostedZone": {"id": "Z04417763KXQ2B7N6JY5E", "name": "example.com"}, "httpOnly": True}
             )
             or service(routing={"hosts": ["www.example.org"]})(c)
         ),

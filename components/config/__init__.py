@@ -23,6 +23,7 @@ from components.config.cluster import (
     ClusterConfig,
     HostedZoneConfig,
     LoadBalancerConfig,
+    WafConfig,
     in_zone,
 )
 from components.config.container import (
@@ -104,6 +105,7 @@ __all__ = [
     "SubnetMasks",
     "TargetHealthCheckConfig",
     "VolumeConfig",
+    "WafConfig",
     "bastion_problems",
     "database_client_problems",
     "db_user_problem",

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.config.base import DNS_NAME, Model, Problem, fail, field_error, given
+from components.config.base import DNS_NAME, Model, Problem, RetentionDays, fail, field_error, given
 
 
 class CapacityProviderItem(Model):
@@ -86,6 +86,102 @@ class AccessLogsConfig(Model):
     expire_days: int = Field(90, ge=1, le=3650, description="Days before log objects expire.")
 
 
+# Web ACL capacity units of the AWS managed rule groups offered (AWS WAF developer guide, "Baseline rule
+# groups", "Use-case specific rule groups", "IP reputation rule groups"): a web ACL's rules may use up to
+# 1,500 WCUs at the base price ("Web ACL capacity units (WCUs) in AWS WAF").
+MANAGED_RULE_GROUP_WCU = {
+    "AWSManagedRulesCommonRuleSet": 700,
+    "AWSManagedRulesKnownBadInputsRuleSet": 200,
+    "AWSManagedRulesAmazonIpReputationList": 25,
+    "AWSManagedRulesAnonymousIpList": 50,
+    "AWSManagedRulesSQLiRuleSet": 200,
+    "AWSManagedRulesLinuxRuleSet": 200,
+    "AWSManagedRulesUnixRuleSet": 100,
+    "AWSManagedRulesAdminProtectionRuleSet": 100,
+}
+ManagedRuleGroup = Literal[
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesAnonymousIpList",
+    "AWSManagedRulesSQLiRuleSet",
+    "AWSManagedRulesLinuxRuleSet",
+    "AWSManagedRulesUnixRuleSet",
+    "AWSManagedRulesAdminProtectionRuleSet",
+]
+# A rate-based rule without a scope-down statement costs 2 WCUs ("Rate-based rule statement").
+RATE_RULE_WCU = 2
+WCU_BASE_LIMIT = 1500
+
+
+class WafConfig(Model):
+    """AWS WAF in front of the load balancer: a regional web ACL associated with the ALB.
+
+    AWS managed rule groups first (in the order listed), then a rate-based rule that blocks an IP
+    address sending more than `rateLimit` requests within `rateLimitWindow` seconds; everything
+    else is allowed. Every request AWS WAF inspects is logged to the CloudWatch log group
+    `aws-waf-logs-<project>-<env>`, encrypted with a key of the stack, kept `logRetentionDays`
+    days; the `authorization` and `cookie` headers are redacted from the logs.
+    """
+
+    enabled: bool = Field(False, description="Put an AWS WAF web ACL in front of the load balancer (turn on in prod).")
+    managed_rule_groups: list[ManagedRuleGroup] = Field(
+        [
+            "AWSManagedRulesAmazonIpReputationList",
+            "AWSManagedRulesCommonRuleSet",
+            "AWSManagedRulesKnownBadInputsRuleSet",
+        ],
+        min_length=1,
+        description=(
+            "AWS managed rule groups, evaluated in this order before the rate limit, each blocking what it matches. "
+            "Their capacity (WCUs) plus the rate limit's must stay within 1,500, the web ACL's base allowance."
+        ),
+    )
+    count_only: list[ManagedRuleGroup] = Field(
+        [],
+        description=(
+            "Managed rule groups that only count what they match instead of blocking it: a new group's first weeks, "
+            "while its logs show what it would block. Each must be in `managedRuleGroups`."
+        ),
+    )
+    rate_limit: int = Field(
+        2000,
+        ge=10,
+        le=2_000_000_000,
+        description="Requests one IP address may send within `rateLimitWindow` before further ones are blocked.",
+    )
+    rate_limit_window: Literal[60, 120, 300, 600] = Field(
+        300, description="Seconds AWS WAF looks back when it counts an IP address's requests."
+    )
+    log_retention_days: RetentionDays = Field(90, description="Days the AWS WAF logs are kept.")
+
+    @model_validator(mode="after")
+    def _groups(self) -> WafConfig:
+        problems: list[Problem] = []
+        groups = self.managed_rule_groups
+        if len(set(groups)) != len(groups):
+            problems.append((("managed_rule_groups",), "each rule group may appear once", groups))
+        wcu = sum(MANAGED_RULE_GROUP_WCU[g] for g in set(groups)) + RATE_RULE_WCU
+        if wcu > WCU_BASE_LIMIT:
+            problems.append(
+                (
+                    ("managed_rule_groups",),
+                    f"these rule groups and the rate limit need {wcu} WCUs; a web ACL's base allowance is "
+                    f"{WCU_BASE_LIMIT}",
+                    groups,
+                )
+            )
+        stray = [g for g in self.count_only if g not in groups]
+        if stray:
+            problems.append((("count_only",), f"not in managedRuleGroups: {stray[0]}", self.count_only))
+        fail(problems)
+        return self
+
+    def capacity(self) -> int:
+        """The web ACL capacity units its rules use."""
+        return sum(MANAGED_RULE_GROUP_WCU[g] for g in self.managed_rule_groups) + RATE_RULE_WCU
+
+
 class LoadBalancerConfig(Model):
     """The environment's shared internet-facing Application Load Balancer.
 
@@ -129,6 +225,15 @@ class LoadBalancerConfig(Model):
         ),
     )
     access_logs: AccessLogsConfig = Field(AccessLogsConfig(), description="ALB access logs.")
+    http_only: bool = Field(
+        False,
+        description=(
+            "Serve plain HTTP on purpose: an internet-facing load balancer without `certificate` must say so (a "
+            "development stack without a domain). The ALB is tagged `HttpOnly=true`, which the pack's `alb-https` "
+            "accepts unless the stack's pack config sets `allowHttpOnly: false` (prod)."
+        ),
+    )
+    waf: WafConfig = Field(WafConfig(), description="AWS WAF web ACL in front of the load balancer.")
 
     @field_validator("ingress_prefix_lists")
     @classmethod
@@ -160,6 +265,10 @@ class LoadBalancerConfig(Model):
                     )
                 )
         cert, zone = self.certificate, self.hosted_zone
+        if cert is not None and self.http_only:
+            problems.append(
+                (("http_only",), "a load balancer with a certificate serves HTTPS: remove httpOnly", self.http_only)
+            )
         if cert is not None and cert.domain_name and zone is None:
             problems.append(
                 (

@@ -53,10 +53,27 @@ class StackConfig(Model):
                 *bastion_problems(self),
                 *database_client_problems(self),
                 *endpoint_problems(self),
+                *load_balancer_problems(self),
             ],
             "StackConfig",
         )
         return self
+
+
+def load_balancer_problems(cfg: StackConfig) -> list[Problem]:
+    """The internet-facing load balancer serves HTTPS, or the stack says it serves plain HTTP on purpose.
+
+    A rule of the whole stack rather than of `loadBalancer`: a stack that leaves the section out
+    gets the same answer as one that writes it without a certificate.
+    """
+    lb = cfg.cluster.load_balancer
+    if lb.certificate is None and not lb.http_only:
+        message = (
+            "an internet-facing load balancer serves HTTPS: set certificate, or httpOnly: true to serve plain HTTP "
+            "on purpose"
+        )
+        return [(("cluster", "load_balancer", "certificate"), message, None)]
+    return []
 
 
 def service_problems(cfg: StackConfig) -> list[Problem]:

@@ -59,6 +59,7 @@ from policies.guardrails.types import (
     TARGET_GROUP,
     TASK_DEFINITION,
     VPC_ENDPOINT,
+    WAF_WEB_ACL,
 )
 
 ACCOUNT_ID = "123456789012"
@@ -429,6 +430,18 @@ def _listener(name: str, inputs: dict, mocks: AwsMocks) -> dict:
 @outputs(LISTENER_RULE)
 def _listener_rule(name: str, inputs: dict, mocks: AwsMocks) -> dict:
     return {"arn": _arn(mocks, "elasticloadbalancing", f"listener-rule/app/alb/{fake_hex(name, 16)}")}
+
+
+@outputs(WAF_WEB_ACL)
+def _web_acl(name: str, inputs: dict, mocks: AwsMocks) -> dict:
+    acl_name = inputs.get("name") or name
+    acl_id = fake_uuid(name)
+    # A regional web ACL's ARN names its scope, its name and its id (AWS WAF API reference, WebACL).
+    return {
+        "id": acl_id,
+        "arn": _arn(mocks, "wafv2", f"regional/webacl/{acl_name}/{acl_id}"),
+        "lockToken": fake_uuid(acl_id),
+    }
 
 
 @outputs(ECR_REPOSITORY)

@@ -1,6 +1,6 @@
 """The ecs-platform guardrails: the policy pack's rules, by area, and what they share.
 
-`pack.py` names the pack and lists every policy; `rds.py`, `iam.py`, `network.py`,
+`pack.py` names the pack and lists every policy; `rds.py`, `iam.py`, `network.py`, `load_balancing.py`,
 `compute.py` and `data.py` hold the rules of one area each; `common.py` what they share
 (engine values, unknowns, policy documents, the stack graph). `types.py` spells every resource
 type token, `secret_names.py` the secret-looking-name rule and `iam_actions.py` the lookup of

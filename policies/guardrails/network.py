@@ -1,8 +1,6 @@
-"""Network guardrails: no security group open to the internet except 80/443 on a load balancer's group,
-HTTP redirected to HTTPS where HTTPS exists, invalid headers dropped by the ALB.
+"""Network guardrails: no security group open to the internet except 80/443 on a load balancer's group.
 
-Load balancers and listeners exist under several type tokens (`aws:lb/...`, `aws:alb/...` and
-the legacy `aws:elasticloadbalancingv2/...`, `aws:applicationloadbalancing/...`); every one counts.
+The load balancer's own rules (listeners, TLS, logs, WAF) are in `load_balancing.py`.
 """
 
 from __future__ import annotations
@@ -11,18 +9,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .common import (
-    ADVISORY,
     MANDATORY,
     StackGraph,
     as_list,
-    has_unknown,
-    is_true,
-    is_unknown,
     number,
-    resource_policy,
     stack_policy,
 )
-from .types import INGRESS_RULE, LISTENER_RULES, LISTENERS, LOAD_BALANCERS, SECURITY_GROUP_RULE, SECURITY_GROUPS
+from .types import INGRESS_RULE, LOAD_BALANCERS, SECURITY_GROUP_RULE, SECURITY_GROUPS
 
 WORLD = frozenset({"0.0.0.0/0", "::/0"})
 WEB_PORTS = frozenset({80, 443})
@@ -85,73 +78,6 @@ def check_world_ingress(graph: StackGraph, config: Mapping) -> Iterator[tuple[An
             yield found
 
 
-def _protocol(graph: StackGraph, listener: Any) -> str:
-    """HTTP, HTTPS, ... ; "" while unknown. Unset means HTTP: the provider creates an application load
-    balancer's listener without a protocol as HTTP, certificate or not (terraform-provider-aws,
-    lb_listener: "Keep previous default of HTTP for Application Load Balancers")."""
-    value = graph.get(listener, "protocol")
-    if value in (None, ""):
-        return "HTTP"
-    return "" if has_unknown(value) else str(value).upper()
-
-
-def _serves_plain_http(action: Any) -> bool:
-    """True when an action known so far does anything but redirect to HTTPS."""
-    if not isinstance(action, Mapping):
-        return not has_unknown(action)
-    kind, redirect = action.get("type"), action.get("redirect")
-    if has_unknown(kind):
-        return False
-    if str(kind).lower() != "redirect":
-        return True
-    if not isinstance(redirect, Mapping):
-        return not has_unknown(redirect)
-    protocol = redirect.get("protocol")
-    # "#{protocol}" (the default) keeps the request's own protocol: HTTP on an HTTP listener.
-    return not has_unknown(protocol) and str(protocol or "#{protocol}").upper() != "HTTPS"
-
-
-def _load_balancer(graph: StackGraph, listener: Any) -> tuple[str, str] | None:
-    """(key, label) of the load balancer a listener belongs to: one of the stack's, or another by its ARN."""
-    for lb in graph.referenced(listener, "loadBalancerArn", LOAD_BALANCERS):
-        return lb.urn, lb.name
-    value = graph.get(listener, "loadBalancerArn")
-    if isinstance(value, str) and value and not has_unknown(value):
-        return value, value
-    return None
-
-
-def check_https_redirect(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
-    by_load_balancer: dict[str, list[Any]] = {}
-    labels: dict[str, str] = {}
-    for listener in graph.of_type(*LISTENERS):
-        found = _load_balancer(graph, listener)
-        if found is not None:
-            by_load_balancer.setdefault(found[0], []).append(listener)
-            labels[found[0]] = found[1]
-    for key, listeners in by_load_balancer.items():
-        if not any(_protocol(graph, ls) == "HTTPS" for ls in listeners):
-            continue
-        for listener in listeners:
-            if _protocol(graph, listener) != "HTTP":
-                continue
-            actions = graph.get(listener, "defaultActions")
-            if not has_unknown(actions) and (not as_list(actions) or any(map(_serves_plain_http, as_list(actions)))):
-                yield listener, f"HTTP listener of {labels[key]} serves traffic instead of redirecting to HTTPS."
-            for rule in graph.referrers(listener, "listenerArn", LISTENER_RULES):
-                if any(map(_serves_plain_http, as_list(graph.get(rule, "actions")))):
-                    yield rule, f"listener rule on the HTTP listener of {labels[key]} serves traffic over HTTP."
-
-
-def check_drop_invalid_headers(props: dict, config: Mapping, args: Any) -> Iterator[str]:
-    kind = props.get("loadBalancerType")
-    if kind not in (None, "application"):
-        return
-    value = props.get("dropInvalidHeaderFields")
-    if not is_unknown(value) and not is_true(value):
-        yield "dropInvalidHeaderFields is not true: malformed headers reach the targets (request smuggling)."
-
-
 POLICIES = [
     stack_policy(
         "sg-no-world-ingress",
@@ -160,21 +86,5 @@ POLICIES = [
         check_world_ingress,
         "allow from the load balancer's or the client's security group (referencedSecurityGroupId); reach "
         "hosts through SSM Session Manager instead of open ports.",
-    ),
-    stack_policy(
-        "alb-http-redirects-to-https",
-        "A load balancer with an HTTPS listener answers plain HTTP only with a redirect to HTTPS.",
-        MANDATORY,
-        check_https_redirect,
-        'make the port-80 listener\'s default action {"type": "redirect", "redirect": {"protocol": "HTTPS", '
-        '"port": "443", "statusCode": "HTTP_301"}} and attach listener rules to the HTTPS listener.',
-    ),
-    resource_policy(
-        "alb-drop-invalid-headers",
-        "Application load balancers drop HTTP headers that are not valid.",
-        ADVISORY,
-        LOAD_BALANCERS,
-        check_drop_invalid_headers,
-        "set dropInvalidHeaderFields=True on the load balancer.",
     ),
 ]

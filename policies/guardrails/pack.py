@@ -6,7 +6,7 @@ builds pulumi_policy's analyzer servicer from the same list without serving.
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import compute, data, efs, iam, network, rds
+from . import compute, data, efs, iam, load_balancing, network, rds
 
 NAME = "ecs-platform"
 DESCRIPTION = "ecs-platform guardrails: private RDS, least-privilege IAM, network, compute, data and logs."
@@ -16,4 +16,12 @@ ENFORCEMENT_LEVEL = EnforcementLevel.ADVISORY
 
 def all_policies() -> list[Policy]:
     """Every policy of the pack, grouped by area."""
-    return [*rds.POLICIES, *iam.POLICIES, *network.POLICIES, *compute.POLICIES, *data.POLICIES, *efs.POLICIES]
+    return [
+        *rds.POLICIES,
+        *iam.POLICIES,
+        *network.POLICIES,
+        *load_balancing.POLICIES,
+        *compute.POLICIES,
+        *data.POLICIES,
+        *efs.POLICIES,
+    ]

@@ -65,6 +65,9 @@ CERTIFICATE = "aws:acm/certificate:Certificate"
 CERTIFICATE_VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
 DNS_ZONE = "aws:route53/zone:Zone"
 DNS_RECORD = "aws:route53/record:Record"
+WAF_WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+WAF_WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+WAF_WEB_ACL_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
 
 # --- compute: EC2, ECS, ECR, autoscaling, service discovery --------------------------------------
 
@@ -145,6 +148,7 @@ EFS_BACKUP_POLICY = "aws:efs/backupPolicy:BackupPolicy"
 # --- monitoring, events, messaging ---------------------------------------------------------------
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+LOG_RESOURCE_POLICY = "aws:cloudwatch/logResourcePolicy:LogResourcePolicy"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"

@@ -1,0 +1,165 @@
+"""AWS WAF in front of the shared load balancer: a regional web ACL, its association and its logs.
+
+The web ACL allows by default and blocks what the configured AWS managed rule groups match,
+then what exceeds a per-IP rate limit. Its logs go to a CloudWatch log group of the stack,
+encrypted with a key of its own, under a resource policy the stack manages (see `_log_delivery`).
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from components.account import Account
+from components.config import WafConfig
+from components.iam import allow, document
+from components.kms import STORAGE_KEY, encryption_key, key_policy, service_grant
+from components.naming import Naming
+
+# Headers that carry credentials: kept out of the logs, which many more people read than the requests.
+_REDACTED_HEADERS = ("authorization", "cookie")
+
+
+def _visibility(metric: str) -> dict:
+    # Every rule and the web ACL publish CloudWatch metrics and keep sampled requests: how a count-only group
+    # is judged before it blocks (AWS WAF developer guide, "Configuring metrics and sampling").
+    return {"cloudwatch_metrics_enabled": True, "metric_name": metric, "sampled_requests_enabled": True}
+
+
+def web_acl(
+    name: str,
+    cfg: WafConfig,
+    *,
+    naming: Naming,
+    account: Account,
+    load_balancer: aws.lb.LoadBalancer,
+    parent: pulumi.Resource,
+) -> aws.wafv2.WebAcl:
+    """The web ACL protecting `load_balancer`, associated with it, with its logging."""
+    acl_name = naming.name("waf")
+    rules = []
+    for priority, group in enumerate(cfg.managed_rule_groups):
+        rules.append(
+            {
+                "name": group,
+                "priority": priority,
+                # A rule group's own actions apply ("none"), or each of its matches is only counted.
+                "override_action": {"count": {}} if group in cfg.count_only else {"none": {}},
+                "statement": {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}},
+                "visibility_config": _visibility(f"{acl_name}-{group}"),
+            }
+        )
+    rules.append(
+        {
+            "name": "RateLimitPerIp",
+            "priority": len(cfg.managed_rule_groups),
+            "action": {"block": {}},
+            # Counted per client IP over the window (AWS WAF developer guide, "Rate-based rule high-level
+            # settings": a limit of 10 or more, windows of 60, 120, 300 or 600 seconds).
+            "statement": {
+                "rate_based_statement": {
+                    "limit": cfg.rate_limit,
+                    "evaluation_window_sec": cfg.rate_limit_window,
+                    "aggregate_key_type": "IP",
+                }
+            },
+            "visibility_config": _visibility(f"{acl_name}-rate-limit"),
+        }
+    )
+    acl = aws.wafv2.WebAcl(
+        f"{name}-waf",
+        name=acl_name,
+        description=f"Protects the load balancer of {naming.name('alb')}",
+        # An ALB takes a regional web ACL in its own region (CLOUDFRONT is for distributions only).
+        scope="REGIONAL",
+        default_action={"allow": {}},
+        rules=rules,
+        visibility_config=_visibility(acl_name),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    aws.wafv2.WebAclAssociation(
+        f"{name}-waf",
+        resource_arn=load_balancer.arn,
+        web_acl_arn=acl.arn,
+        opts=pulumi.ResourceOptions(parent=acl),
+    )
+    _logging(name, cfg, naming=naming, account=account, acl=acl)
+    return acl
+
+
+def _logging(name: str, cfg: WafConfig, *, naming: Naming, account: Account, acl: aws.wafv2.WebAcl) -> None:
+    # AWS WAF delivers only to a destination whose name starts with aws-waf-logs- (AWS WAF developer guide,
+    # "Logging web ACL traffic").
+    group_name = f"aws-waf-logs-{naming.name('alb')}"
+    group_arn = account.arn("logs", f"log-group:{group_name}")
+    # CloudWatch Logs uses the key for this log group only: the encryption context names it ("Encrypt log
+    # data in CloudWatch Logs using AWS Key Management Service", Amazon CloudWatch Logs user guide).
+    key = encryption_key(
+        f"{name}-waf-logs",
+        alias=naming.name("waf-logs", "kms_alias"),
+        description=f"Encrypts the AWS WAF logs in {group_name}",
+        parent=acl,
+        policy=key_policy(
+            account,
+            service_grant(
+                "CloudWatchLogsEncryptsWafLogs",
+                f"logs.{account.region}.amazonaws.com",
+                [
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncryptFrom",
+                    "kms:ReEncryptTo",
+                    "kms:GenerateDataKey",
+                    "kms:GenerateDataKeyWithoutPlaintext",
+                ],
+                # The context value is the log group's ARN as text (a string condition key in the IAM reference).
+                {"StringEquals": {"kms:EncryptionContext:aws:logs:arn": group_arn}},
+            ),
+        ),
+        **STORAGE_KEY,
+    )
+    group = aws.cloudwatch.LogGroup(
+        f"{name}-waf-logs",
+        name=group_name,
+        retention_in_days=cfg.log_retention_days,
+        kms_key_id=key.arn,
+        opts=pulumi.ResourceOptions(parent=acl),
+    )
+    delivery = _log_delivery(name, naming=naming, account=account, group_arn=group_arn, parent=group)
+    aws.wafv2.WebAclLoggingConfiguration(
+        f"{name}-waf",
+        resource_arn=acl.arn,
+        log_destination_configs=[group.arn],
+        redacted_fields=[{"single_header": {"name": header}} for header in _REDACTED_HEADERS],
+        opts=pulumi.ResourceOptions(parent=acl, depends_on=[delivery]),
+    )
+
+
+def _log_delivery(
+    name: str, *, naming: Naming, account: Account, group_arn: str, parent: pulumi.Resource
+) -> aws.cloudwatch.LogResourcePolicy:
+    """Lets the log delivery service write to the AWS WAF log group, for this account's web ACLs only.
+
+    Without it AWS WAF adds the log group to the account-wide AWSWAF-LOGS resource policy itself, which
+    fails once that policy outgrows its 5,120 characters (pulumi-aws, wafv2.WebAclLoggingConfiguration;
+    "Enable logging from AWS services", Amazon CloudWatch Logs user guide, for the statement).
+    """
+    return aws.cloudwatch.LogResourcePolicy(
+        f"{name}-waf-logs",
+        policy_name=naming.name("waf-logs"),
+        policy_document=document(
+            [
+                allow(
+                    "AWSWAFLogDelivery",
+                    ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    f"{group_arn}:log-stream:*",
+                    principal={"Service": "delivery.logs.amazonaws.com"},
+                    condition={
+                        "StringEquals": {"aws:SourceAccount": account.id},
+                        "ArnLike": {"aws:SourceArn": account.arn("logs", "*")},
+                    },
+                )
+            ]
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
