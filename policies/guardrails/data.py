@@ -259,3 +259,27 @@ POLICIES = [
         _REQUIRED,
     ),
 ]
+
+# Anchor rules (guardrails/anchors.py) each policy covers: docs/policy-coverage.md is generated from these.
+COVERS: dict[str, list[str]] = {
+    "s3-block-public-access": [
+        "AwsSolutions-S2",
+        "CKV_AWS_20",
+        "CKV_AWS_53",
+        "CKV_AWS_54",
+        "CKV_AWS_55",
+        "CKV_AWS_56",
+        "CKV_AWS_57",
+        "CKV_AWS_70",
+        "CKV2_AWS_6",
+        "CKV2_AWS_43",
+        "CKV_AWS_375",
+    ],
+    "s3-encrypted": ["AwsSolutions-S3", "CKV_AWS_19"],
+    "s3-tls-only": ["AwsSolutions-S10"],
+    "log-group-retention": ["CKV_AWS_66"],
+    "ecr-scan-on-push": ["CKV_AWS_163"],
+    "rds-backup-retention": ["AwsSolutions-RDS13", "CKV_AWS_133", "awsguard:rds-instance-backup-enabled"],
+    "rds-deletion-protection": ["AwsSolutions-RDS10", "AwsSolutions-RDS15", "CKV_AWS_293"],
+    "rds-multi-az": ["CKV_AWS_157"],
+}

@@ -425,3 +425,22 @@ POLICIES = [
         '"<the resources of this account the service acts for>"}} as the service\'s documentation shows.',
     ),
 ]
+
+# Anchor rules (guardrails/anchors.py) each policy covers: docs/policy-coverage.md is generated from these.
+COVERS: dict[str, list[str]] = {
+    "iam-no-wildcard-actions": ["AwsSolutions-IAM5", "CKV_AWS_62", "CKV_AWS_63", "CKV2_AWS_40"],
+    "iam-star-resource-only-unscopable": [
+        "AwsSolutions-IAM5",
+        "CKV_AWS_355",
+        "CKV_AWS_286",
+        "CKV_AWS_287",
+        "CKV_AWS_288",
+        "CKV_AWS_289",
+        "CKV_AWS_290",
+    ],
+    "iam-no-passrole-on-all-roles": ["CKV_AWS_286"],
+    "iam-no-admin-managed-policies": ["CKV_AWS_274", "CKV2_AWS_56"],
+    "iam-trust-named-principals-only": ["CKV_AWS_60", "CKV_AWS_61"],
+    "iam-rds-connect-one-db-user": [],
+    "iam-service-principal-confused-deputy": [],
+}

@@ -178,3 +178,10 @@ POLICIES = [
         "set dropInvalidHeaderFields=True on the load balancer.",
     ),
 ]
+
+# Anchor rules (guardrails/anchors.py) each policy covers: docs/policy-coverage.md is generated from these.
+COVERS: dict[str, list[str]] = {
+    "sg-no-world-ingress": ["AwsSolutions-EC23", "CKV_AWS_24", "CKV_AWS_25", "CKV_AWS_260", "CKV_AWS_277"],
+    "alb-http-redirects-to-https": ["CKV2_AWS_20", "awsguard:alb-http-to-https-redirection"],
+    "alb-drop-invalid-headers": ["CKV_AWS_131"],
+}
