@@ -108,19 +108,52 @@ def check_encryption(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, 
         yield bucket, f"bucket {bucket.name} has no server-side encryption configuration."
 
 
-def _denies_plain_http(raw: Any) -> bool:
+def _bucket_arns(graph: StackGraph, bucket: Any) -> set[str]:
+    """The bucket's known ARN(s): its `arn` output, else built from its name."""
+    arns = {v for v in (graph.get(bucket, "arn"),) if isinstance(v, str) and v and not has_unknown(v)}
+    name = graph.get(bucket, "bucket") or graph.get(bucket, "id")
+    if isinstance(name, str) and name and not has_unknown(name):
+        arns.add(f"arn:aws:s3:::{name}")
+    return arns
+
+
+def _covers_everything(statement: Mapping, arns: set[str]) -> bool:
+    """A Deny that applies to every principal, every S3 action, the bucket and all its objects.
+
+    A deny on some actions (`s3:GetObject`) or on the objects only leaves the rest reachable over plain
+    HTTP; a condition beyond aws:SecureTransport narrows it to some requests ("Enforce encryption in
+    transit", Amazon S3 User Guide, Security best practices).
+    """
+    if any(key in statement for key in ("NotPrincipal", "NotAction", "NotResource")):
+        return False
+    principal = statement.get("Principal")
+    if not (principal == "*" or (isinstance(principal, Mapping) and as_list(principal.get("AWS")) == ["*"])):
+        return False
+    if not {"*", "s3:*"} & {str(a).lower() for a in as_list(statement.get("Action"))}:
+        return False
+    resources = {str(r) for r in as_list(statement.get("Resource"))}
+    if "*" not in resources and not any(a in resources and f"{a}/*" in resources for a in arns):
+        return False
+    condition = statement.get("Condition")
+    if not isinstance(condition, Mapping) or list(condition) != ["Bool"]:
+        return False
+    bool_ = condition["Bool"]
+    return (
+        isinstance(bool_, Mapping)
+        and list(bool_) == ["aws:SecureTransport"]
+        and [str(v).lower() for v in as_list(bool_["aws:SecureTransport"])] == ["false"]
+    )
+
+
+def _denies_plain_http(raw: Any, arns: set[str]) -> bool:
     try:
         doc = document(raw)
     except Unparsable:
         return False
-    for statement in statements(doc or {}):
-        if str(statement.get("Effect", "")).lower() != "deny":
-            continue
-        condition = statement.get("Condition")
-        bool_ = condition.get("Bool") if isinstance(condition, Mapping) else None
-        if isinstance(bool_, Mapping) and str(bool_.get("aws:SecureTransport", "")).lower() == "false":
-            return True
-    return False
+    return any(
+        str(statement.get("Effect", "")).lower() == "deny" and _covers_everything(statement, arns)
+        for statement in statements(doc or {})
+    )
 
 
 def check_tls_only(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
@@ -128,8 +161,13 @@ def check_tls_only(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, st
         policies = _bucket_policies(graph, bucket)
         if any(has_unknown(raw) for _, raw in policies):
             continue
-        if not any(_denies_plain_http(raw) for _, raw in policies):
-            yield bucket, f"bucket {bucket.name} has no policy denying requests without TLS."
+        arns = _bucket_arns(graph, bucket)
+        if not any(_denies_plain_http(raw, arns) for _, raw in policies):
+            yield (
+                bucket,
+                f"bucket {bucket.name} has no policy statement denying every action on the bucket and its objects "
+                "to everyone when aws:SecureTransport is false.",
+            )
 
 
 def check_retention(props: dict, config: Mapping, args: Any) -> Iterator[str]:
@@ -209,10 +247,12 @@ POLICIES = [
     ),
     stack_policy(
         "s3-tls-only",
-        "S3 bucket policies deny every request that does not use TLS.",
+        "S3 bucket policies deny every request that does not use TLS: one Deny of `s3:*` to `*` on the bucket and "
+        "its objects, conditioned on aws:SecureTransport = false alone.",
         ADVISORY,
         check_tls_only,
-        'add a Deny statement on the bucket and its objects with Condition {"Bool": {"aws:SecureTransport": "false"}}.',
+        'add {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [<bucket ARN>, "<bucket ARN>/*"], '
+        '"Condition": {"Bool": {"aws:SecureTransport": "false"}}} to the bucket policy.',
     ),
     resource_policy(
         "log-group-retention",

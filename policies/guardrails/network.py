@@ -7,6 +7,7 @@ the legacy `aws:elasticloadbalancingv2/...`, `aws:applicationloadbalancing/...`)
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -24,8 +25,65 @@ from .common import (
 )
 from .types import INGRESS_RULE, LISTENER_RULES, LISTENERS, LOAD_BALANCERS, SECURITY_GROUP_RULE, SECURITY_GROUPS
 
-WORLD = frozenset({"0.0.0.0/0", "::/0"})
 WEB_PORTS = frozenset({80, 443})
+
+# "Open to the world" is decided by how much of the public address space a group admits, summed over all
+# its rules, not by the strings 0.0.0.0/0 and ::/0: 0.0.0.0/1 + 128.0.0.0/1, or a few broad public blocks,
+# are the world as much. A group that admits as much public space as a /8 (IPv4, 16.7 million addresses:
+# more than any one organisation's network) or a /32 (IPv6, a whole ISP allocation) counts as world-open.
+WORLD_PREFIX = {4: 8, 6: 32}
+# Space that is not reachable from the internet: a rule from it is no exposure ("IANA IPv4/IPv6 Special-Purpose
+# Address Registry", RFC 6890; private ranges RFC 1918, shared CGNAT space RFC 6598, IPv6 ULA RFC 4193).
+NOT_PUBLIC = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "224.0.0.0/3",
+        "::/128",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+        "ff00::/8",
+    )
+)
+
+
+def _network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    if not isinstance(value, str) or has_unknown(value):
+        return None
+    try:
+        return ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return None
+
+
+def public_addresses(networks: list) -> dict[int, int]:
+    """IP version -> how many internet-routable addresses the networks admit together (overlaps counted once)."""
+    total: dict[int, int] = {4: 0, 6: 0}
+    for version in (4, 6):
+        pieces = list(ipaddress.collapse_addresses(n for n in networks if n.version == version))
+        for reserved in (r for r in NOT_PUBLIC if r.version == version):
+            kept = []
+            for piece in pieces:
+                if piece.subnet_of(reserved):
+                    continue
+                kept.extend(piece.address_exclude(reserved) if reserved.subnet_of(piece) else [piece])
+            pieces = kept
+        total[version] = sum(p.num_addresses for p in pieces)
+    return total
+
+
+def is_world(networks: list) -> list[int]:
+    """The IP versions in which `networks` together admit at least a WORLD_PREFIX share of public space."""
+    counts = public_addresses(networks)
+    bits = {4: 32, 6: 128}
+    return [v for v, n in counts.items() if n >= 2 ** (bits[v] - WORLD_PREFIX[v])]
 
 
 def _ports(rule: Mapping, protocol_key: str) -> tuple[str, float | None, float | None]:
@@ -45,44 +103,53 @@ def _describe(protocol: str, low: float | None, high: float | None) -> str:
     return f"{protocol} {int(low)}" + (f"-{int(high)}" if high is not None and high != low else "")
 
 
-def _world_sources(rule: Mapping, keys: tuple[str, ...]) -> list[str]:
-    return [v for key in keys for v in as_list(rule.get(key)) if isinstance(v, str) and v in WORLD]
-
-
 def load_balancer_groups(graph: StackGraph) -> set[str]:
     return {sg.urn for lb in graph.of_type(*LOAD_BALANCERS) for sg in graph.referenced(lb, "securityGroups")}
 
 
-def check_world_ingress(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
-    lb_groups = load_balancer_groups(graph)
-
-    def verdict(resource: Any, sg_urns: set[str], rule: Mapping, protocol_key: str, keys: tuple[str, ...], where: str):
-        world = _world_sources(rule, keys)
-        if not world:
-            return None
-        protocol, low, high = _ports(rule, protocol_key)
-        if _is_web_port(protocol, low, high) and sg_urns and sg_urns <= lb_groups:
-            return None
-        where_to = "a load balancer's group" if sg_urns and sg_urns <= lb_groups else "a group of no load balancer"
-        return resource, f"{where}: {_describe(protocol, low, high)} open to {', '.join(world)} on {where_to}."
-
+def _ingress_rules(graph: StackGraph) -> Iterator[tuple[Any, frozenset[str], Mapping, str, tuple[str, ...], str]]:
+    """(reporting resource, target group urns, rule, protocol key, CIDR keys, label) for every ingress rule."""
     for sg in graph.of_type(*SECURITY_GROUPS):
         for i, rule in enumerate(as_list(graph.get(sg, "ingress"))):
             if isinstance(rule, Mapping):
-                found = verdict(sg, {sg.urn}, rule, "protocol", ("cidrBlocks", "ipv6CidrBlocks"), f"ingress[{i}]")
-                if found:
-                    yield found
+                yield sg, frozenset({sg.urn}), rule, "protocol", ("cidrBlocks", "ipv6CidrBlocks"), f"ingress[{i}]"
     for rule in graph.of_type(SECURITY_GROUP_RULE):
         if graph.get(rule, "type") == "ingress":
-            targets = {sg.urn for sg in graph.referenced(rule, "securityGroupId", SECURITY_GROUPS)}
-            found = verdict(rule, targets, graph.props[rule.urn], "protocol", ("cidrBlocks", "ipv6CidrBlocks"), "rule")
-            if found:
-                yield found
+            targets = frozenset(sg.urn for sg in graph.referenced(rule, "securityGroupId", SECURITY_GROUPS))
+            yield rule, targets, graph.props[rule.urn], "protocol", ("cidrBlocks", "ipv6CidrBlocks"), "rule"
     for rule in graph.of_type(INGRESS_RULE):
-        targets = {sg.urn for sg in graph.referenced(rule, "securityGroupId", SECURITY_GROUPS)}
-        found = verdict(rule, targets, graph.props[rule.urn], "ipProtocol", ("cidrIpv4", "cidrIpv6"), "rule")
-        if found:
-            yield found
+        targets = frozenset(sg.urn for sg in graph.referenced(rule, "securityGroupId", SECURITY_GROUPS))
+        yield rule, targets, graph.props[rule.urn], "ipProtocol", ("cidrIpv4", "cidrIpv6"), "rule"
+
+
+def check_world_ingress(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    lb_groups = load_balancer_groups(graph)
+    # Per target group (a rule whose group is not known yet stands alone): the rules that may not be
+    # world-open, with the networks each admits.
+    by_group: dict[Any, list[tuple[Any, str, str, list]]] = {}
+    for resource, targets, rule, protocol_key, keys, where in _ingress_rules(graph):
+        networks = [n for key in keys for v in as_list(rule.get(key)) if (n := _network(v)) is not None]
+        if not networks:
+            continue
+        protocol, low, high = _ports(rule, protocol_key)
+        on_lb = bool(targets) and targets <= lb_groups
+        if on_lb and _is_web_port(protocol, low, high):
+            continue  # the load balancer's listeners are meant for everyone
+        where_to = "a load balancer's group" if on_lb else "a group of no load balancer"
+        label = f"{where}: {_describe(protocol, low, high)} open to"
+        for key in sorted(targets) or [resource.urn]:
+            by_group.setdefault(key, []).append((resource, label, where_to, networks))
+    for entries in by_group.values():
+        versions = is_world([n for *_, networks in entries for n in networks])
+        for resource, label, where_to, networks in entries:
+            public = [str(n) for n in networks if n.version in versions and any(public_addresses([n]).values())]
+            if public:
+                span = " and ".join(f"/{WORLD_PREFIX[v]}" for v in versions)
+                yield (
+                    resource,
+                    f"{label} {', '.join(public)} on {where_to}: with the group's other rules it admits at least "
+                    f"a {span} of public address space, which counts as the whole internet.",
+                )
 
 
 def _protocol(graph: StackGraph, listener: Any) -> str:
@@ -155,7 +222,8 @@ def check_drop_invalid_headers(props: dict, config: Mapping, args: Any) -> Itera
 POLICIES = [
     stack_policy(
         "sg-no-world-ingress",
-        "No security group accepts traffic from 0.0.0.0/0 or ::/0, except TCP 80/443 on a load balancer's group.",
+        "No security group admits the internet (as much public address space as an IPv4 /8 or IPv6 /32, summed "
+        "over its inline and separate ingress rules), except TCP 80/443 on a load balancer's group.",
         MANDATORY,
         check_world_ingress,
         "allow from the load balancer's or the client's security group (referencedSecurityGroupId); reach "
