@@ -36,6 +36,7 @@ from .types import (
     BUCKET_PUBLIC_ACCESS_BLOCK,
     BUCKETS,
     ECR_REPOSITORY,
+    KMS_KEY,
     LOG_GROUP,
     RDS_CLUSTER,
     RDS_CLUSTER_INSTANCE,
@@ -226,9 +227,31 @@ def check_multi_az(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, st
             )
 
 
+def check_key_rotation(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    """Automatic rotation exists only for symmetric encryption keys with KMS key material ("Rotate AWS KMS keys",
+    AWS KMS Developer Guide): asymmetric, HMAC, imported-material and custom-key-store keys cannot rotate."""
+    spec = props.get("customerMasterKeySpec") or props.get("keySpec") or "SYMMETRIC_DEFAULT"
+    usage = props.get("keyUsage") or "ENCRYPT_DECRYPT"
+    if has_unknown(spec) or has_unknown(usage) or spec != "SYMMETRIC_DEFAULT" or usage != "ENCRYPT_DECRYPT":
+        return
+    if props.get("customKeyStoreId") or props.get("xksKeyId"):
+        return
+    value = props.get("enableKeyRotation")
+    if not is_unknown(value) and not is_true(value):
+        yield "enableKeyRotation is not true: a symmetric key keeps the same key material for ever."
+
+
 _REQUIRED = PolicyConfigSchema(properties={"required": {"type": "boolean", "default": False}})
 
 POLICIES = [
+    resource_policy(
+        "kms-key-rotation",
+        "Symmetric encryption KMS keys (the ones AWS can rotate) rotate their key material automatically.",
+        MANDATORY,
+        [KMS_KEY],
+        check_key_rotation,
+        "set enableKeyRotation=True (components/kms.py does for every key it makes).",
+    ),
     stack_policy(
         "s3-block-public-access",
         "S3 buckets block all public access (all four public-access-block flags) and grant nothing to anyone "
@@ -302,6 +325,7 @@ POLICIES = [
 
 # Anchor rules (guardrails/anchors.py) each policy covers: docs/policy-coverage.md is generated from these.
 COVERS: dict[str, list[str]] = {
+    "kms-key-rotation": ["AwsSolutions-KMS5", "CKV_AWS_7", "awsguard:cmk-backing-key-rotation-enabled"],
     "s3-block-public-access": [
         "AwsSolutions-S2",
         "CKV_AWS_20",

@@ -23,7 +23,18 @@ from .common import (
     resource_policy,
     stack_policy,
 )
-from .types import INGRESS_RULE, LISTENER_RULES, LISTENERS, LOAD_BALANCERS, SECURITY_GROUP_RULE, SECURITY_GROUPS
+from .types import (
+    DEFAULT_SECURITY_GROUP,
+    EGRESS_RULE,
+    FLOW_LOG,
+    INGRESS_RULE,
+    LISTENER_RULES,
+    LISTENERS,
+    LOAD_BALANCERS,
+    SECURITY_GROUP_RULE,
+    SECURITY_GROUPS,
+    VPCS,
+)
 
 WEB_PORTS = frozenset({80, 443})
 
@@ -219,7 +230,67 @@ def check_drop_invalid_headers(props: dict, config: Mapping, args: Any) -> Itera
         yield "dropInvalidHeaderFields is not true: malformed headers reach the targets (request smuggling)."
 
 
+def _of_vpc(graph: StackGraph, vpc: Any, types: tuple[str, ...] | list[str]) -> list[Any] | None:
+    """Resources of `types` whose vpcId names `vpc` (awsx's through its `vpcId` output); None if one is unknown."""
+    vpc_id = graph.get(vpc, "vpcId") or graph.get(vpc, "id")
+    found, unknown = [], False
+    for resource in graph.of_type(*types):
+        value = graph.get(resource, "vpcId")
+        if any(t.urn == vpc.urn for t in graph.referenced(resource, "vpcId")) or (
+            isinstance(vpc_id, str) and not has_unknown(vpc_id) and value == vpc_id
+        ):
+            found.append(resource)
+        elif has_unknown(value) and not resource.property_dependencies.get("vpcId"):
+            unknown = True
+    return None if unknown and not found else found
+
+
+def check_flow_logs(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    for vpc in graph.of_type(*VPCS):
+        logs = _of_vpc(graph, vpc, [FLOW_LOG])
+        if logs is not None and not logs:
+            yield vpc, f"VPC {vpc.name} has no flow log: rejected and accepted traffic leaves no trace."
+
+
+def check_default_security_group(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    """The default group of a VPC allows all traffic between its members and all egress until something empties
+    it ("Default security groups for your VPCs", Amazon VPC User Guide); aws.ec2.DefaultSecurityGroup adopts it and,
+    without rules, removes every rule it has."""
+    for vpc in graph.of_type(*VPCS):
+        groups = _of_vpc(graph, vpc, [DEFAULT_SECURITY_GROUP])
+        if groups is None:
+            continue
+        if not groups:
+            yield (
+                vpc,
+                f"VPC {vpc.name}: its default security group keeps AWS's rules (all traffic among members, all egress).",
+            )
+        for group in groups:
+            for key in ("ingress", "egress"):
+                rules = graph.get(group, key)
+                if not has_unknown(rules) and as_list(rules):
+                    yield group, f"default security group of {vpc.name} has {key} rules."
+            for rule in [
+                *graph.referrers(group, "securityGroupId", [SECURITY_GROUP_RULE, INGRESS_RULE, EGRESS_RULE]),
+            ]:
+                yield rule, f"rule added to the default security group of {vpc.name}."
+
+
 POLICIES = [
+    stack_policy(
+        "vpc-flow-logs",
+        "Every VPC of the stack (awsx or plain) has a flow log.",
+        MANDATORY,
+        check_flow_logs,
+        "turn on network.flowLogs (aws.ec2.FlowLog with vpcId of the VPC).",
+    ),
+    stack_policy(
+        "vpc-default-security-group-closed",
+        "Every VPC's default security group is adopted by the stack (aws.ec2.DefaultSecurityGroup) and has no rules.",
+        MANDATORY,
+        check_default_security_group,
+        "add aws.ec2.DefaultSecurityGroup(vpc_id=<the VPC>) without ingress or egress; give resources their own groups.",
+    ),
     stack_policy(
         "sg-no-world-ingress",
         "No security group admits the internet (as much public address space as an IPv4 /8 or IPv6 /32, summed "
@@ -249,6 +320,8 @@ POLICIES = [
 
 # Anchor rules (guardrails/anchors.py) each policy covers: docs/policy-coverage.md is generated from these.
 COVERS: dict[str, list[str]] = {
+    "vpc-flow-logs": ["AwsSolutions-VPC7", "CKV2_AWS_11"],
+    "vpc-default-security-group-closed": ["CKV2_AWS_12"],
     "sg-no-world-ingress": ["AwsSolutions-EC23", "CKV_AWS_24", "CKV_AWS_25", "CKV_AWS_260", "CKV_AWS_277"],
     "alb-http-redirects-to-https": ["CKV2_AWS_20", "awsguard:alb-http-to-https-redirection"],
     "alb-drop-invalid-headers": ["CKV_AWS_131"],
