@@ -47,11 +47,11 @@ def test_a_symmetric_key_must_rotate_and_an_asymmetric_one_cannot():
 
 
 def test_every_vpc_needs_a_flow_log():
-    violates(lambda: vpc(), "vpc-flow-logs")
+    violates(lambda: vpc(hygiene=False), "vpc-flow-logs")
     violates(lambda: aws.ec2.Vpc("plain", cidr_block="10.0.0.0/16"), "vpc-flow-logs")
 
     def logged():
-        v = vpc()
+        v = vpc(hygiene=False)
         aws.ec2.FlowLog(
             "fl", vpc_id=v.vpc_id, traffic_type="ALL", log_destination_type="s3", log_destination="arn:aws:s3:::b"
         )
@@ -60,14 +60,14 @@ def test_every_vpc_needs_a_flow_log():
 
 
 def test_the_default_security_group_is_adopted_and_empty():
-    violates(lambda: vpc(), "vpc-default-security-group-closed")
+    violates(lambda: vpc(hygiene=False), "vpc-default-security-group-closed")
 
     def closed():
-        v = vpc()
+        v = vpc(hygiene=False)
         aws.ec2.DefaultSecurityGroup("d", vpc_id=v.vpc_id)
 
     def reopened():
-        v = vpc()
+        v = vpc(hygiene=False)
         aws.ec2.DefaultSecurityGroup(
             "d",
             vpc_id=v.vpc_id,

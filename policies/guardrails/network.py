@@ -263,7 +263,8 @@ def check_default_security_group(graph: StackGraph, config: Mapping) -> Iterator
         if not groups:
             yield (
                 vpc,
-                f"VPC {vpc.name}: its default security group keeps AWS's rules (all traffic among members, all egress).",
+                f"VPC {vpc.name}: its default security group keeps AWS's rules "
+                "(all traffic among members, all egress).",
             )
         for group in groups:
             for key in ("ingress", "egress"):
@@ -289,7 +290,8 @@ POLICIES = [
         "Every VPC's default security group is adopted by the stack (aws.ec2.DefaultSecurityGroup) and has no rules.",
         MANDATORY,
         check_default_security_group,
-        "add aws.ec2.DefaultSecurityGroup(vpc_id=<the VPC>) without ingress or egress; give resources their own groups.",
+        "add aws.ec2.DefaultSecurityGroup(vpc_id=<the VPC>) without ingress or egress; give resources their own "
+        "groups.",
     ),
     stack_policy(
         "sg-no-world-ingress",
