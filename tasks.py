@@ -9,7 +9,8 @@ python3 tasks.py plan [STACK ...] [--tree] [--json FILE] [--diagram FILE] [--com
                          offline preview: summary, policy verdicts, monthly cost (--tree: the resource tree);
                          --compare: what changes against a git ref (--markdown: a pull-request comment)
 python3 tasks.py docs    regenerate docs/config-reference.md and schema/stack-config.schema.json from the
-                         config models (a test fails while either is stale)
+                         config models, and docs/policy-coverage.md from the policy pack (a test fails while
+                         any is stale)
 python3 tasks.py pack-venv
                          create policies/venv, the virtualenv the Pulumi CLI runs the policy pack
                          in (`pulumi install --cwd policies` does the same with the CLI)
@@ -95,6 +96,7 @@ def plan(*args: str) -> None:
 
 def docs() -> None:
     run(str(PYTHON), "-m", "components.config.reference")
+    run(str(PYTHON), "-m", "offline.coverage")
 
 
 TASKS = {"test": test, "lint": lint, "policy": policy, "plan": plan, "docs": docs, "pack-venv": pack_venv}

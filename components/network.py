@@ -89,6 +89,15 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
         self.vpc_id = vpc.vpc_id
+        # The VPC's default group lets its members reach each other and anything outside until emptied ("Default
+        # security groups for your VPCs", Amazon VPC User Guide). Adopted without rules, the provider revokes
+        # all of them (aws_default_security_group), so a resource launched without a group of its own is cut off.
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg",
+            vpc_id=vpc.vpc_id,
+            tags={"Name": naming.name("default-closed")},
+            opts=child,
+        )
         self.public_subnet_ids = vpc.public_subnet_ids
         self.private_subnet_ids = vpc.private_subnet_ids
         self.isolated_subnet_ids = vpc.isolated_subnet_ids

@@ -58,8 +58,9 @@ def allow(action: Any, resource: Any = "arn:aws:s3:::bucket/*", **extra: Any) ->
     return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
 
 
-def vpc(name: str = "vpc") -> awsx.ec2.Vpc:
-    return awsx.ec2.Vpc(
+def vpc(name: str = "vpc", *, hygiene: bool = True) -> awsx.ec2.Vpc:
+    """An awsx VPC with three tiers; with `hygiene`, also the flow log and emptied default group the pack asks for."""
+    network = awsx.ec2.Vpc(
         name,
         cidr_block="10.0.0.0/16",
         availability_zone_names=["eu-west-1a", "eu-west-1b"],
@@ -69,6 +70,16 @@ def vpc(name: str = "vpc") -> awsx.ec2.Vpc:
             awsx.ec2.SubnetSpecArgs(type=awsx.ec2.SubnetType.ISOLATED, name="isolated"),
         ],
     )
+    if hygiene:
+        aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=network.vpc_id,
+            traffic_type="ALL",
+            log_destination_type="s3",
+            log_destination="arn:aws:s3:::flow-logs",
+        )
+        aws.ec2.DefaultSecurityGroup(f"{name}-default", vpc_id=network.vpc_id)
+    return network
 
 
 def service_trust(service: str = "ecs-tasks.amazonaws.com") -> str:

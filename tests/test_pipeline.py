@@ -41,7 +41,7 @@ def program(config: dict, architecture: str = "x86_64"):
         parameter = aws.ssm.Parameter(
             "web-image", name="/ecs-platform/dev/web/image", type="String", value="web:initial", opts=opts
         )
-        topic_key = aws.kms.Key("alarms-key", opts=opts)
+        topic_key = aws.kms.Key("alarms-key", enable_key_rotation=True, opts=opts)
         topic = aws.sns.Topic("alarms", name="ecs-platform-dev-alarms", kms_master_key_id=topic_key.arn, opts=opts)
         connection = github_connection("github", naming, opts)
         Pipeline(

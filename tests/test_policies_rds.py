@@ -104,6 +104,8 @@ def plain_network(public_route: str, subnet_kwargs=None):
 
     def program():
         network = aws.ec2.Vpc("plain", cidr_block="10.1.0.0/16")
+        aws.ec2.FlowLog("plain", vpc_id=network.id, traffic_type="ALL", log_destination="arn:aws:s3:::flow-logs")
+        aws.ec2.DefaultSecurityGroup("plain", vpc_id=network.id)
         gateway = aws.ec2.InternetGateway("gateway", vpc_id=network.id)
         subnets = [
             aws.ec2.Subnet(

@@ -399,3 +399,18 @@ POLICIES = [
         PolicyConfigSchema(properties={"required": {"type": "boolean", "default": False}}),
     ),
 ]
+
+# Anchor rules (guardrails/anchors.py) each policy covers: docs/policy-coverage.md is generated from these.
+COVERS: dict[str, list[str]] = {
+    "ec2-imdsv2-required": ["CKV_AWS_79"],
+    "ec2-no-public-ip": ["CKV_AWS_88", "awsguard:ec2-instance-no-public-ip"],
+    "ec2-no-key-pair": [],
+    "ec2-encrypted-volumes": ["AwsSolutions-EC26", "CKV_AWS_3", "CKV_AWS_8", "awsguard:encrypted-volumes"],
+    "ecs-no-public-ip": ["CKV_AWS_333"],
+    "ecs-no-privileged-containers": ["CKV_AWS_334"],
+    "ecs-container-logging": ["AwsSolutions-ECS7"],
+    "ecs-no-secrets-in-environment": [],
+    "ecs-arm64-not-on-fargate-spot": [],
+    "ecs-service-waits-for-capacity-providers": [],
+    "ecr-retain-images": [],
+}

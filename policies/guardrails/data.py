@@ -36,6 +36,7 @@ from .types import (
     BUCKET_PUBLIC_ACCESS_BLOCK,
     BUCKETS,
     ECR_REPOSITORY,
+    KMS_KEY,
     LOG_GROUP,
     RDS_CLUSTER,
     RDS_CLUSTER_INSTANCE,
@@ -108,19 +109,52 @@ def check_encryption(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, 
         yield bucket, f"bucket {bucket.name} has no server-side encryption configuration."
 
 
-def _denies_plain_http(raw: Any) -> bool:
+def _bucket_arns(graph: StackGraph, bucket: Any) -> set[str]:
+    """The bucket's known ARN(s): its `arn` output, else built from its name."""
+    arns = {v for v in (graph.get(bucket, "arn"),) if isinstance(v, str) and v and not has_unknown(v)}
+    name = graph.get(bucket, "bucket") or graph.get(bucket, "id")
+    if isinstance(name, str) and name and not has_unknown(name):
+        arns.add(f"arn:aws:s3:::{name}")
+    return arns
+
+
+def _covers_everything(statement: Mapping, arns: set[str]) -> bool:
+    """A Deny that applies to every principal, every S3 action, the bucket and all its objects.
+
+    A deny on some actions (`s3:GetObject`) or on the objects only leaves the rest reachable over plain
+    HTTP; a condition beyond aws:SecureTransport narrows it to some requests ("Enforce encryption in
+    transit", Amazon S3 User Guide, Security best practices).
+    """
+    if any(key in statement for key in ("NotPrincipal", "NotAction", "NotResource")):
+        return False
+    principal = statement.get("Principal")
+    if not (principal == "*" or (isinstance(principal, Mapping) and as_list(principal.get("AWS")) == ["*"])):
+        return False
+    if not {"*", "s3:*"} & {str(a).lower() for a in as_list(statement.get("Action"))}:
+        return False
+    resources = {str(r) for r in as_list(statement.get("Resource"))}
+    if "*" not in resources and not any(a in resources and f"{a}/*" in resources for a in arns):
+        return False
+    condition = statement.get("Condition")
+    if not isinstance(condition, Mapping) or list(condition) != ["Bool"]:
+        return False
+    bool_ = condition["Bool"]
+    return (
+        isinstance(bool_, Mapping)
+        and list(bool_) == ["aws:SecureTransport"]
+        and [str(v).lower() for v in as_list(bool_["aws:SecureTransport"])] == ["false"]
+    )
+
+
+def _denies_plain_http(raw: Any, arns: set[str]) -> bool:
     try:
         doc = document(raw)
     except Unparsable:
         return False
-    for statement in statements(doc or {}):
-        if str(statement.get("Effect", "")).lower() != "deny":
-            continue
-        condition = statement.get("Condition")
-        bool_ = condition.get("Bool") if isinstance(condition, Mapping) else None
-        if isinstance(bool_, Mapping) and str(bool_.get("aws:SecureTransport", "")).lower() == "false":
-            return True
-    return False
+    return any(
+        str(statement.get("Effect", "")).lower() == "deny" and _covers_everything(statement, arns)
+        for statement in statements(doc or {})
+    )
 
 
 def check_tls_only(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
@@ -128,8 +162,13 @@ def check_tls_only(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, st
         policies = _bucket_policies(graph, bucket)
         if any(has_unknown(raw) for _, raw in policies):
             continue
-        if not any(_denies_plain_http(raw) for _, raw in policies):
-            yield bucket, f"bucket {bucket.name} has no policy denying requests without TLS."
+        arns = _bucket_arns(graph, bucket)
+        if not any(_denies_plain_http(raw, arns) for _, raw in policies):
+            yield (
+                bucket,
+                f"bucket {bucket.name} has no policy statement denying every action on the bucket and its objects "
+                "to everyone when aws:SecureTransport is false.",
+            )
 
 
 def check_retention(props: dict, config: Mapping, args: Any) -> Iterator[str]:
@@ -188,9 +227,31 @@ def check_multi_az(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, st
             )
 
 
+def check_key_rotation(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    """Automatic rotation exists only for symmetric encryption keys with KMS key material ("Rotate AWS KMS keys",
+    AWS KMS Developer Guide): asymmetric, HMAC, imported-material and custom-key-store keys cannot rotate."""
+    spec = props.get("customerMasterKeySpec") or props.get("keySpec") or "SYMMETRIC_DEFAULT"
+    usage = props.get("keyUsage") or "ENCRYPT_DECRYPT"
+    if has_unknown(spec) or has_unknown(usage) or spec != "SYMMETRIC_DEFAULT" or usage != "ENCRYPT_DECRYPT":
+        return
+    if props.get("customKeyStoreId") or props.get("xksKeyId"):
+        return
+    value = props.get("enableKeyRotation")
+    if not is_unknown(value) and not is_true(value):
+        yield "enableKeyRotation is not true: a symmetric key keeps the same key material for ever."
+
+
 _REQUIRED = PolicyConfigSchema(properties={"required": {"type": "boolean", "default": False}})
 
 POLICIES = [
+    resource_policy(
+        "kms-key-rotation",
+        "Symmetric encryption KMS keys (the ones AWS can rotate) rotate their key material automatically.",
+        MANDATORY,
+        [KMS_KEY],
+        check_key_rotation,
+        "set enableKeyRotation=True (components/kms.py does for every key it makes).",
+    ),
     stack_policy(
         "s3-block-public-access",
         "S3 buckets block all public access (all four public-access-block flags) and grant nothing to anyone "
@@ -209,10 +270,12 @@ POLICIES = [
     ),
     stack_policy(
         "s3-tls-only",
-        "S3 bucket policies deny every request that does not use TLS.",
+        "S3 bucket policies deny every request that does not use TLS: one Deny of `s3:*` to `*` on the bucket and "
+        "its objects, conditioned on aws:SecureTransport = false alone.",
         ADVISORY,
         check_tls_only,
-        'add a Deny statement on the bucket and its objects with Condition {"Bool": {"aws:SecureTransport": "false"}}.',
+        'add {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [<bucket ARN>, "<bucket ARN>/*"], '
+        '"Condition": {"Bool": {"aws:SecureTransport": "false"}}} to the bucket policy.',
     ),
     resource_policy(
         "log-group-retention",
@@ -259,3 +322,28 @@ POLICIES = [
         _REQUIRED,
     ),
 ]
+
+# Anchor rules (guardrails/anchors.py) each policy covers: docs/policy-coverage.md is generated from these.
+COVERS: dict[str, list[str]] = {
+    "kms-key-rotation": ["AwsSolutions-KMS5", "CKV_AWS_7", "awsguard:cmk-backing-key-rotation-enabled"],
+    "s3-block-public-access": [
+        "AwsSolutions-S2",
+        "CKV_AWS_20",
+        "CKV_AWS_53",
+        "CKV_AWS_54",
+        "CKV_AWS_55",
+        "CKV_AWS_56",
+        "CKV_AWS_57",
+        "CKV_AWS_70",
+        "CKV2_AWS_6",
+        "CKV2_AWS_43",
+        "CKV_AWS_375",
+    ],
+    "s3-encrypted": ["AwsSolutions-S3", "CKV_AWS_19"],
+    "s3-tls-only": ["AwsSolutions-S10"],
+    "log-group-retention": ["CKV_AWS_66"],
+    "ecr-scan-on-push": ["CKV_AWS_163"],
+    "rds-backup-retention": ["AwsSolutions-RDS13", "CKV_AWS_133", "awsguard:rds-instance-backup-enabled"],
+    "rds-deletion-protection": ["AwsSolutions-RDS10", "AwsSolutions-RDS15", "CKV_AWS_293"],
+    "rds-multi-az": ["CKV_AWS_157"],
+}

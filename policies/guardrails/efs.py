@@ -55,3 +55,9 @@ POLICIES = [
         'set efsVolumeConfiguration.transitEncryption="ENABLED" on every EFS volume of the task definition.',
     ),
 ]
+
+# Anchor rules (guardrails/anchors.py) each policy covers: docs/policy-coverage.md is generated from these.
+COVERS: dict[str, list[str]] = {
+    "efs-encrypted": ["AwsSolutions-EFS1", "CKV_AWS_42"],
+    "efs-transit-encryption": ["CKV_AWS_97"],
+}

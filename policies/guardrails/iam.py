@@ -389,6 +389,65 @@ def check_permissions_boundary(props: dict, config: Mapping, args: Any) -> Itera
         yield f"the role's permissions boundary is {boundary}, not the managed policy {name}."
 
 
+# Condition keys that limit an anonymous ("*") principal to callers of one account, organization, network path
+# or source resource ("AWS global condition context keys", IAM User Guide); `kms:CallerAccount` is KMS's own
+# ("AWS KMS condition keys", AWS KMS Developer Guide).
+CALLER_CONDITION_KEYS = SOURCE_CONDITION_KEYS | frozenset(
+    {
+        "aws:principalaccount",
+        "aws:principalarn",
+        "aws:principalorgid",
+        "aws:principalorgpaths",
+        "aws:sourcevpc",
+        "aws:sourcevpce",
+        "kms:calleraccount",
+    }
+)
+# S3 bucket policies are s3-block-public-access's to judge (with ACLs and the public access block).
+ANONYMOUS_PRINCIPAL_TYPES = {t: k for t, k in RESOURCE_POLICY_PROPERTY.items() if not t.startswith("aws:s3/")}
+
+
+def _anyone(principal: Any) -> bool:
+    return principal == "*" or (isinstance(principal, Mapping) and "*" in _known_strings(principal.get("AWS")))
+
+
+def _limits_callers(condition: Any) -> bool:
+    """True if some operator (not ...IfExists) pins the caller's account, organization, principal or source."""
+    if not isinstance(condition, Mapping):
+        return False
+    for operator, block in condition.items():
+        if not isinstance(block, Mapping) or str(operator).lower().endswith("ifexists"):
+            continue
+        for key, value in block.items():
+            values = as_list(value)
+            if str(key).lower() in CALLER_CONDITION_KEYS and values and all(v not in ("*", "") for v in values):
+                return True
+    return False
+
+
+def check_anonymous_principal(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    key = ANONYMOUS_PRINCIPAL_TYPES[args.resource_type]
+    try:
+        doc = document(props.get(key))
+    except Unparsable:
+        return  # reported by iam-service-principal-confused-deputy
+    for i, statement in enumerate(statements(doc or {})):
+        if (
+            not is_allow(statement)
+            or has_unknown(statement.get("Condition"))
+            or has_unknown(statement.get("Principal"))
+        ):
+            continue
+        if "NotPrincipal" in statement:
+            yield f"{key} statement {statement.get('Sid') or i}: Allow with NotPrincipal grants everyone else."
+        elif _anyone(statement.get("Principal")) and not _limits_callers(statement.get("Condition")):
+            yield (
+                f'{key} statement {statement.get("Sid") or i}: allows any AWS principal ("*") without a condition '
+                "that limits the callers to an account, organization or source (aws:PrincipalAccount, "
+                "aws:PrincipalOrgID, aws:SourceAccount, kms:CallerAccount, ...)."
+            )
+
+
 POLICIES = [
     resource_policy(
         "iam-role-has-permissions-boundary",
@@ -465,4 +524,42 @@ POLICIES = [
         'add "Condition": {"StringEquals": {"aws:SourceAccount": "<account>"}, "ArnLike": {"aws:SourceArn": '
         '"<the resources of this account the service acts for>"}} as the service\'s documentation shows.',
     ),
+    resource_policy(
+        "resource-policy-no-anonymous-principal",
+        "KMS key, SNS topic, ECR repository, Secrets Manager secret and SQS queue policies allow `*` (or "
+        '`{"AWS": "*"}`) only under a condition that pins the caller\'s account, organization or source; no '
+        "Allow with NotPrincipal.",
+        MANDATORY,
+        ANONYMOUS_PRINCIPAL_TYPES,
+        check_anonymous_principal,
+        'name the account root or roles as principals ({"AWS": "arn:aws:iam::<account>:root"}), or add '
+        '"Condition": {"StringEquals": {"aws:PrincipalAccount": "<account>"}}.',
+    ),
 ]
+
+# Anchor rules (guardrails/anchors.py) each policy covers: docs/policy-coverage.md is generated from these.
+COVERS: dict[str, list[str]] = {
+    # No anchor rule set asks for a permissions boundary: it closes our own CI roles' escalation path.
+    "iam-role-has-permissions-boundary": [],
+    "iam-no-wildcard-actions": ["AwsSolutions-IAM5", "CKV_AWS_62", "CKV_AWS_63", "CKV2_AWS_40"],
+    "iam-star-resource-only-unscopable": [
+        "AwsSolutions-IAM5",
+        "CKV_AWS_355",
+        "CKV_AWS_286",
+        "CKV_AWS_287",
+        "CKV_AWS_288",
+        "CKV_AWS_289",
+        "CKV_AWS_290",
+    ],
+    "iam-no-passrole-on-all-roles": ["CKV_AWS_286"],
+    "iam-no-admin-managed-policies": ["CKV_AWS_274", "CKV2_AWS_56"],
+    "iam-trust-named-principals-only": ["CKV_AWS_60", "CKV_AWS_61"],
+    "iam-rds-connect-one-db-user": [],
+    "iam-service-principal-confused-deputy": [],
+    "resource-policy-no-anonymous-principal": [
+        "AwsSolutions-ECR1",
+        "CKV_AWS_32",
+        "CKV_AWS_33",
+        "CKV_AWS_169",
+    ],
+}

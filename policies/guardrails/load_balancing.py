@@ -398,6 +398,6 @@ COVERS: dict[str, list[str]] = {
     "alb-desync-mitigation": ["CKV_AWS_328"],
     "alb-access-logs": ["AwsSolutions-ELB2", "CKV_AWS_91", "awsguard:elb-logging-enabled"],
     "alb-deletion-protection": ["CKV_AWS_150"],
-    "alb-waf": ["CKV2_AWS_28", "CKV_AWS_192", "CKV_AWS_387"],
+    "alb-waf": ["CKV2_AWS_28", "CKV_AWS_192"],
     "waf-logging": ["CKV2_AWS_31"],
 }

@@ -14,14 +14,15 @@ DESCRIPTION = "ecs-platform guardrails: private RDS, least-privilege IAM, networ
 ENFORCEMENT_LEVEL = EnforcementLevel.ADVISORY
 
 
+# The rule modules, one per area: each has POLICIES and COVERS (policy name -> anchor rule ids it covers).
+MODULES = (rds, iam, network, load_balancing, compute, data, efs)
+
+
 def all_policies() -> list[Policy]:
     """Every policy of the pack, grouped by area."""
-    return [
-        *rds.POLICIES,
-        *iam.POLICIES,
-        *network.POLICIES,
-        *load_balancing.POLICIES,
-        *compute.POLICIES,
-        *data.POLICIES,
-        *efs.POLICIES,
-    ]
+    return [policy for module in MODULES for policy in module.POLICIES]
+
+
+def covers() -> dict[str, list[str]]:
+    """Policy name -> the anchor rule ids (guardrails/anchors.py) it covers, from every module's COVERS."""
+    return {name: ids for module in MODULES for name, ids in module.COVERS.items()}

@@ -308,3 +308,13 @@ POLICIES = [
         "has `database: {iamAuth: true}`).",
     ),
 ]
+
+# Anchor rules (guardrails/anchors.py) each policy covers: docs/policy-coverage.md is generated from these.
+COVERS: dict[str, list[str]] = {
+    "rds-not-publicly-accessible": ["CKV_AWS_17", "awsguard:rds-instance-public-access-check"],
+    "rds-storage-encrypted": ["AwsSolutions-RDS2", "CKV_AWS_16", "awsguard:rds-storage-encrypted"],
+    "rds-no-plain-master-password": [],
+    "rds-isolated-subnets": [],
+    "rds-security-group-no-cidr-ingress": [],
+    "rds-iam-auth-where-connect-is-granted": [],
+}

@@ -16,6 +16,8 @@ RANDOM_ID = "random:index/randomId:RandomId"
 # --- network: VPC, subnets, routing, security groups ---------------------------------------------
 
 AWSX_VPC = "awsx:ec2:Vpc"
+VPC = "aws:ec2/vpc:Vpc"
+VPCS = (AWSX_VPC, VPC)
 SUBNET = "aws:ec2/subnet:Subnet"
 DEFAULT_SUBNET = "aws:ec2/defaultSubnet:DefaultSubnet"
 SUBNETS = (SUBNET, DEFAULT_SUBNET)
