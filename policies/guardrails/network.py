@@ -13,6 +13,7 @@ from .common import (
     MANDATORY,
     StackGraph,
     as_list,
+    has_unknown,
     number,
     stack_policy,
 )
