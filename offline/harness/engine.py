@@ -25,6 +25,7 @@ import contextvars
 import gc
 import json
 import logging
+import os
 import runpy
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -140,6 +141,16 @@ class _InOrder(concurrent.futures.ThreadPoolExecutor):
 
 
 _IN_ORDER = _InOrder()
+
+
+def _new_executor_after_fork() -> None:
+    # A forked process has no copy of the parent's worker thread, and an executor that had one
+    # would never start another: the process gets an executor of its own.
+    global _IN_ORDER
+    _IN_ORDER = _InOrder()
+
+
+os.register_at_fork(after_in_child=_new_executor_after_fork)
 
 
 class _GraphLog:
