@@ -36,7 +36,6 @@ import argparse
 import gc
 import json
 import os
-import pickle
 import re
 import sys
 import textwrap
@@ -48,7 +47,8 @@ from pathlib import Path
 from typing import Any
 
 from offline import compare, cost as cost_model, diagram, policycheck, preview_json
-from offline.harness.engine import collector_paused, evaluate
+from offline.harness import snapshot
+from offline.harness.engine import evaluate
 from offline.harness.graph import CapturedGraph, Resource
 from offline.harness.stacks import StackFileError, stack_config, stack_names
 from offline.steps import Steps, engine_steps
@@ -126,7 +126,7 @@ def preview_all(stacks: list[str], *, known: bool = False, workers: int | None =
 
     Each worker is forked from this process, so it starts with pulumi, the program's packages
     and the pack already imported, evaluates its share of the stacks and sends the previews
-    back pickled. With `known` the workers also evaluate the graph the diagram reads. The
+    back as bytes (`offline.harness.snapshot`). With `known` the workers also evaluate the graph the diagram reads. The
     previews are the same as `preview` returns here: evaluations of different stacks share
     nothing.
     """
@@ -147,21 +147,20 @@ def preview_all(stacks: list[str], *, known: bool = False, workers: int | None =
                 payload = ("ok", [_preview_one(stack, known) for stack in share])
             except BaseException as error:  # the parent raises it, with this traceback
                 payload, code = ("error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"), 1
-            with os.fdopen(write, "wb") as out, collector_paused():
-                pickle.dump(payload, out, protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write, "wb") as out:
+                out.write(snapshot.dumps(payload))
             os._exit(code)
         os.close(write)
         children.append((pid, read))
     mine = [_preview_one(stack, known) for stack in shares[0]]
     results = {stack: result for stack, result in zip(shares[0], mine, strict=True)}
     for (pid, read), share in zip(children, shares[1:], strict=True):
-        with os.fdopen(read, "rb") as pipe, collector_paused():
+        with os.fdopen(read, "rb") as pipe:
             data = pipe.read()
         os.waitpid(pid, 0)
         if not data:
             raise RuntimeError(f"the worker previewing {', '.join(share)} ended without an answer")
-        with collector_paused():
-            status, value = pickle.loads(data)
+        status, value = snapshot.loads(data)
         if status != "ok":
             raise RuntimeError(f"the worker previewing {', '.join(share)} failed: {value}")
         results.update(zip(share, value, strict=True))
