@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Developer tasks that need nothing but Python 3.11+: each sets up ./venv first if needed.
 
-python3 tasks.py test    run the test suite
+python3 tasks.py test [PYTEST ARGS]
+                         run the test suite, one pytest-xdist worker per core (`-n 0`: in this process)
 python3 tasks.py lint    ruff: lint and formatting
 python3 tasks.py policy [STACK ...] [--preview]
                          offline policy check (default: every stack); fails on a mandatory violation
@@ -75,10 +76,16 @@ def run(*command: str) -> None:
 
 
 def test(*pytest_args: str) -> None:
-    code = subprocess.call([str(PYTHON), "-m", "pytest", *pytest_args], cwd=ROOT)
+    code = subprocess.call([str(PYTHON), "-m", "pytest", *parallel(pytest_args), *pytest_args], cwd=ROOT)
     if code == 5:
         sys.exit("pytest collected no tests: the suite is missing, which is a failure here")
     sys.exit(code)
+
+
+def parallel(pytest_args: tuple[str, ...]) -> list[str]:
+    """pytest-xdist's options for one worker per core, unless the arguments choose the workers themselves."""
+    chosen = any(a.startswith(("-n", "--numprocesses", "--dist")) or a.endswith("no:xdist") for a in pytest_args)
+    return [] if chosen else ["-n", "auto"]
 
 
 def lint() -> None:

@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
-"""Times the offline preview (`python3 tasks.py plan`): dev, prod, both, and 5/10/20 services.
+"""Times the offline preview (`python3 tasks.py plan`): dev, prod, both, 10/20/40 services; tests; the CDK peer.
 
 A script, not a test: it prints figures and asserts nothing. Run it with the project's venv:
 
-    venv/bin/python benchmarks/plan.py
+    venv/bin/python benchmarks/plan.py            the preview rows and the scaling ratios
+    venv/bin/python benchmarks/plan.py --tests    also the wall time of `python3 tasks.py test`
+    venv/bin/python benchmarks/plan.py --cdk [N]  `python3 tasks.py plan` against the CDK peer's
+                                                  `node app.js` (benchmarks/cdk-peer, `npm ci` there
+                                                  first), N runs each in turn (default 5): medians
 
 Every measurement runs in a FRESH process (interpreter start-up, cold imports of pulumi,
 pulumi_aws and awsx, evaluation of the stacks, policy hook, cost, tree and diagram),
@@ -13,13 +17,17 @@ grows with the environment. For each row it prints the resources previewed, the 
 of the whole process, the cold and warm in-process times, and the process's peak resident
 memory (resource.getrusage ru_maxrss).
 
-Services: the 5/10/20-service configs replicate the first entry of the dev stack's
+The child runs the way the command does: the cyclic collector frozen and off, and the stacks of
+a row previewed by `offline.plan.preview_all` (in parallel worker processes on a multi-core machine).
+
+Services: the 10/20/40-service configs replicate the first entry of the dev stack's
 `ecs-platform:services`, each copy public under its own path.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import subprocess
 import sys
@@ -29,14 +37,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / "venv" / "bin" / "python"
 SERVICES_KEY = "ecs-platform:services"
+SERVICES = (10, 20, 40)
+CDK_PEER = ROOT / "benchmarks" / "cdk-peer"
 
 
 def child(spec: dict) -> None:
     """Runs inside the fresh process: the workload twice (cold, then warm); prints one JSON line."""
+    import gc
     import resource
 
     started = time.perf_counter()
     sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+    gc.freeze()
+    gc.disable()
     resources = workload(spec)
     cold = time.perf_counter()
     workload(spec)
@@ -55,7 +68,7 @@ def workload(spec: dict) -> int:
         config[SERVICES_KEY] = replicate(config[SERVICES_KEY], spec["services"])
         results = [plan.preview("dev", config)]
     else:
-        results = [plan.preview(stack) for stack in spec["stacks"]]
+        results = plan.preview_all(spec["stacks"], known=bool(spec.get("diagram")))
     for result in results:
         assert not result.errors, result.errors
         plan.render(result)
@@ -107,18 +120,67 @@ def main() -> None:
     measure("dev + prod", {"stacks": ["dev", "prod"]})
     measure("both+diagram", {"stacks": ["dev", "prod"], "diagram": True})
     per_service = {}
-    for n in (5, 10, 20):
+    for n in SERVICES:
         figures = measure(f"{n} services", {"services": n})
         per_service[n] = figures
     print("\nScaling with the number of services (warm time: imports are paid once and do not grow):")
-    for small, large in ((5, 10), (10, 20)):
+    for small, large in itertools.pairwise(SERVICES):
         ratio = per_service[large]["warm_s"] / per_service[small]["warm_s"]
         grow = per_service[large]["resources"] / per_service[small]["resources"]
         print(f"  {small} -> {large} services: resources x{grow:.2f}, time x{ratio:.2f} (linear or better: <= x2)")
 
 
+def timed(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (the process and everything it started) of one run of `command`."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode:
+        sys.exit(f"{' '.join(command)}: exit {done.returncode}\n{done.stderr.decode()[-2000:]}")
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def tests() -> None:
+    wall, cpu = timed(["python3", "tasks.py", "test"], ROOT)
+    print(f"\nTest suite (`python3 tasks.py test`): wall {wall:.1f} s, CPU {cpu:.1f} s (all workers)")
+
+
+def cdk(runs: int) -> None:
+    """The plan command and the CDK peer's synth of the same two environments, in turn, `runs` times each."""
+    import statistics
+
+    if not (CDK_PEER / "node_modules" / "aws-cdk-lib").is_dir():
+        sys.exit(f"{CDK_PEER.relative_to(ROOT)}: run `npm ci` there first")
+    commands = {
+        "python3 tasks.py plan": (["python3", "tasks.py", "plan"], ROOT),
+        "node app.js (CDK synth)": (["node", "app.js"], CDK_PEER),
+    }
+    figures: dict[str, list[tuple[float, float]]] = {label: [] for label in commands}
+    for command, cwd in commands.values():  # one warm-up each: disk caches
+        timed(command, cwd)
+    for _ in range(runs):
+        for label, (command, cwd) in commands.items():
+            figures[label].append(timed(command, cwd))
+    print(f"\nBoth stacks, dev and prod: median of {runs} runs each, taken in turn")
+    print(f"{'command':<26} {'wall s':>8} {'cpu s':>8}")
+    medians = {}
+    for label, rows in figures.items():
+        medians[label] = statistics.median(w for w, _ in rows)
+        print(f"{label:<26} {medians[label]:>8.2f} {statistics.median(c for _, c in rows):>8.2f}")
+    plan_wall, cdk_wall = medians.values()
+    print(f"plan / CDK synth, wall: {plan_wall / cdk_wall:.2f} (the goal: <= 0.50)")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         child(json.loads(sys.argv[2]))
+    elif sys.argv[1:2] == ["--cdk"]:
+        cdk(int(sys.argv[2]) if len(sys.argv) > 2 else 5)
     else:
         main()
+        if "--tests" in sys.argv[1:]:
+            tests()

@@ -41,7 +41,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 
 from offline.harness import sdk
-from offline.harness.engine import evaluate
+from offline.harness.engine import collector_paused, evaluate
 from offline.harness.graph import CapturedGraph, Resource
 from offline.harness.stacks import PROJECT, ROOT, StackFileError, stack_names
 from offline.harness.wire import Unknown, as_dict, walk
@@ -264,6 +264,11 @@ def _provider(resource: Resource, by_urn: Mapping[str, Resource]) -> analyzer_pb
 
 def check(graph: CapturedGraph, config: Mapping[str, Any] | None = None, *, dry_run: bool = False) -> Result:
     """Runs the pack over `graph` with `config` (default: the stack's `policies/config.<stack>.json`)."""
+    with collector_paused():
+        return _check(graph, config, dry_run=dry_run)
+
+
+def _check(graph: CapturedGraph, config: Mapping[str, Any] | None, *, dry_run: bool) -> Result:
     started = time.perf_counter()
     result = Result(stack=graph.stack, resources=len(graph.resources))
     analyzer = new_analyzer()

@@ -1,9 +1,17 @@
 """Shared fixtures: each fixture environment of tests/fixtures/, evaluated once per session (see helpers.py)."""
 
+import gc
+
 import pytest
 from helpers import FULL, PRODLIKE, SMALL, fixture
 
 from offline.harness import CapturedGraph
+
+
+def pytest_collection_finish(session) -> None:
+    """Keeps the collector off what every test imported: walking those modules' objects never frees anything."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")

@@ -6,14 +6,13 @@ edited freely, and get only the checks in `test_stack_files.py` that hold for an
 """
 
 import copy
-import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from offline import policycheck
-from offline.harness import CapturedGraph, evaluate, stack_config
+from offline.harness import CapturedGraph, Secret, evaluate, mock_aws, snapshot, stack_config
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # The fixture environments: `small` and `prodlike` are the shapes of the two examples the
@@ -29,24 +28,68 @@ def fixture_config(name: str) -> dict[str, Any]:
     return stack_config(name, root=FIXTURES)
 
 
-@functools.cache
 def fixture(name: str) -> CapturedGraph:
     """The graph of the fixture environment `name` (its stack is `name` too)."""
-    graph = evaluate(name, fixture_config(name))
+    graph = evaluate_fixture(name)
     assert graph.error is None, graph.error
     return graph
 
 
 def evaluate_fixture(name: str, **options: Any) -> CapturedGraph:
     """The fixture environment `name` evaluated with `evaluate`'s options (`preview=True`, `update=True`)."""
-    return evaluate(name, fixture_config(name), **options)
+    return evaluated(name, fixture_config(name), **options)
 
 
 def with_config(name: str, change: Callable[[dict[str, Any]], Any], **options: Any) -> CapturedGraph:
     """Evaluates the fixture environment `name` after `change` edited a copy of its config map."""
     config = copy.deepcopy(fixture_config(name))
     change(config)
-    return evaluate(name, config, **options)
+    return evaluated(name, config, **options)
+
+
+# One evaluation per distinct run in a test process, kept as bytes: each caller gets a graph of
+# its own (loaded from them), as fresh as a new evaluation and as free to change.
+_EVALUATIONS: dict[tuple[Any, ...], bytes] = {}
+
+
+def evaluated(stack: str, config: dict[str, Any], **options: Any) -> CapturedGraph:
+    """`evaluate(stack, config, **options)` of this repository's program, evaluated once per test process.
+
+    A run is the same run when everything it reads is the same: the stack, the config (secret
+    placeholders told apart from plain strings), evaluate's options, and the mocked AWS answers
+    tests may change (`offline.harness.mock_aws`'s module state, e.g. STACK_OUTPUTS). Runs of
+    another program or project folder (`program=`, `root=`) are not kept.
+    """
+    if "program" in options or "root" in options:
+        return evaluate(stack, config, **options)
+    key = (stack, _frozen(config), tuple(sorted(options.items())), _mock_state())
+    data = _EVALUATIONS.get(key)
+    if data is None:
+        graph = evaluate(stack, config, **options)
+        _EVALUATIONS[key] = snapshot.dumps(graph)
+        return graph
+    return snapshot.loads(data)
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, dict):
+        return ("dict", tuple((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(_frozen(v) for v in value))
+    if isinstance(value, Secret):
+        return ("secret", str(value))
+    return (type(value).__name__, value)
+
+
+def _mock_state() -> str:
+    """What the mocked AWS answers from: its module's values (dicts of answers, their functions by identity)."""
+    return repr(
+        sorted(
+            (name, value)
+            for name, value in vars(mock_aws).items()
+            if not name.startswith("__") and isinstance(value, dict | list | set | str | int | float | bool | tuple)
+        )
+    )
 
 
 def config_error(name: str, change: Callable[[dict[str, Any]], Any]) -> str:

@@ -46,6 +46,8 @@ ARCHIVE_SIG: str = _internal("pulumi.runtime.rpc", "_special_archive_sig")
 UNKNOWN: str = _internal("pulumi.runtime.rpc", "UNKNOWN")
 # What a mock's state holds for an input that was unknown when it was registered.
 OutputUnknown: type = _internal("pulumi.output", "Unknown")
+# Its one instance, which the SDK hands out for every such input (and tests by identity).
+OUTPUT_UNKNOWN: Any = _internal("pulumi.output", "UNKNOWN")
 
 # --- running a program under mocks ----------------------------------------------------------------
 
