@@ -279,6 +279,37 @@ def test_the_deploy_policies_reach_the_stacks_named_resources_and_not_another_st
     assert checked > 100
 
 
+def referenced(inputs: Any, path: str) -> list[dict]:
+    """The objects at `path` of a resource's inputs: dotted keys, `[]` for every item of a list."""
+    found = [inputs]
+    for step in path.split("."):
+        key, every = step.removesuffix("[]"), step.endswith("[]")
+        found = [item[key] for item in found if isinstance(item, dict) and key in item]
+        if every:
+            found = [element for item in found for element in item]
+    return found
+
+
+def test_actions_authorised_on_what_a_resource_references_are_granted_on_those_arns(deployed):
+    """Some actions are authorised on the resource itself and on every resource its request references
+    (the `references` of ci/resource-permissions.json, each with its AWS document): the deploy role needs
+    each referenced ARN as the program builds it, in every fixture environment."""
+    checked = 0
+    for graph in deployed.values():
+        own = deploy_policies(graph.stack)
+        for resource in graph.registered:
+            for reference in RESOURCES.get(resource.type, {}).get("references", []):
+                assert reference["doc"] and set(reference["actions"]) <= set(RESOURCES[resource.type]["actions"])
+                for action in reference["actions"]:  # AWS's reference lists that resource type for the action
+                    assert reference["resource_type"] in iam_actions.privilege(action)["resource_types"], action
+                for target in referenced(resource.inputs, reference["inputs"]):
+                    arn = Template(reference["arn"]).substitute({**VALUES, "region": REGION, **target})
+                    for action in reference["actions"]:
+                        assert allows(own, action, arn), (graph.stack, resource.name, action, arn)
+                        checked += 1
+    assert checked  # the web ACLs of prodlike and full reference AWS managed rule groups
+
+
 def test_every_log_group_the_program_creates_is_in_its_stacks_log_group_scopes(deployed):
     """Log groups are named by the program (services, builds, flow logs) and by AWS conventions
     (RDS exports under /aws/rds/instance/, Step Functions vended logs under /aws/vendedlogs/states/):
@@ -576,6 +607,9 @@ JUSTIFIED = {
         "ManageOwnTopics",
         # A web ACL is a permissions resource to the linter: the stack writes its own web ACL's rules.
         "ManageOwnWebAcl",
+        # The same two calls, on the AWS managed rule groups the web ACL references (CreateWebACL and
+        # UpdateWebACL are authorised on each referenced managedruleset as well).
+        "ReferenceAwsManagedRuleGroups",
         # The AWS WAF log group's resource policy and log delivery (logs:PutResourcePolicy has no resource type).
         "WebAclCallsWithoutResourceType",
     },
