@@ -24,6 +24,23 @@ from components.naming import Naming
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
 
 
+def instance_image(pinned: str | None, arch: str, parent: pulumi.Resource) -> tuple[pulumi.Input[str], list[str]]:
+    """An instance's `ami` and the properties whose changes it ignores.
+
+    Pinned: the pin itself, followed (a changed pin replaces the instance, visibly in the preview).
+    Not pinned: the newest Amazon Linux 2023 image of AWS's public parameter, used when the instance is
+    created and ignored afterwards, so a new image never replaces it on an unrelated update. Ignoring is
+    also why `pulumi up --replace` cannot refresh the image: the engine puts the recorded value of an
+    ignored property into the new inputs before it diffs or replaces (Pulumi docs, "ignoreChanges" resource
+    option: later updates use the value from the stack state; pulumi/pulumi pkg/resource/deploy/
+    step_generator.go, processIgnoreChanges). Setting the pin is the way to a newer image.
+    """
+    if pinned is not None:
+        return pinned, []
+    latest = aws.ssm.get_parameter(name=AMI_PARAMETER.format(arch=arch), opts=pulumi.InvokeOptions(parent=parent))
+    return latest.value, ["ami"]
+
+
 @dataclass(frozen=True)
 class BastionArgs:
     config: BastionConfig
@@ -90,12 +107,10 @@ class Bastion(pulumi.ComponentResource):
 
         profile = self._instance_profile(name, naming, args.account)
 
-        ami = aws.ssm.get_parameter(
-            name=AMI_PARAMETER.format(arch=cfg.architecture), opts=pulumi.InvokeOptions(parent=self)
-        )
+        ami, ignored = instance_image(cfg.ami, cfg.architecture, self)
         instance = aws.ec2.Instance(
             f"{name}-instance",
-            ami=ami.value,
+            ami=ami,
             instance_type=cfg.instance_type,
             # The first app subnet: the bastion needs one, and reaches every tier from there.
             subnet_id=pulumi.Output.from_input(args.network.private_subnet_ids).apply(lambda ids: ids[0]),
@@ -121,10 +136,9 @@ class Bastion(pulumi.ComponentResource):
                 else None
             ),
             tags={"Name": naming.name("bastion")},
-            # The parameter names a new AMI every few weeks; following it would replace the
-            # bastion (and cut open sessions) on an unrelated `pulumi up`. Refresh it on purpose
-            # with `pulumi up --replace <urn>`.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ami"]),
+            # Unpinned, the parameter names a new AMI every few weeks; following it would replace the
+            # bastion (and cut open sessions) on an unrelated `pulumi up` (see instance_image).
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=ignored),
         )
         self.instance_id = instance.id
 

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.account import Account
-from components.bastion import AMI_PARAMETER
+from components.bastion import instance_image
 from components.iam import SESSION_CHANNEL_ACTIONS, allow, document, inline_policy, trust_policy
 from components.naming import Naming
 
@@ -55,6 +55,7 @@ class NatInstanceArgs:
     public_subnet_ids: pulumi.Input[list[str]]
     private_subnet_ids: pulumi.Input[list[str]]
     private_cidrs: list[str]  # the private subnets', one per AZ, in the order of private_subnet_ids
+    ami: str | None = None  # the pinned image (network.natInstanceAmi); None: the newest when created, then kept
 
 
 class NatInstance(pulumi.ComponentResource):
@@ -104,10 +105,10 @@ class NatInstance(pulumi.ComponentResource):
         profile = self._instance_profile(name, naming, args.account)
         # arm64 Amazon Linux 2023, the image AWS publishes for Graviton; NatInstanceArgs only
         # ever holds a Graviton type (NetworkConfig checks it).
-        ami = aws.ssm.get_parameter(name=AMI_PARAMETER.format(arch="arm64"), opts=pulumi.InvokeOptions(parent=self))
+        ami, ignored = instance_image(args.ami, "arm64", self)
         instance = aws.ec2.Instance(
             f"{name}-instance",
-            ami=ami.value,
+            ami=ami,
             instance_type=args.instance_type,
             subnet_id=pulumi.Output.from_input(args.public_subnet_ids).apply(lambda ids: ids[0]),
             vpc_security_group_ids=[security_group.id],
@@ -138,10 +139,9 @@ class NatInstance(pulumi.ComponentResource):
                 else None
             ),
             tags={"Name": naming.name("nat")},
-            # The parameter names a new image every few weeks; following it would replace the
-            # instance (and cut egress) on an unrelated `pulumi up`. Move to the newest image on
-            # purpose with `pulumi up --replace <urn>`, which reads the parameter anew.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ami"]),
+            # Unpinned, the parameter names a new image every few weeks; following it would replace
+            # the instance (and cut egress) on an unrelated `pulumi up` (see instance_image).
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=ignored),
         )
         self.instance_id = instance.id
 

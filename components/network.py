@@ -115,6 +115,7 @@ class Network(pulumi.ComponentResource):
                     public_subnet_ids=self.public_subnet_ids,
                     private_subnet_ids=self.private_subnet_ids,
                     private_cidrs=cidrs["private"],
+                    ami=cfg.nat_instance_ami,
                 ),
                 opts=child,
             )

@@ -51,7 +51,7 @@ CASES = {
     "misspelt key": (
         lambda config: config["ecs-platform:network"].update(natGateway="single"),
         "ecs-platform:network.natGateway: unknown key; did you mean natGateways? valid keys: cidr, azCount, "
-        "natGateways, natInstanceType, subnetMasks, interfaceEndpoints, flowLogs",
+        "natGateways, natInstanceType, natInstanceAmi, subnetMasks, interfaceEndpoints, flowLogs",
     ),
     "unknown section": (
         lambda config: config.update({"ecs-platform:netwrok": {}}),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+import re
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, WithJsonSchema
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -16,6 +17,18 @@ RetentionDays = Literal[
 
 # A DNS name of two or more labels, lower case (hosted zones, certificates, hosts, namespaces).
 DNS_NAME = r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+
+# An EC2 image id: `ami-` and 8 (older images) or 17 hexadecimal digits.
+AMI_ID = re.compile(r"ami-[0-9a-f]{8,17}")
+
+
+def _ami_id(value: str) -> str:
+    if not AMI_ID.fullmatch(value):
+        raise ValueError("must be an AMI id such as ami-0123456789abcdef0")
+    return value
+
+
+AmiId = Annotated[str, AfterValidator(_ami_id), WithJsonSchema({"type": "string", "pattern": f"^{AMI_ID.pattern}$"})]
 
 # A problem found by a check across keys: (key path, what is wrong, the offending value).
 Problem = tuple[tuple, str, Any]

@@ -6,7 +6,7 @@ import re
 
 from pydantic import Field, field_validator
 
-from components.config.base import Model
+from components.config.base import AmiId, Model
 
 # What the SSM agent must reach for Session Manager when there is no NAT gateway.
 SSM_ENDPOINTS = ("ssm", "ssmmessages", "ec2messages")
@@ -21,12 +21,15 @@ class BastionConfig(Model):
     security group when the network has all three, else to `0.0.0.0/0` through NAT) and the
     database port to the database's security group; the database allows it in on that port.
 
-    - Image: the latest Amazon Linux 2023 AMI, read at deploy time from AWS's public SSM
-      parameter `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-<arm64|x86_64>`,
-      so no AMI id is hard-coded. Changes to that AMI are ignored afterwards, so a new AMI does
-      not replace the bastion (and cut open sessions) on an unrelated `pulumi up`. To move to
-      the newest image on purpose: `pulumi up --replace <urn of bastion-instance>` (find it with
-      `pulumi stack --show-urns`).
+    - Image: `ami` when it is set, else the latest Amazon Linux 2023 AMI, read when the bastion
+      is first created from AWS's public SSM parameter
+      `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-<arm64|x86_64>` and kept
+      afterwards (a new AMI there does not replace the bastion, and cut open sessions, on an
+      unrelated `pulumi up`). `pulumi up --replace` does not move it to a newer image: Pulumi keeps
+      the image it recorded. To move to a newer image, read the parameter
+      (`aws ssm get-parameter --name /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64
+      --query Parameter.Value --output text`, `x86_64` for a non-Graviton type), set `ami` to it and run `pulumi up`: the preview
+      shows the bastion's replacement. From then on the bastion follows `ami` only.
     - IMDSv2 only, hop limit 1.
     - Role: an inline policy with exactly what AWS documents for a Session-Manager-only
       instance (`ssm:UpdateInstanceInformation` and the four `ssmmessages` channel actions; AWS
@@ -53,6 +56,14 @@ class BastionConfig(Model):
         ),
     )
     root_volume_size: int = Field(8, ge=8, le=100, description="Root volume in GiB, gp3, encrypted.")
+    ami: AmiId | None = Field(
+        None,
+        description=(
+            "The image to run, an AMI id (`ami-` and 8 or 17 hexadecimal digits) of the instance type's architecture "
+            "(arm64 for Graviton). Changing it replaces the bastion, visibly in the preview. Unset: the latest Amazon "
+            "Linux 2023 image when the bastion is first created, kept until `ami` is set."
+        ),
+    )
 
     @field_validator("instance_type")
     @classmethod

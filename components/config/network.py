@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.config.base import Model, RetentionDays, field_error, given
+from components.config.base import AmiId, Model, Problem, RetentionDays, fail, field_error, given
 
 # Subnet slots are reserved for this many AZs whatever azCount is, so going from 2 to 3
 # AZs adds subnets without moving the existing ones.
@@ -108,10 +108,14 @@ class NetworkConfig(Model):
       endpoint or `interfaceEndpoints` keep working). Traffic from the other AZs crosses AZs.
     - Bandwidth: the instance type's network bandwidth (`natInstanceType`), not a NAT
       gateway's 5-100 Gbit/s.
-    - Patching: the OS is yours to patch. A new Amazon Linux image does not replace the
-      instance on an unrelated `pulumi up` (changes to the image are ignored); move to the
-      newest image on purpose with `pulumi up --replace <urn of network-nat-instance>`, which
-      cuts egress for the minute or two the new instance takes to boot.
+    - Patching: the OS is yours to patch. Without `natInstanceAmi` the instance starts from the
+      newest Amazon Linux 2023 image when it is first created and keeps it: a new image does not
+      replace the instance on an unrelated `pulumi up`, and neither does `pulumi up --replace`
+      (Pulumi keeps the image it recorded). To move to a newer image, read the parameter
+      (`aws ssm get-parameter --name /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64
+      --query Parameter.Value --output text`), set `natInstanceAmi` to it and run `pulumi up`: the
+      preview shows the replacement, which cuts egress for the minute or two the new instance
+      takes to boot.
     - Its public address changes when the instance is replaced (a NAT gateway keeps its
       Elastic IP): allow-lists at third parties need updating.
     - No per-GB processing charge, unlike a NAT gateway; cross-AZ and internet data transfer
@@ -171,6 +175,14 @@ config:
         ),
         json_schema_extra={"defaultText": "`t4g.nano` with `natGateways: instance`"},
     )
+    nat_instance_ami: AmiId | None = Field(
+        None,
+        description=(
+            "With `natGateways: instance` only: the NAT instance's image, an arm64 AMI id (`ami-` and 8 or 17 "
+            "hexadecimal digits). Changing it replaces the instance, visibly in the preview. Unset: the latest arm64 "
+            "Amazon Linux 2023 image when the instance is first created, kept until this key is set."
+        ),
+    )
     subnet_masks: SubnetMasks = Field(
         default_factory=SubnetMasks,
         description="Prefix length of each tier's subnets. Three AZ slots of each tier must fit in `cidr`.",
@@ -225,13 +237,16 @@ config:
         return instance_type
 
     @model_validator(mode="after")
-    def _nat_instance_type_only_with_an_instance(self) -> NetworkConfig:
-        if self.nat_instance_type is not None and self.nat_gateways != "instance":
-            raise field_error(
-                "nat_instance_type",
-                f"applies only with natGateways: instance (natGateways is {self.nat_gateways})",
-                self.nat_instance_type,
+    def _nat_instance_keys_only_with_an_instance(self) -> NetworkConfig:
+        problems: list[Problem] = [
+            ((key,), f"applies only with natGateways: instance (natGateways is {self.nat_gateways})", value)
+            for key, value in (
+                ("nat_instance_type", self.nat_instance_type),
+                ("nat_instance_ami", self.nat_instance_ami),
             )
+            if value is not None and self.nat_gateways != "instance"
+        ]
+        fail(problems)
         return self
 
     @property
