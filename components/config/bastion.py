@@ -28,8 +28,9 @@ class BastionConfig(Model):
       unrelated `pulumi up`). `pulumi up --replace` does not move it to a newer image: Pulumi keeps
       the image it recorded. To move to a newer image, read the parameter
       (`aws ssm get-parameter --name /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64
-      --query Parameter.Value --output text`, `x86_64` for a non-Graviton type), set `ami` to it and run `pulumi up`: the preview
-      shows the bastion's replacement. From then on the bastion follows `ami` only.
+      --query Parameter.Value --output text`, `x86_64` for a non-Graviton type), set `ami` to it
+      and run `pulumi up`: the preview shows the bastion's replacement. From then on the bastion
+      follows `ami` only.
     - IMDSv2 only, hop limit 1.
     - Role: an inline policy with exactly what AWS documents for a Session-Manager-only
       instance (`ssm:UpdateInstanceInformation` and the four `ssmmessages` channel actions; AWS
