@@ -45,7 +45,25 @@ def web_acl(
                 "priority": priority,
                 # A rule group's own actions apply ("none"), or each of its matches is only counted.
                 "override_action": {"count": {}} if group in cfg.count_only else {"none": {}},
-                "statement": {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}},
+                "statement": {
+                    "managed_rule_group_statement": {
+                        "name": group,
+                        "vendor_name": "AWS",
+                        # Single rules that count while the rest of the group blocks, typically
+                        # SizeRestrictions_BODY for uploads: behind an ALB AWS WAF sees only a body's first
+                        # 8 KB ("Managing body inspection size limits", AWS WAF developer guide).
+                        **(
+                            {
+                                "rule_action_overrides": [
+                                    {"name": rule, "action_to_use": {"count": {}}}
+                                    for rule in cfg.rule_action_overrides[group]
+                                ]
+                            }
+                            if group in cfg.rule_action_overrides
+                            else {}
+                        ),
+                    }
+                },
                 "visibility_config": _visibility(f"{acl_name}-{group}"),
             }
         )

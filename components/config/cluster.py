@@ -112,6 +112,8 @@ ManagedRuleGroup = Literal[
 # A rate-based rule without a scope-down statement costs 2 WCUs ("Rate-based rule statement").
 RATE_RULE_WCU = 2
 WCU_BASE_LIMIT = 1500
+# A rule name in a managed group (AWS WAF API Reference, RuleActionOverride: Name, 1 to 128 of [A-Za-z0-9_-]).
+WAF_RULE_NAME = re.compile(r"[\w-]{1,128}", re.ASCII)
 
 
 class WafConfig(Model):
@@ -122,6 +124,14 @@ class WafConfig(Model):
     else is allowed. Every request AWS WAF inspects is logged to the CloudWatch log group
     `aws-waf-logs-<project>-<env>`, encrypted with a key of the stack, kept `logRetentionDays`
     days; the `authorization` and `cookie` headers are redacted from the logs.
+
+    Request bodies: behind an ALB, AWS WAF inspects at most the first 8 KB of a body, and
+    `AWSManagedRulesCommonRuleSet`'s rule `SizeRestrictions_BODY` blocks every request whose body
+    is larger than 8 KB. A service that takes uploads (files, large JSON documents) gets `403`
+    for them; teams with such a service count that one rule instead of blocking with it
+    (`ruleActionOverrides: {AWSManagedRulesCommonRuleSet: [SizeRestrictions_BODY]}`), keeping
+    the rest of the group, and limit body sizes in the application. Without uploads, leave it
+    blocking: large bodies are then more often an attack than a request.
     """
 
     enabled: bool = Field(False, description="Put an AWS WAF web ACL in front of the load balancer (turn on in prod).")
@@ -142,6 +152,17 @@ class WafConfig(Model):
         description=(
             "Managed rule groups that only count what they match instead of blocking it: a new group's first weeks, "
             "while its logs show what it would block. Each must be in `managedRuleGroups`."
+        ),
+    )
+    rule_action_overrides: dict[ManagedRuleGroup, list[str]] = Field(
+        {},
+        description=(
+            "Rules of a managed rule group that only count what they match while the rest of the group still blocks: "
+            "`{<group>: [<rule name>, ...]}`, each group one of `managedRuleGroups`, rule names as AWS lists them for "
+            "the group. The usual one is `AWSManagedRulesCommonRuleSet: [SizeRestrictions_BODY]` for a service that "
+            "takes uploads: that rule blocks every request body over 8 KB, and behind an ALB AWS WAF sees only the "
+            "first 8 KB of a body anyway. Counted matches still show in the logs and metrics. Names are case-sensitive "
+            "and AWS WAF silently ignores one that is not in the group: check the group's rule list."
         ),
     )
     rate_limit: int = Field(
@@ -174,6 +195,18 @@ class WafConfig(Model):
         stray = [g for g in self.count_only if g not in groups]
         if stray:
             problems.append((("count_only",), f"not in managedRuleGroups: {stray[0]}", self.count_only))
+        for group, rules in self.rule_action_overrides.items():
+            where = ("rule_action_overrides", group)
+            if group not in groups:
+                problems.append((where, "not in managedRuleGroups", rules))
+            elif group in self.count_only:
+                problems.append((where, "the whole group already only counts (countOnly)", rules))
+            elif not rules:
+                problems.append((where, "name at least one rule of the group", rules))
+            elif bad := [r for r in rules if not WAF_RULE_NAME.fullmatch(r)]:
+                problems.append((where, f"not a rule name: {bad[0]!r}", rules))
+            elif len(set(rules)) != len(rules):
+                problems.append((where, "each rule may appear once", rules))
         fail(problems)
         return self
 
