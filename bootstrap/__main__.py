@@ -23,13 +23,10 @@ config, names = bootstrap_config.load(REPOSITORY)
 stack, namespace = pulumi.get_stack(), pulumi.get_project()
 environments = config.environments
 
-provider = aws.Provider(
-    "aws",
-    region=config.region,
-    # Not the environments' Project/Environment tags: what a deploy role may change by tag
-    # (ci/deploy-role-policies) must never match what the bootstrap made.
-    default_tags={"tags": {"Project": namespace, "Environment": stack, "ManagedBy": "pulumi", "Stack": stack}},
-)
+# Not the environments' Project/Environment tags: what a deploy role may change by tag
+# (ci/deploy-role-policies) must never match what the bootstrap made.
+default_tags = {"tags": {"Project": namespace, "Environment": stack, "ManagedBy": "pulumi", "Stack": stack}}
+provider = aws.Provider("aws", region=config.region, default_tags=default_tags)
 identity = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider))
 account, partition = identity.account_id, identity.arn.split(":")[1]
 
@@ -344,6 +341,23 @@ for env in environments:
     )
     attach(f"deploy-{env.stack}", role, [*(p.arn for p in program), state.arn])
     deploy_role_arns[env.environment] = role.arn
+
+# --- AWS WAF log delivery: one resource policy per region the environments deploy to -------------
+
+for region in by_region:
+    regional = opts
+    if region != config.region:
+        regional = pulumi.ResourceOptions(
+            provider=aws.Provider(f"aws-{region}", region=region, default_tags=default_tags)
+        )
+    aws.cloudwatch.LogResourcePolicy(
+        f"waf-log-delivery-{region}",
+        policy_name=f"{names.project}-waf-log-delivery",
+        policy_document=policies.document(
+            policies.waf_log_delivery_statements(partition, region, account, names.project)
+        ),
+        opts=regional,
+    )
 
 # --- what to set in GitHub (docs/ci.md, step 4) -------------------------------------------------
 

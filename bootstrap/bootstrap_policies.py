@@ -99,6 +99,30 @@ def document(statements: Sequence[Mapping[str, Any]]) -> str:
     return json.dumps({"Version": VERSION, "Statement": list(statements)})
 
 
+def waf_log_delivery_statements(partition: str, region: str, account: str, project: str) -> list[dict[str, Any]]:
+    """Log delivery may write to every stack's AWS WAF log group (`aws-waf-logs-<project>-*`) of one region.
+
+    One CloudWatch Logs resource policy per account and region for all stacks: an account holds at
+    most 10 per region (CloudWatch Logs API Reference, PutResourcePolicy), so one per stack would run
+    out. Without it AWS WAF adds each log group to its own AWSWAF-LOGS policy, which fails once that
+    outgrows its size limit (pulumi-aws, wafv2.WebAclLoggingConfiguration). The statement and its
+    confused-deputy conditions are those AWS documents for logs the delivery service writes on an AWS
+    service's behalf: the account as aws:SourceAccount, the account's CloudWatch Logs ARNs as
+    aws:SourceArn ("Enable logging from AWS services", Amazon CloudWatch Logs User Guide; AWS WAF
+    Developer Guide, "Sending web ACL traffic logs to an Amazon CloudWatch Logs log group").
+    """
+    logs = f"arn:{partition}:logs:{region}:{account}"
+    return [
+        statement(
+            "AWSWAFLogDelivery",
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            f"{logs}:log-group:aws-waf-logs-{project}-*:log-stream:*",
+            principal={"Service": "delivery.logs.amazonaws.com"},
+            condition={"StringEquals": {"aws:SourceAccount": account}, "ArnLike": {"aws:SourceArn": f"{logs}:*"}},
+        )
+    ]
+
+
 def github_trust(sid: str, provider_arn: str, subject_prefixes: Sequence[str], trigger: str) -> str:
     """Trust in GitHub's OIDC tokens of one repository and one trigger, matched exactly.
 

@@ -2,7 +2,8 @@
 
 The web ACL allows by default and blocks what the configured AWS managed rule groups match,
 then what exceeds a per-IP rate limit. Its logs go to a CloudWatch log group of the stack,
-encrypted with a key of its own, under a resource policy the stack manages (see `_log_delivery`).
+encrypted with a key of its own; log delivery writes to it under the account's resource policy for every
+stack's AWS WAF log groups, which the CI bootstrap creates.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import pulumi_aws as aws
 
 from components.account import Account
 from components.config import WafConfig
-from components.iam import allow, document
 from components.kms import STORAGE_KEY, encryption_key, key_policy, service_grant
 from components.naming import Naming
 
@@ -143,41 +143,14 @@ def _logging(name: str, cfg: WafConfig, *, naming: Naming, account: Account, acl
         kms_key_id=key.arn,
         opts=pulumi.ResourceOptions(parent=acl),
     )
-    delivery = _log_delivery(name, naming=naming, account=account, group_arn=group_arn, parent=group)
+    # Log delivery may write to the group under the account's one resource policy for every stack's AWS WAF
+    # log groups, which the CI bootstrap creates (bootstrap/, docs/ci.md): CloudWatch Logs holds at most 10
+    # resource policies per account and region (CloudWatch Logs API Reference, PutResourcePolicy), too few
+    # for one per stack.
     aws.wafv2.WebAclLoggingConfiguration(
         f"{name}-waf",
         resource_arn=acl.arn,
         log_destination_configs=[group.arn],
         redacted_fields=[{"single_header": {"name": header}} for header in _REDACTED_HEADERS],
-        opts=pulumi.ResourceOptions(parent=acl, depends_on=[delivery]),
-    )
-
-
-def _log_delivery(
-    name: str, *, naming: Naming, account: Account, group_arn: str, parent: pulumi.Resource
-) -> aws.cloudwatch.LogResourcePolicy:
-    """Lets the log delivery service write to the AWS WAF log group, for this account's web ACLs only.
-
-    Without it AWS WAF adds the log group to the account-wide AWSWAF-LOGS resource policy itself, which
-    fails once that policy outgrows its 5,120 characters (pulumi-aws, wafv2.WebAclLoggingConfiguration;
-    "Enable logging from AWS services", Amazon CloudWatch Logs user guide, for the statement).
-    """
-    return aws.cloudwatch.LogResourcePolicy(
-        f"{name}-waf-logs",
-        policy_name=naming.name("waf-logs"),
-        policy_document=document(
-            [
-                allow(
-                    "AWSWAFLogDelivery",
-                    ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    f"{group_arn}:log-stream:*",
-                    principal={"Service": "delivery.logs.amazonaws.com"},
-                    condition={
-                        "StringEquals": {"aws:SourceAccount": account.id},
-                        "ArnLike": {"aws:SourceArn": account.arn("logs", "*")},
-                    },
-                )
-            ]
-        ),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=acl),
     )

@@ -610,7 +610,7 @@ JUSTIFIED = {
         # The same two calls, on the AWS managed rule groups the web ACL references (CreateWebACL and
         # UpdateWebACL are authorised on each referenced managedruleset as well).
         "ReferenceAwsManagedRuleGroups",
-        # The AWS WAF log group's resource policy and log delivery (logs:PutResourcePolicy has no resource type).
+        # AWS WAF's log delivery, which checks and may update log resource policies (no resource type).
         "WebAclCallsWithoutResourceType",
     },
     # The program writes the policies of its own buckets (TLS only, ALB log delivery).

@@ -74,14 +74,14 @@ def test_the_logs_go_to_an_encrypted_aws_waf_logs_group_with_retention(prodlike)
     assert {f["singleHeader"]["name"] for f in logging["redactedFields"]} == {"authorization", "cookie"}
 
 
-def test_log_delivery_may_write_to_that_group_only_for_this_account(prodlike):
-    policy = prodlike.one(RESOURCE_POLICY)
-    [statement] = json.loads(policy.inputs["policyDocument"])["Statement"]
-    assert statement["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
-    assert statement["Resource"].startswith("arn:aws:logs:eu-west-1:123456789012:log-group:aws-waf-logs-")
-    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
-    logging = prodlike.one(LOGGING)
-    assert policy.urn in logging.dependencies  # the policy exists before AWS WAF checks it can write
+def test_the_stack_creates_no_log_resource_policy_the_bootstrap_has_the_accounts_one(prodlike, full):
+    """CloudWatch Logs holds 10 resource policies per account and region: the bootstrap's one covers every stack
+    (tests/test_bootstrap_waf_log_delivery.py)."""
+    for graph in (prodlike, full):
+        assert graph.of_type(RESOURCE_POLICY) == []
+        assert graph.one(LOGGING).inputs["logDestinationConfigs"] == [
+            graph.one(LOG_GROUP, "cluster-waf-logs").outputs["arn"]
+        ]
 
 
 def test_without_waf_there_is_none(small):
