@@ -29,6 +29,7 @@ NOT_IN_FULL = {
     "ecs-platform:services[].volumes[].efs.customerManagedKey": "test_service_storage.py, with_config",
     # Only with natGateways: instance, which `full` (NAT gateways per AZ) does not use.
     "ecs-platform:network.natInstanceType": "test_nat_instance.py, on the natinstance fixture",
+    "ecs-platform:network.natInstanceAmi": "test_instance_images.py, on the natinstance fixture",
 }
 
 
