@@ -17,28 +17,8 @@ import pulumi_aws as aws
 from components.account import Account
 from components.config import BastionConfig
 from components.contracts import DatabaseRefs, NetworkRefs
-from components.iam import SESSION_CHANNEL_ACTIONS, allow, document, inline_policy, trust_policy
+from components.instance import instance_image, session_manager_profile
 from components.naming import Naming
-
-# Amazon Linux 2023 AMI ids, published by AWS per region and architecture.
-AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
-
-
-def instance_image(pinned: str | None, arch: str, parent: pulumi.Resource) -> tuple[pulumi.Input[str], list[str]]:
-    """An instance's `ami` and the properties whose changes it ignores.
-
-    Pinned: the pin itself, followed (a changed pin replaces the instance, visibly in the preview).
-    Not pinned: the newest Amazon Linux 2023 image of AWS's public parameter, used when the instance is
-    created and ignored afterwards, so a new image never replaces it on an unrelated update. Ignoring is
-    also why `pulumi up --replace` cannot refresh the image: the engine puts the recorded value of an
-    ignored property into the new inputs before it diffs or replaces (Pulumi docs, "ignoreChanges" resource
-    option: later updates use the value from the stack state; pulumi/pulumi pkg/resource/deploy/
-    step_generator.go, processIgnoreChanges). Setting the pin is the way to a newer image.
-    """
-    if pinned is not None:
-        return pinned, []
-    latest = aws.ssm.get_parameter(name=AMI_PARAMETER.format(arch=arch), opts=pulumi.InvokeOptions(parent=parent))
-    return latest.value, ["ami"]
 
 
 @dataclass(frozen=True)
@@ -105,7 +85,15 @@ class Bastion(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=security_group),
             )
 
-        profile = self._instance_profile(name, naming, args.account)
+        role, profile = session_manager_profile(
+            name,
+            "bastion",
+            "Bastion instance: registers with Systems Manager and opens Session Manager channels",
+            naming,
+            args.account,
+            self,
+        )
+        self.role_name = role.name
 
         ami, ignored = instance_image(cfg.ami, cfg.architecture, self)
         instance = aws.ec2.Instance(
@@ -175,42 +163,3 @@ class Bastion(pulumi.ComponentResource):
             )
 
         return pulumi.Output.all(self.instance_id, host, port).apply(lambda v: command(*v))
-
-    def _instance_profile(self, name: str, naming: Naming, account: Account) -> aws.iam.InstanceProfile:
-        """A role with the Session Manager permissions of the SSM agent only.
-
-        Not AWS's AmazonSSMManagedInstanceCore: that one also lets the instance read every SSM
-        parameter in the account and take Run Command / State Manager work, which a
-        port-forwarding bastion never needs. These are the actions AWS documents for a
-        Session-Manager-only instance profile.
-        """
-        role = aws.iam.Role(
-            f"{name}-role",
-            name_prefix=naming.prefix("bastion", "iam_role_prefix"),
-            description="Bastion instance: registers with Systems Manager and opens Session Manager channels",
-            # No aws:SourceAccount condition: EC2 does not send it when an instance assumes its
-            # role, so the condition would lock the instance out.
-            assume_role_policy=trust_policy("ec2.amazonaws.com"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.role_name = role.name
-        inline_policy(
-            f"{name}-session-manager",
-            role,
-            document(
-                [
-                    allow("SessionManagerChannels", SESSION_CHANNEL_ACTIONS, "*"),
-                    # Registration is scoped to instances; the exact ARN would only exist after
-                    # the instance boots, when the agent already needs it.
-                    allow(
-                        "RegisterWithSystemsManager", "ssm:UpdateInstanceInformation", account.arn("ec2", "instance/*")
-                    ),
-                ]
-            ),
-        )
-        return aws.iam.InstanceProfile(
-            f"{name}-profile",
-            name_prefix=naming.prefix("bastion", "iam_role_prefix"),
-            role=role.name,
-            opts=pulumi.ResourceOptions(parent=self),
-        )

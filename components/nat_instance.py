@@ -15,8 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.account import Account
-from components.bastion import instance_image
-from components.iam import SESSION_CHANNEL_ACTIONS, allow, document, inline_policy, trust_policy
+from components.instance import instance_image, session_manager_profile
 from components.naming import Naming
 
 # The first-boot script, after "Create a NAT AMI" (Amazon VPC User Guide, NAT instances, Amazon
@@ -102,7 +101,14 @@ class NatInstance(pulumi.ComponentResource):
             opts=in_group,
         )
 
-        profile = self._instance_profile(name, naming, args.account)
+        _, profile = session_manager_profile(
+            name,
+            "nat",
+            "NAT instance: registers with Systems Manager and opens Session Manager channels",
+            naming,
+            args.account,
+            self,
+        )
         # arm64 Amazon Linux 2023, the image AWS publishes for Graviton; NatInstanceArgs only
         # ever holds a Graviton type (NetworkConfig checks it).
         ami, ignored = instance_image(args.ami, "arm64", self)
@@ -164,32 +170,3 @@ class NatInstance(pulumi.ComponentResource):
                 opts=child,
             )
         self.register_outputs({"instanceId": self.instance_id, "securityGroupId": self.security_group_id})
-
-    def _instance_profile(self, name: str, naming: Naming, account: Account) -> aws.iam.InstanceProfile:
-        """A role with the SSM agent's Session Manager permissions only, as the bastion's (components/bastion.py)."""
-        role = aws.iam.Role(
-            f"{name}-role",
-            name_prefix=naming.prefix("nat", "iam_role_prefix"),
-            description="NAT instance: registers with Systems Manager and opens Session Manager channels",
-            # No aws:SourceAccount condition: EC2 does not send it when an instance assumes its role.
-            assume_role_policy=trust_policy("ec2.amazonaws.com"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        inline_policy(
-            f"{name}-session-manager",
-            role,
-            document(
-                [
-                    allow("SessionManagerChannels", SESSION_CHANNEL_ACTIONS, "*"),
-                    allow(
-                        "RegisterWithSystemsManager", "ssm:UpdateInstanceInformation", account.arn("ec2", "instance/*")
-                    ),
-                ]
-            ),
-        )
-        return aws.iam.InstanceProfile(
-            f"{name}-profile",
-            name_prefix=naming.prefix("nat", "iam_role_prefix"),
-            role=role.name,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
