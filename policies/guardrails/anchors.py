@@ -239,11 +239,7 @@ ANCHORS: dict[str, Anchor] = {
         "RDS instances have enhanced monitoring",
         "enhanced monitoring needs its own role and costs per instance; CloudWatch metrics and alarms cover operations",
     ),
-    "CKV_AWS_129": Anchor(
-        CHECKOV,
-        "RDS instances export their logs to CloudWatch",
-        "not covered yet: the shipped database exports postgresql and upgrade logs; a policy is to follow",
-    ),
+    "CKV_AWS_129": Anchor(CHECKOV, "RDS instances export their logs to CloudWatch"),
     "CKV_AWS_133": Anchor(CHECKOV, "RDS instances have a backup retention period"),
     "CKV_AWS_157": Anchor(CHECKOV, "RDS instances are Multi-AZ"),
     "CKV_AWS_161": Anchor(
@@ -294,11 +290,7 @@ ANCHORS: dict[str, Anchor] = {
         "snapshots carry the provider's default tags through the program's provider only when taken by it; "
         "cost allocation, not security",
     ),
-    "CKV2_AWS_69": Anchor(
-        CHECKOV,
-        "RDS instances enforce encryption in transit (rds.force_ssl)",
-        "not covered yet: the parameter group sets rds.force_ssl=1 (components/database.py); a mandatory policy is to follow",
-    ),
+    "CKV2_AWS_69": Anchor(CHECKOV, "RDS instances enforce encryption in transit (rds.force_ssl)"),
     "awsguard:rds-instance-backup-enabled": Anchor(AWSGUARD, "RDS instances have backups enabled"),
     "awsguard:rds-instance-public-access-check": Anchor(AWSGUARD, "RDS instances are not publicly accessible"),
     "awsguard:rds-storage-encrypted": Anchor(AWSGUARD, "RDS instances have storage encryption"),
