@@ -90,7 +90,8 @@ def check_log_exports(props: dict, config: Mapping, args: Any) -> Iterator[str]:
     wanted = REQUIRED_LOG_EXPORTS.get(str(engine or ""))
     exports = [e for e in as_list(exports) if isinstance(e, str)]
     if wanted and wanted not in exports:
-        yield f"enabledCloudwatchLogsExports {exports or '(none)'} lacks {wanted!r}: the server log stays on the instance."
+        shown = exports or "(none)"
+        yield f"enabledCloudwatchLogsExports {shown} lacks {wanted!r}: the server log stays on the instance."
     elif not wanted and not exports:
         yield "enabledCloudwatchLogsExports is empty: the database's logs stay on the instance."
 
@@ -283,7 +284,8 @@ def check_force_ssl(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, s
                 yield (
                     instance,
                     (
-                        f"its parameter group {group.name} has {parameter} {found}: unencrypted connections are accepted."
+                        f"its parameter group {group.name} has {parameter} {found}: "
+                        "unencrypted connections are accepted."
                     ),
                 )
 
