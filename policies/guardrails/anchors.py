@@ -85,11 +85,7 @@ ANCHORS: dict[str, Anchor] = {
     ),
     "CKV2_AWS_11": Anchor(CHECKOV, "every VPC has flow logging enabled"),
     "CKV2_AWS_12": Anchor(CHECKOV, "the default security group of every VPC restricts all traffic"),
-    "CKV2_AWS_35": Anchor(
-        CHECKOV,
-        "NAT gateways (not instances) are the default route of subnets",
-        "not covered yet: the rule needs the NAT instance feature's pack-config list of declared NAT instances",
-    ),
+    "CKV2_AWS_35": Anchor(CHECKOV, "NAT gateways (not instances) are the default route of subnets"),
     "CKV_AWS_130": Anchor(
         CHECKOV,
         "VPC subnets do not assign public IPs by default",
