@@ -137,7 +137,13 @@ def plain_network(public_route: str, subnet_kwargs=None):
                 aws.ec2.RouteTableAssociation(f"{s._name}-rt", subnet_id=s.id, route_table_id=table.id)
         group = aws.rds.SubnetGroup("db-subnets", subnet_ids=[s.id for s in subnets])
         sg = aws.ec2.SecurityGroup("db-sg", vpc_id=network.id)
-        aws.rds.Instance("db", **DB_ARGS, db_subnet_group_name=group.name, vpc_security_group_ids=[sg.id])
+        aws.rds.Instance(
+            "db",
+            **DB_ARGS,
+            db_subnet_group_name=group.name,
+            vpc_security_group_ids=[sg.id],
+            parameter_group_name=tls_parameter_group("plain-params").name,
+        )
 
     return program
 

@@ -184,16 +184,8 @@ ANCHORS: dict[str, Anchor] = {
     ),
     "CKV_AWS_333": Anchor(CHECKOV, "ECS services do not assign public IPs"),
     "CKV_AWS_334": Anchor(CHECKOV, "ECS containers are not privileged"),
-    "CKV_AWS_335": Anchor(
-        CHECKOV,
-        "task definitions do not share the host's process namespace",
-        "not covered yet: Fargate refuses pidMode host; a policy for EC2 capacity is to follow",
-    ),
-    "CKV_AWS_336": Anchor(
-        CHECKOV,
-        "ECS containers have a read-only root filesystem",
-        "not covered yet: needs the services' read-only root filesystem opt-out (advisory policy to follow)",
-    ),
+    "CKV_AWS_335": Anchor(CHECKOV, "task definitions do not share the host's process namespace"),
+    "CKV_AWS_336": Anchor(CHECKOV, "ECS containers have a read-only root filesystem"),
     "CKV_AWS_32": Anchor(CHECKOV, "ECR repository policy is not public"),
     "CKV_AWS_51": Anchor(
         CHECKOV,
@@ -440,11 +432,7 @@ ANCHORS: dict[str, Anchor] = {
         "not covered yet: the program's alarms notify the alarm topic (components/service/alarms.py)",
     ),
     # --- CodeBuild and CodePipeline ---------------------------------------------------------------
-    "AwsSolutions-CB3": Anchor(
-        CDK_NAG,
-        "CodeBuild project has privileged mode enabled",
-        "not covered yet: an allow-list of image-building projects in pack config (advisory) is to follow",
-    ),
+    "AwsSolutions-CB3": Anchor(CDK_NAG, "CodeBuild project has privileged mode enabled"),
     "AwsSolutions-CB4": Anchor(
         CDK_NAG,
         "CodeBuild project does not use a KMS key",
@@ -475,11 +463,7 @@ ANCHORS: dict[str, Anchor] = {
         "CodeBuild projects have a logging configuration",
         "not covered yet: CodeBuild projects log to their pipeline's log group (components/pipeline/)",
     ),
-    "CKV_AWS_316": Anchor(
-        CHECKOV,
-        "CodeBuild projects do not use privileged mode",
-        "not covered yet: an allow-list of image-building projects in pack config (advisory) is to follow",
-    ),
+    "CKV_AWS_316": Anchor(CHECKOV, "CodeBuild projects do not use privileged mode"),
     "CKV_AWS_219": Anchor(
         CHECKOV,
         "CodePipeline artifact store uses a KMS CMK",

@@ -9,6 +9,7 @@ destroy where the pack's config requires it. Task definitions carry `containerDe
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -33,6 +34,7 @@ from .rds import _routes_to_internet, subnet_tier
 from .secret_names import holds_plain_secret
 from .types import (
     CLUSTER_CAPACITY_PROVIDERS,
+    CODEBUILD_PROJECT,
     EBS_VOLUME,
     EC2_INSTANCES,
     ECR_REPOSITORY,
@@ -248,6 +250,45 @@ def check_privileged(props: dict, config: Mapping, args: Any) -> Iterator[str]:
             yield f"container {c.get('name', '?')} is privileged (root on the host)."
 
 
+# The tag a task definition carries when its service opted out of a read-only root filesystem,
+# with the reason (the service config's `writableRootReason`).
+WRITABLE_ROOT_TAG = "WritableRootFilesystem"
+
+
+def check_readonly_root(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    tags = props.get("tags")
+    if is_unknown(tags) or (isinstance(tags, Mapping) and str(tags.get(WRITABLE_ROOT_TAG) or "").strip()):
+        return
+    for c in containers(props) or []:
+        value = c.get("readonlyRootFilesystem")
+        if not is_true(value) and not is_unknown(value):
+            yield (
+                f"container {c.get('name', '?')} has a writable root filesystem and the task definition gives no "
+                f"reason (tag {WRITABLE_ROOT_TAG})."
+            )
+
+
+def check_host_namespaces(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    # "If the host PID mode is used, there's a heightened risk of undesired process namespace
+    # exposure" (TaskDefinition pidMode, ECS API Reference); ipcMode host shares the host's
+    # shared memory the same way. Fargate accepts neither, EC2 capacity would.
+    for key in ("pidMode", "ipcMode"):
+        if props.get(key) == "host":
+            yield f"{key} is host: the containers share the host's namespace and see or signal its processes."
+
+
+def check_codebuild_privileged(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    environment = props.get("environment")
+    if not isinstance(environment, Mapping) or not is_true(environment.get("privilegedMode")):
+        return
+    allowed = [p for p in as_list(config.get("privilegedProjects")) if isinstance(p, str)]
+    if not any(fnmatch.fnmatchcase(args.name, pattern) for pattern in allowed):
+        yield (
+            f"project {args.name} runs privileged (a Docker daemon with root on the build host) and matches no "
+            "pattern under privilegedProjects."
+        )
+
+
 def check_logging(props: dict, config: Mapping, args: Any) -> Iterator[str]:
     for c in containers(props) or []:
         log = c.get("logConfiguration")
@@ -423,6 +464,37 @@ POLICIES = [
         "remove privileged (Fargate refuses it anyway); add only the Linux capabilities needed.",
     ),
     resource_policy(
+        "ecs-readonly-root-filesystem",
+        "ECS containers run with a read-only root filesystem unless the task definition says why not "
+        "(tag WritableRootFilesystem, from the service's writableRootReason).",
+        ADVISORY,
+        [TASK_DEFINITION],
+        check_readonly_root,
+        "leave readonlyRootFilesystem on and list the paths the image writes under writablePaths; or set "
+        "writableRootReason on the service to say why it needs a writable root.",
+    ),
+    resource_policy(
+        "ecs-no-host-namespaces",
+        "ECS task definitions do not share the host's process or IPC namespace (pidMode / ipcMode host).",
+        MANDATORY,
+        [TASK_DEFINITION],
+        check_host_namespaces,
+        'remove pidMode/ipcMode or use "task" to share them between the task\'s own containers only.',
+    ),
+    resource_policy(
+        "codebuild-privileged-allow-list",
+        "CodeBuild projects run in privileged mode only when their name matches a pattern of the pack config's "
+        "privilegedProjects (the projects that build container images).",
+        ADVISORY,
+        [CODEBUILD_PROJECT],
+        check_codebuild_privileged,
+        "turn privilegedMode off, or add the project (a glob on its resource name, e.g. *-pipeline-build) to "
+        "privilegedProjects in the pack config.",
+        PolicyConfigSchema(
+            properties={"privilegedProjects": {"type": "array", "items": {"type": "string"}, "default": []}}
+        ),
+    ),
+    resource_policy(
         "ecs-container-logging",
         "Every ECS container sends its output to a log driver.",
         ADVISORY,
@@ -478,6 +550,9 @@ COVERS: dict[str, list[str]] = {
     "ecs-no-public-ip": ["CKV_AWS_333"],
     "ecs-no-privileged-containers": ["CKV_AWS_334"],
     "ecs-container-logging": ["AwsSolutions-ECS7"],
+    "ecs-readonly-root-filesystem": ["CKV_AWS_336"],
+    "ecs-no-host-namespaces": ["CKV_AWS_335"],
+    "codebuild-privileged-allow-list": ["AwsSolutions-CB3", "CKV_AWS_316"],
     "ecs-no-secrets-in-environment": [],
     "ecs-arm64-not-on-fargate-spot": [],
     "ecs-service-waits-for-capacity-providers": [],
