@@ -146,18 +146,10 @@ ANCHORS: dict[str, Anchor] = {
         "the bastion has only its root volume, which AWS deletes on termination by default",
     ),
     # --- ECS and ECR ------------------------------------------------------------------------------
-    "AwsSolutions-ECS4": Anchor(
-        CDK_NAG,
-        "ECS cluster has CloudWatch Container Insights disabled",
-        "not covered yet: the cluster enables Container Insights (components/cluster.py); a policy is to follow",
-    ),
+    "AwsSolutions-ECS4": Anchor(CDK_NAG, "ECS cluster has CloudWatch Container Insights disabled"),
     "AwsSolutions-ECS7": Anchor(CDK_NAG, "task definition containers have no awslogs logging"),
     "AwsSolutions-ECR1": Anchor(CDK_NAG, "ECR repository policy allows open access (* principal)"),
-    "CKV_AWS_65": Anchor(
-        CHECKOV,
-        "ECS clusters have container insights enabled",
-        "not covered yet: the cluster enables Container Insights (components/cluster.py); a policy is to follow",
-    ),
+    "CKV_AWS_65": Anchor(CHECKOV, "ECS clusters have container insights enabled"),
     "CKV_AWS_97": Anchor(
         CHECKOV,
         "EFS volumes in task definitions use encryption in transit",
@@ -350,11 +342,7 @@ ANCHORS: dict[str, Anchor] = {
     ),
     "CKV_AWS_7": Anchor(CHECKOV, "customer created CMKs have rotation enabled"),
     "CKV_AWS_33": Anchor(CHECKOV, "KMS key policy has no wildcard (*) principal"),
-    "CKV_AWS_227": Anchor(
-        CHECKOV,
-        "KMS keys are enabled",
-        "not covered yet: a disabled key is an explicit operator action; a policy is to follow",
-    ),
+    "CKV_AWS_227": Anchor(CHECKOV, "KMS keys are enabled"),
     "CKV_AWS_149": Anchor(
         CHECKOV,
         "Secrets Manager secrets are encrypted with a CMK",
@@ -367,16 +355,8 @@ ANCHORS: dict[str, Anchor] = {
     ),
     "awsguard:cmk-backing-key-rotation-enabled": Anchor(AWSGUARD, "CMKs have key rotation enabled"),
     # --- SNS --------------------------------------------------------------------------------------
-    "AwsSolutions-SNS2": Anchor(
-        CDK_NAG,
-        "SNS topic has no server-side encryption",
-        "not covered yet: the alarm topic is encrypted with its own key (components/monitoring.py); a policy is to follow",
-    ),
-    "CKV_AWS_26": Anchor(
-        CHECKOV,
-        "SNS topic data is encrypted",
-        "not covered yet: the alarm topic is encrypted with its own key (components/monitoring.py); a policy is to follow",
-    ),
+    "AwsSolutions-SNS2": Anchor(CDK_NAG, "SNS topic has no server-side encryption"),
+    "CKV_AWS_26": Anchor(CHECKOV, "SNS topic data is encrypted"),
     "CKV_AWS_169": Anchor(CHECKOV, "SNS topic policy allows only specific principals"),
     "CKV_AWS_385": Anchor(
         CHECKOV,
@@ -433,42 +413,18 @@ ANCHORS: dict[str, Anchor] = {
     ),
     # --- CodeBuild and CodePipeline ---------------------------------------------------------------
     "AwsSolutions-CB3": Anchor(CDK_NAG, "CodeBuild project has privileged mode enabled"),
-    "AwsSolutions-CB4": Anchor(
-        CDK_NAG,
-        "CodeBuild project does not use a KMS key",
-        "not covered yet: every CodeBuild project of the program names the pipeline key (components/pipeline/)",
-    ),
+    "AwsSolutions-CB4": Anchor(CDK_NAG, "CodeBuild project does not use a KMS key"),
     "AwsSolutions-CB5": Anchor(
         CDK_NAG,
         "CodeBuild project does not use an AWS-managed image",
         "the program uses only CodeBuild's curated images (aws/codebuild/...); a custom image is not a feature",
     ),
-    "CKV_AWS_78": Anchor(
-        CHECKOV,
-        "CodeBuild project encryption is not disabled",
-        "not covered yet: every CodeBuild project of the program names the pipeline key (components/pipeline/)",
-    ),
-    "CKV_AWS_147": Anchor(
-        CHECKOV,
-        "CodeBuild projects are encrypted with a CMK",
-        "not covered yet: every CodeBuild project of the program names the pipeline key (components/pipeline/)",
-    ),
-    "CKV_AWS_311": Anchor(
-        CHECKOV,
-        "CodeBuild S3 logs are encrypted",
-        "not covered yet: CodeBuild logs go to CloudWatch, not S3",
-    ),
-    "CKV_AWS_314": Anchor(
-        CHECKOV,
-        "CodeBuild projects have a logging configuration",
-        "not covered yet: CodeBuild projects log to their pipeline's log group (components/pipeline/)",
-    ),
+    "CKV_AWS_78": Anchor(CHECKOV, "CodeBuild project encryption is not disabled"),
+    "CKV_AWS_147": Anchor(CHECKOV, "CodeBuild projects are encrypted with a CMK"),
+    "CKV_AWS_311": Anchor(CHECKOV, "CodeBuild S3 logs are encrypted"),
+    "CKV_AWS_314": Anchor(CHECKOV, "CodeBuild projects have a logging configuration"),
     "CKV_AWS_316": Anchor(CHECKOV, "CodeBuild projects do not use privileged mode"),
-    "CKV_AWS_219": Anchor(
-        CHECKOV,
-        "CodePipeline artifact store uses a KMS CMK",
-        "not covered yet: the artifact store names the pipeline key (components/pipeline/)",
-    ),
+    "CKV_AWS_219": Anchor(CHECKOV, "CodePipeline artifact store uses a KMS CMK"),
     # --- EFS (service volumes) --------------------------------------------------------------------
     "AwsSolutions-EFS1": Anchor(
         CDK_NAG,
@@ -499,11 +455,7 @@ ANCHORS: dict[str, Anchor] = {
         "not covered yet: EFS volumes are a feature in progress; their policies come with it",
     ),
     # --- Step Functions (the password users' redeploy on rotation) --------------------------------
-    "AwsSolutions-SF1": Anchor(
-        CDK_NAG,
-        "state machine does not log ALL events to CloudWatch Logs",
-        "not covered yet: the rotation redeploy's state machine logs ALL to its log group (components/rotation.py)",
-    ),
+    "AwsSolutions-SF1": Anchor(CDK_NAG, "state machine does not log ALL events to CloudWatch Logs"),
     "AwsSolutions-SF2": Anchor(
         CDK_NAG,
         "state machine has no X-Ray tracing",
@@ -514,11 +466,7 @@ ANCHORS: dict[str, Anchor] = {
         "state machine has X-Ray tracing",
         "a two-step redeploy that runs a few times a year; its execution history and logs say everything",
     ),
-    "CKV_AWS_285": Anchor(
-        CHECKOV,
-        "state machine logs its execution history",
-        "not covered yet: the rotation redeploy's state machine logs ALL to its log group (components/rotation.py)",
-    ),
+    "CKV_AWS_285": Anchor(CHECKOV, "state machine logs its execution history"),
     # --- ACM and Route 53 -------------------------------------------------------------------------
     "CKV2_AWS_71": Anchor(
         CHECKOV,
