@@ -133,7 +133,7 @@ ANCHORS: dict[str, Anchor] = {
     "CKV_AWS_341": Anchor(
         CHECKOV,
         "launch templates have a metadata hop limit of 1",
-        "not covered yet: the program builds no launch template (NAT instances are plain instances)",
+        "the program builds no launch template (the NAT instance and bastion are plain instances, whose hop limit ec2-imdsv2-required's instances set to 1)",
     ),
     "awsguard:ec2-instance-no-public-ip": Anchor(AWSGUARD, "EC2 instances have no public IP association"),
     "awsguard:ec2-instance-detailed-monitoring-enabled": Anchor(
@@ -257,12 +257,12 @@ ANCHORS: dict[str, Anchor] = {
     "CKV_AWS_354": Anchor(
         CHECKOV,
         "Performance Insights encrypted with a CMK",
-        "not covered yet: Performance Insights is off (CKV_AWS_353 not adopted)",
+        "Performance Insights is off (CKV_AWS_353 not adopted); when a stack turns it on, components/database.py encrypts it with the database's own key",
     ),
     "CKV2_AWS_30": Anchor(
         CHECKOV,
         "PostgreSQL instances have query logging enabled",
-        "not covered yet: the parameter group sets log_min_duration_statement; a policy is to follow",
+        "the product logs slow statements (log_min_duration_statement) on purpose; Checkov's query logging asks for log_statement, which writes every statement, bind values included, to CloudWatch",
     ),
     "CKV2_AWS_60": Anchor(
         CHECKOV,
@@ -437,18 +437,10 @@ ANCHORS: dict[str, Anchor] = {
     "CKV_AWS_184": Anchor(
         CHECKOV,
         "EFS is encrypted with a customer managed key",
-        "not covered yet: EFS volumes are a feature in progress; their policies come with it",
+        "efs-encrypted requires encryption at rest; a customer managed key is the volume's choice (efs.customerManagedKey), the AWS managed aws/elasticfilesystem key otherwise, since the file system's access is already scoped by its own policy and access point",
     ),
-    "CKV_AWS_329": Anchor(
-        CHECKOV,
-        "EFS access points enforce a root directory",
-        "not covered yet: EFS volumes are a feature in progress; their policies come with it",
-    ),
-    "CKV_AWS_330": Anchor(
-        CHECKOV,
-        "EFS access points enforce a user identity",
-        "not covered yet: EFS volumes are a feature in progress; their policies come with it",
-    ),
+    "CKV_AWS_329": Anchor(CHECKOV, "EFS access points enforce a root directory"),
+    "CKV_AWS_330": Anchor(CHECKOV, "EFS access points enforce a user identity"),
     "awsguard:efs-encrypted": Anchor(
         AWSGUARD,
         "EFS file systems are encrypted with a KMS key",
