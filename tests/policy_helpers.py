@@ -22,7 +22,14 @@ DB_ARGS = dict(
     username="app",
     manage_master_user_password=True,
     storage_encrypted=True,
+    enabled_cloudwatch_logs_exports=["postgresql"],
 )
+
+
+def tls_parameter_group(name: str = "db-params", force_ssl: str | None = "1") -> aws.rds.ParameterGroup:
+    """A PostgreSQL parameter group; `force_ssl` None leaves rds.force_ssl out."""
+    parameters = [] if force_ssl is None else [{"name": "rds.force_ssl", "value": force_ssl}]
+    return aws.rds.ParameterGroup(name, family="postgres17", parameters=parameters)
 
 
 def run(program: Callable[[], Any], *, preview: bool = False, config: dict | None = None) -> Result:

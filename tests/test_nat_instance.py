@@ -1,6 +1,7 @@
 """`network.natGateways: instance`: one NAT instance instead of NAT gateways, on the `natinstance` fixture."""
 
 import json
+from pathlib import Path
 
 import pulumi_aws as aws
 import pytest
@@ -17,6 +18,7 @@ from policies.guardrails.types import (
     SECURITY_GROUP,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
 AWSX_VPC = "awsx:ec2:Vpc"
 NAT = "network-nat-instance"
 
@@ -210,6 +212,72 @@ def test_a_named_nat_instance_behind_a_private_default_route_passes(preview):
 def test_a_public_ip_is_refused_unless_every_nat_instance_condition_holds(program, config, reason):
     found = violates(program, "ec2-no-public-ip", config=config)
     assert reason in found[0].message, found[0].message
+
+
+# --- the default route: only a declared NAT instance ---------------------------------------
+
+ROUTES_TO_NAT = "ec2-default-route-nat-instances-only"
+ROUTE_NAMED = {ROUTES_TO_NAT: {"natInstances": ["nat"]}}
+
+
+def test_the_stacks_default_routes_go_to_the_declared_nat_instance_only(graph):
+    assert check(graph).of(ROUTES_TO_NAT) == []
+    undeclared = {**pack_config(NAT_INSTANCE), ROUTES_TO_NAT: {"natInstances": []}}
+    found = check(graph, undeclared).of(ROUTES_TO_NAT)
+    assert sorted(f.urn for f in found) == sorted(r.urn for r in graph.of_type(ROUTE)), found
+    assert {f.level for f in found} == {"mandatory"}
+    assert all(f"goes to instance {NAT}. It is not listed under natInstances." in f.message for f in found)
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
+def test_a_declared_nat_instance_may_be_the_default_route(preview):
+    passes(nat_program(), ROUTES_TO_NAT, config=ROUTE_NAMED, preview=preview)
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
+@pytest.mark.parametrize(
+    ("program", "config", "reason"),
+    [
+        (nat_program(), {}, "goes to instance nat. It is not listed under natInstances."),
+        (nat_program(name="other"), ROUTE_NAMED, "goes to instance other. It is not listed"),
+        (nat_program(source_dest_check=True), ROUTE_NAMED, "sourceDestCheck is not false"),
+    ],
+    ids=["not-named", "another-name", "source-dest-check-on"],
+)
+def test_an_undeclared_instance_as_the_default_route_is_refused(program, config, reason, preview):
+    found = violates(program, ROUTES_TO_NAT, config=config, preview=preview)
+    assert reason in found[0].message, found[0].message
+
+
+def test_ipv6_inline_routes_and_loose_interfaces_are_judged_too():
+    def program():
+        v = vpc()
+        instance = aws.ec2.Instance(
+            "box", ami="ami-123", instance_type="t4g.nano", subnet_id=v.private_subnet_ids[0], source_dest_check=False
+        )
+        aws.ec2.RouteTable(
+            "inline",
+            vpc_id=v.vpc_id,
+            routes=[{"ipv6_cidr_block": "::/0", "network_interface_id": instance.primary_network_interface_id}],
+        )
+        table = aws.ec2.RouteTable("t", vpc_id=v.vpc_id)
+        aws.ec2.Route(
+            "loose", route_table_id=table.id, destination_cidr_block="0.0.0.0/0", network_interface_id="eni-1"
+        )
+
+    found = violates(program, ROUTES_TO_NAT)
+    messages = sorted(f.message for f in found)
+    assert "goes to network interface eni-1" in messages[0]
+    assert "routes[0] (::/0) goes to instance box" in messages[1]
+    declared = violates(program, ROUTES_TO_NAT, config={ROUTES_TO_NAT: {"natInstances": ["box"]}})
+    assert [f.message.split(" goes")[0] for f in declared] == ["its 0.0.0.0/0 route"], declared
+
+
+def test_the_shipped_configs_declare_the_same_nat_instances_to_both_rules():
+    for path in [*ROOT.glob("policies/config.*.json"), *ROOT.glob("tests/fixtures/policies/config.*.json")]:
+        config = json.loads(path.read_text())
+        names = [config.get(p, {}).get("natInstances", []) for p in ("ec2-no-public-ip", ROUTES_TO_NAT)]
+        assert names[0] == names[1], path
 
 
 # --- cost and diagram --------------------------------------------------------------------

@@ -151,6 +151,7 @@ GOOD = {
     "name": "app",
     "image": "nginx",
     "logConfiguration": LOGS,
+    "readonlyRootFilesystem": True,
     "environment": [
         {"name": "DB_SECRET_ARN", "value": "arn:aws:secretsmanager:eu-west-1:1:secret:x"},
         {"name": "PORT", "value": "8080"},

@@ -105,9 +105,19 @@ CASES = {
         service(desiredCont=2),
         "ecs-platform:services[0].desiredCont: unknown key; did you mean desiredCount? valid keys: name, public, "
         "image, repository, cpu, memory, architecture, port, adminPort, command, containerHealthCheck, "
-        "readonlyRootFilesystem, writablePaths, environment, secrets, secretsKmsKeys, environmentFiles, "
-        "environmentFilesKmsKeys, user, volumes, desiredCount, autoscaling, routing, healthCheck, "
+        "readonlyRootFilesystem, writableRootReason, writablePaths, environment, secrets, secretsKmsKeys, "
+        "environmentFiles, environmentFilesKmsKeys, user, volumes, desiredCount, autoscaling, routing, healthCheck, "
         "healthCheckGracePeriod, allowFrom, database, logRetentionDays, ecsExec, permissions, pipeline",
+    ),
+    "a writable-root reason on a read-only root": (
+        service(writableRootReason="the image writes its cache under /srv"),
+        "ecs-platform:services[0].writableRootReason: the root filesystem is read-only, so there is no opt-out to "
+        'explain; remove writableRootReason (got "the image writes its cache under /srv")',
+    ),
+    "a writable-root reason a tag cannot hold": (
+        service(readonlyRootFilesystem=False, writableRootReason="writes to /srv; sorry"),
+        "ecs-platform:services[0].writableRootReason: string should match pattern '^[\\w .:/=+\\-@]+$' (got "
+        '"writes to /srv; sorry")',
     ),
     "a host outside the hosted zone": (
         lambda c: (

@@ -96,11 +96,12 @@ class NetworkConfig(Model):
     "Create a NAT AMI" does it (iptables masquerading, IP forwarding), forwarding only
     connections from the VPC; no third-party NAT image. Source/destination check off (it forwards
     other hosts' packets), a public IP (it is in a public subnet by design, and the pack's
-    `ec2-no-public-ip` allows exactly this instance, listed under `natInstances` in
-    `policies/config.<stack>.json`), IMDSv2 with hop limit 1, an encrypted gp3 root volume, no
-    key pair and `sshd` off, Session Manager only (a role with the SSM agent's session
-    permissions and nothing else). Its security group admits the private subnets' CIDRs only
-    (all protocols: it forwards whatever the tasks send) and lets everything out.
+    `ec2-no-public-ip` and `ec2-default-route-nat-instances-only` allow exactly this instance,
+    listed under `natInstances` of both in `policies/config.<stack>.json`), IMDSv2 with hop
+    limit 1, an encrypted gp3 root volume, no key pair and `sshd` off, Session Manager only (a
+    role with the SSM agent's session permissions and nothing else). Its security group admits
+    the private subnets' CIDRs only (all protocols: it forwards whatever the tasks send) and lets
+    everything out.
     What it gives up against a NAT gateway:
 
     - One AZ: the instance lives in the first AZ; if that AZ or the instance fails, every

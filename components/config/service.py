@@ -178,6 +178,19 @@ class ServiceConfig(Model):
         ),
         json_schema_extra={"defaultText": "`true`, `false` with `ecsExec`"},
     )
+    writable_root_reason: str | None = Field(
+        None,
+        min_length=10,
+        max_length=256,
+        # A tag value's characters ("Tag naming limits and requirements", Tagging AWS Resources).
+        pattern=r"^[\w .:/=+\-@]+$",
+        description=(
+            "Why the root filesystem is writable (`readonlyRootFilesystem: false`, or `ecsExec`): the task definition "
+            "carries it as its `WritableRootFilesystem` tag, which the pack's advisory `ecs-readonly-root-filesystem` "
+            "accepts as the opt-out. Letters, digits, spaces and `_ . : / = + - @`; refused with a read-only root "
+            "filesystem."
+        ),
+    )
     writable_paths: ContainerPaths = Field(
         [],
         max_length=20,
@@ -377,6 +390,12 @@ class ServiceConfig(Model):
                 "with ecsExec the root filesystem must be writable (the ECS Exec agent writes into the container); "
                 "set readonlyRootFilesystem: false or turn ecsExec off",
                 True,
+            )
+        if self.readonly_root_filesystem and self.writable_root_reason is not None:
+            raise field_error(
+                "writable_root_reason",
+                "the root filesystem is read-only, so there is no opt-out to explain; remove writableRootReason",
+                self.writable_root_reason,
             )
         return self
 

@@ -89,6 +89,8 @@ def task(
         container_definitions=_container_definitions(
             cfg, account, image.uri, log_group.name, environment, secrets, volumes
         ),
+        # The opt-out from a read-only root filesystem and its reason, where the pack can read it.
+        tags={"WritableRootFilesystem": cfg.writable_root_reason} if cfg.writable_root_reason else None,
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return Task(definition, family, log_group, execution_role, execution_policy, task_role)

@@ -85,11 +85,7 @@ ANCHORS: dict[str, Anchor] = {
     ),
     "CKV2_AWS_11": Anchor(CHECKOV, "every VPC has flow logging enabled"),
     "CKV2_AWS_12": Anchor(CHECKOV, "the default security group of every VPC restricts all traffic"),
-    "CKV2_AWS_35": Anchor(
-        CHECKOV,
-        "NAT gateways (not instances) are the default route of subnets",
-        "not covered yet: the rule needs the NAT instance feature's pack-config list of declared NAT instances",
-    ),
+    "CKV2_AWS_35": Anchor(CHECKOV, "NAT gateways (not instances) are the default route of subnets"),
     "CKV_AWS_130": Anchor(
         CHECKOV,
         "VPC subnets do not assign public IPs by default",
@@ -137,7 +133,7 @@ ANCHORS: dict[str, Anchor] = {
     "CKV_AWS_341": Anchor(
         CHECKOV,
         "launch templates have a metadata hop limit of 1",
-        "not covered yet: the program builds no launch template (NAT instances are plain instances)",
+        "the program builds no launch template (the NAT instance and bastion are plain instances, whose hop limit ec2-imdsv2-required's instances set to 1)",
     ),
     "awsguard:ec2-instance-no-public-ip": Anchor(AWSGUARD, "EC2 instances have no public IP association"),
     "awsguard:ec2-instance-detailed-monitoring-enabled": Anchor(
@@ -150,18 +146,10 @@ ANCHORS: dict[str, Anchor] = {
         "the bastion has only its root volume, which AWS deletes on termination by default",
     ),
     # --- ECS and ECR ------------------------------------------------------------------------------
-    "AwsSolutions-ECS4": Anchor(
-        CDK_NAG,
-        "ECS cluster has CloudWatch Container Insights disabled",
-        "not covered yet: the cluster enables Container Insights (components/cluster.py); a policy is to follow",
-    ),
+    "AwsSolutions-ECS4": Anchor(CDK_NAG, "ECS cluster has CloudWatch Container Insights disabled"),
     "AwsSolutions-ECS7": Anchor(CDK_NAG, "task definition containers have no awslogs logging"),
     "AwsSolutions-ECR1": Anchor(CDK_NAG, "ECR repository policy allows open access (* principal)"),
-    "CKV_AWS_65": Anchor(
-        CHECKOV,
-        "ECS clusters have container insights enabled",
-        "not covered yet: the cluster enables Container Insights (components/cluster.py); a policy is to follow",
-    ),
+    "CKV_AWS_65": Anchor(CHECKOV, "ECS clusters have container insights enabled"),
     "CKV_AWS_97": Anchor(
         CHECKOV,
         "EFS volumes in task definitions use encryption in transit",
@@ -188,16 +176,8 @@ ANCHORS: dict[str, Anchor] = {
     ),
     "CKV_AWS_333": Anchor(CHECKOV, "ECS services do not assign public IPs"),
     "CKV_AWS_334": Anchor(CHECKOV, "ECS containers are not privileged"),
-    "CKV_AWS_335": Anchor(
-        CHECKOV,
-        "task definitions do not share the host's process namespace",
-        "not covered yet: Fargate refuses pidMode host; a policy for EC2 capacity is to follow",
-    ),
-    "CKV_AWS_336": Anchor(
-        CHECKOV,
-        "ECS containers have a read-only root filesystem",
-        "not covered yet: needs the services' read-only root filesystem opt-out (advisory policy to follow)",
-    ),
+    "CKV_AWS_335": Anchor(CHECKOV, "task definitions do not share the host's process namespace"),
+    "CKV_AWS_336": Anchor(CHECKOV, "ECS containers have a read-only root filesystem"),
     "CKV_AWS_32": Anchor(CHECKOV, "ECR repository policy is not public"),
     "CKV_AWS_51": Anchor(
         CHECKOV,
@@ -239,11 +219,7 @@ ANCHORS: dict[str, Anchor] = {
         "RDS instances have enhanced monitoring",
         "enhanced monitoring needs its own role and costs per instance; CloudWatch metrics and alarms cover operations",
     ),
-    "CKV_AWS_129": Anchor(
-        CHECKOV,
-        "RDS instances export their logs to CloudWatch",
-        "not covered yet: the shipped database exports postgresql and upgrade logs; a policy is to follow",
-    ),
+    "CKV_AWS_129": Anchor(CHECKOV, "RDS instances export their logs to CloudWatch"),
     "CKV_AWS_133": Anchor(CHECKOV, "RDS instances have a backup retention period"),
     "CKV_AWS_157": Anchor(CHECKOV, "RDS instances are Multi-AZ"),
     "CKV_AWS_161": Anchor(
@@ -281,12 +257,12 @@ ANCHORS: dict[str, Anchor] = {
     "CKV_AWS_354": Anchor(
         CHECKOV,
         "Performance Insights encrypted with a CMK",
-        "not covered yet: Performance Insights is off (CKV_AWS_353 not adopted)",
+        "Performance Insights is off (CKV_AWS_353 not adopted); when a stack turns it on, components/database.py encrypts it with the database's own key",
     ),
     "CKV2_AWS_30": Anchor(
         CHECKOV,
         "PostgreSQL instances have query logging enabled",
-        "not covered yet: the parameter group sets log_min_duration_statement; a policy is to follow",
+        "the product logs slow statements (log_min_duration_statement) on purpose; Checkov's query logging asks for log_statement, which writes every statement, bind values included, to CloudWatch",
     ),
     "CKV2_AWS_60": Anchor(
         CHECKOV,
@@ -294,11 +270,7 @@ ANCHORS: dict[str, Anchor] = {
         "snapshots carry the provider's default tags through the program's provider only when taken by it; "
         "cost allocation, not security",
     ),
-    "CKV2_AWS_69": Anchor(
-        CHECKOV,
-        "RDS instances enforce encryption in transit (rds.force_ssl)",
-        "not covered yet: the parameter group sets rds.force_ssl=1 (components/database.py); a mandatory policy is to follow",
-    ),
+    "CKV2_AWS_69": Anchor(CHECKOV, "RDS instances enforce encryption in transit (rds.force_ssl)"),
     "awsguard:rds-instance-backup-enabled": Anchor(AWSGUARD, "RDS instances have backups enabled"),
     "awsguard:rds-instance-public-access-check": Anchor(AWSGUARD, "RDS instances are not publicly accessible"),
     "awsguard:rds-storage-encrypted": Anchor(AWSGUARD, "RDS instances have storage encryption"),
@@ -370,11 +342,7 @@ ANCHORS: dict[str, Anchor] = {
     ),
     "CKV_AWS_7": Anchor(CHECKOV, "customer created CMKs have rotation enabled"),
     "CKV_AWS_33": Anchor(CHECKOV, "KMS key policy has no wildcard (*) principal"),
-    "CKV_AWS_227": Anchor(
-        CHECKOV,
-        "KMS keys are enabled",
-        "not covered yet: a disabled key is an explicit operator action; a policy is to follow",
-    ),
+    "CKV_AWS_227": Anchor(CHECKOV, "KMS keys are enabled"),
     "CKV_AWS_149": Anchor(
         CHECKOV,
         "Secrets Manager secrets are encrypted with a CMK",
@@ -387,16 +355,8 @@ ANCHORS: dict[str, Anchor] = {
     ),
     "awsguard:cmk-backing-key-rotation-enabled": Anchor(AWSGUARD, "CMKs have key rotation enabled"),
     # --- SNS --------------------------------------------------------------------------------------
-    "AwsSolutions-SNS2": Anchor(
-        CDK_NAG,
-        "SNS topic has no server-side encryption",
-        "not covered yet: the alarm topic is encrypted with its own key (components/monitoring.py); a policy is to follow",
-    ),
-    "CKV_AWS_26": Anchor(
-        CHECKOV,
-        "SNS topic data is encrypted",
-        "not covered yet: the alarm topic is encrypted with its own key (components/monitoring.py); a policy is to follow",
-    ),
+    "AwsSolutions-SNS2": Anchor(CDK_NAG, "SNS topic has no server-side encryption"),
+    "CKV_AWS_26": Anchor(CHECKOV, "SNS topic data is encrypted"),
     "CKV_AWS_169": Anchor(CHECKOV, "SNS topic policy allows only specific principals"),
     "CKV_AWS_385": Anchor(
         CHECKOV,
@@ -452,51 +412,19 @@ ANCHORS: dict[str, Anchor] = {
         "not covered yet: the program's alarms notify the alarm topic (components/service/alarms.py)",
     ),
     # --- CodeBuild and CodePipeline ---------------------------------------------------------------
-    "AwsSolutions-CB3": Anchor(
-        CDK_NAG,
-        "CodeBuild project has privileged mode enabled",
-        "not covered yet: an allow-list of image-building projects in pack config (advisory) is to follow",
-    ),
-    "AwsSolutions-CB4": Anchor(
-        CDK_NAG,
-        "CodeBuild project does not use a KMS key",
-        "not covered yet: every CodeBuild project of the program names the pipeline key (components/pipeline/)",
-    ),
+    "AwsSolutions-CB3": Anchor(CDK_NAG, "CodeBuild project has privileged mode enabled"),
+    "AwsSolutions-CB4": Anchor(CDK_NAG, "CodeBuild project does not use a KMS key"),
     "AwsSolutions-CB5": Anchor(
         CDK_NAG,
         "CodeBuild project does not use an AWS-managed image",
         "the program uses only CodeBuild's curated images (aws/codebuild/...); a custom image is not a feature",
     ),
-    "CKV_AWS_78": Anchor(
-        CHECKOV,
-        "CodeBuild project encryption is not disabled",
-        "not covered yet: every CodeBuild project of the program names the pipeline key (components/pipeline/)",
-    ),
-    "CKV_AWS_147": Anchor(
-        CHECKOV,
-        "CodeBuild projects are encrypted with a CMK",
-        "not covered yet: every CodeBuild project of the program names the pipeline key (components/pipeline/)",
-    ),
-    "CKV_AWS_311": Anchor(
-        CHECKOV,
-        "CodeBuild S3 logs are encrypted",
-        "not covered yet: CodeBuild logs go to CloudWatch, not S3",
-    ),
-    "CKV_AWS_314": Anchor(
-        CHECKOV,
-        "CodeBuild projects have a logging configuration",
-        "not covered yet: CodeBuild projects log to their pipeline's log group (components/pipeline/)",
-    ),
-    "CKV_AWS_316": Anchor(
-        CHECKOV,
-        "CodeBuild projects do not use privileged mode",
-        "not covered yet: an allow-list of image-building projects in pack config (advisory) is to follow",
-    ),
-    "CKV_AWS_219": Anchor(
-        CHECKOV,
-        "CodePipeline artifact store uses a KMS CMK",
-        "not covered yet: the artifact store names the pipeline key (components/pipeline/)",
-    ),
+    "CKV_AWS_78": Anchor(CHECKOV, "CodeBuild project encryption is not disabled"),
+    "CKV_AWS_147": Anchor(CHECKOV, "CodeBuild projects are encrypted with a CMK"),
+    "CKV_AWS_311": Anchor(CHECKOV, "CodeBuild S3 logs are encrypted"),
+    "CKV_AWS_314": Anchor(CHECKOV, "CodeBuild projects have a logging configuration"),
+    "CKV_AWS_316": Anchor(CHECKOV, "CodeBuild projects do not use privileged mode"),
+    "CKV_AWS_219": Anchor(CHECKOV, "CodePipeline artifact store uses a KMS CMK"),
     # --- EFS (service volumes) --------------------------------------------------------------------
     "AwsSolutions-EFS1": Anchor(
         CDK_NAG,
@@ -509,29 +437,17 @@ ANCHORS: dict[str, Anchor] = {
     "CKV_AWS_184": Anchor(
         CHECKOV,
         "EFS is encrypted with a customer managed key",
-        "not covered yet: EFS volumes are a feature in progress; their policies come with it",
+        "efs-encrypted requires encryption at rest; a customer managed key is the volume's choice (efs.customerManagedKey), the AWS managed aws/elasticfilesystem key otherwise, since the file system's access is already scoped by its own policy and access point",
     ),
-    "CKV_AWS_329": Anchor(
-        CHECKOV,
-        "EFS access points enforce a root directory",
-        "not covered yet: EFS volumes are a feature in progress; their policies come with it",
-    ),
-    "CKV_AWS_330": Anchor(
-        CHECKOV,
-        "EFS access points enforce a user identity",
-        "not covered yet: EFS volumes are a feature in progress; their policies come with it",
-    ),
+    "CKV_AWS_329": Anchor(CHECKOV, "EFS access points enforce a root directory"),
+    "CKV_AWS_330": Anchor(CHECKOV, "EFS access points enforce a user identity"),
     "awsguard:efs-encrypted": Anchor(
         AWSGUARD,
         "EFS file systems are encrypted with a KMS key",
         "not covered yet: EFS volumes are a feature in progress; their policies come with it",
     ),
     # --- Step Functions (the password users' redeploy on rotation) --------------------------------
-    "AwsSolutions-SF1": Anchor(
-        CDK_NAG,
-        "state machine does not log ALL events to CloudWatch Logs",
-        "not covered yet: the rotation redeploy's state machine logs ALL to its log group (components/rotation.py)",
-    ),
+    "AwsSolutions-SF1": Anchor(CDK_NAG, "state machine does not log ALL events to CloudWatch Logs"),
     "AwsSolutions-SF2": Anchor(
         CDK_NAG,
         "state machine has no X-Ray tracing",
@@ -542,11 +458,7 @@ ANCHORS: dict[str, Anchor] = {
         "state machine has X-Ray tracing",
         "a two-step redeploy that runs a few times a year; its execution history and logs say everything",
     ),
-    "CKV_AWS_285": Anchor(
-        CHECKOV,
-        "state machine logs its execution history",
-        "not covered yet: the rotation redeploy's state machine logs ALL to its log group (components/rotation.py)",
-    ),
+    "CKV_AWS_285": Anchor(CHECKOV, "state machine logs its execution history"),
     # --- ACM and Route 53 -------------------------------------------------------------------------
     "CKV2_AWS_71": Anchor(
         CHECKOV,

@@ -9,6 +9,7 @@ destroy where the pack's config requires it. Task definitions carry `containerDe
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -33,6 +34,7 @@ from .rds import _routes_to_internet, subnet_tier
 from .secret_names import holds_plain_secret
 from .types import (
     CLUSTER_CAPACITY_PROVIDERS,
+    CODEBUILD_PROJECT,
     EBS_VOLUME,
     EC2_INSTANCES,
     ECR_REPOSITORY,
@@ -91,22 +93,33 @@ def _default_routes_to(graph: StackGraph, instance: Any) -> list[tuple[Any, list
     return found
 
 
-def _not_a_nat_instance(graph: StackGraph, instance: Any, config: Mapping) -> str | None:
-    """None when `instance` is a NAT instance the pack config allows a public IP; else why not ("" if not named).
+def undeclared_nat_instance(graph: StackGraph, instance: Any, config: Mapping) -> str | None:
+    """None when `instance` is a NAT instance the stack declares; else why not ("" when it is not named).
 
-    Allowed means all three: named under `natInstances`; source/destination check off (it
-    forwards other hosts' packets, "Disable source/destination checks", Amazon VPC User Guide,
-    NAT instances); and the target of the default route of at least one private route table.
-    A table is private when it routes nothing to an internet gateway (the test the RDS rules
-    use). A table the graph does not hold (found by a lookup, or an id not known in preview)
-    is taken as private: its one default route is the instance, so it has none to an internet
-    gateway.
+    Declared means both: named under the policy's `natInstances` pack config, and source/destination
+    check off (it forwards other hosts' packets: "Disable source/destination checks", Amazon VPC User
+    Guide, NAT instances). ec2-no-public-ip and ec2-default-route-nat-instances-only decide it here alike.
     """
     if instance.name not in as_list(config.get("natInstances")):
         return ""
     check = graph.get(instance, "sourceDestCheck")
     if not is_unknown(check) and check is not False and str(check).lower() != "false":
         return "sourceDestCheck is not false, so it cannot forward the private subnets' traffic"
+    return None
+
+
+def _not_a_nat_instance(graph: StackGraph, instance: Any, config: Mapping) -> str | None:
+    """None when `instance` is a NAT instance the pack config allows a public IP; else why not ("" if not named).
+
+    Allowed means a declared NAT instance (undeclared_nat_instance) that is the target of the
+    default route of at least one private route table. A table is private when it routes nothing
+    to an internet gateway (the test the RDS rules use). A table the graph does not hold (found by
+    a lookup, or an id not known in preview) is taken as private: its one default route is the
+    instance, so it has none to an internet gateway.
+    """
+    why = undeclared_nat_instance(graph, instance, config)
+    if why is not None:
+        return why
     routes = _default_routes_to(graph, instance)
     private = [route for route, tables in routes if not any(_routes_to_internet(graph, t) for t in tables)]
     if not private:
@@ -132,6 +145,53 @@ def check_public_ip(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, s
         for i, nic in enumerate(as_list(graph.get(template, "networkInterfaces"))):
             if isinstance(nic, Mapping) and is_true(nic.get("associatePublicIpAddress")):
                 yield template, f"networkInterfaces[{i}].associatePublicIpAddress is true."
+
+
+DEFAULT_DESTINATIONS = {"0.0.0.0/0", "::/0"}
+
+
+def _instance_behind(graph: StackGraph, holder: Any, key: str, value: Any) -> Any | None:
+    """The EC2 instance whose network interface `value` is (by id, or by the engine's dependency of `key`)."""
+    if isinstance(value, str) and value and not is_unknown(value):
+        for instance in graph.of_type(*EC2_INSTANCES):
+            if graph.get(instance, "primaryNetworkInterfaceId") == value:
+                return instance
+    behind = graph.referenced(holder, key, EC2_INSTANCES)
+    return behind[0] if len(behind) == 1 else None
+
+
+def _default_routes_to_interfaces(graph: StackGraph) -> Iterator[tuple[Any, str, Any, Any]]:
+    """(resource, route description, interface value, instance or None) per default route to a network interface."""
+    for route in graph.of_type(ROUTE):
+        destination = graph.get(route, "destinationCidrBlock") or graph.get(route, "destinationIpv6CidrBlock")
+        value = graph.get(route, "networkInterfaceId")
+        if destination in DEFAULT_DESTINATIONS and value not in (None, ""):
+            yield route, f"its {destination} route", value, _instance_behind(graph, route, "networkInterfaceId", value)
+    for table in graph.of_type(*ROUTE_TABLES):
+        routes = graph.get(table, "routes")
+        for i, route in enumerate(as_list(routes)):
+            if not isinstance(route, Mapping):
+                continue
+            destination = route.get("cidrBlock") or route.get("ipv6CidrBlock")
+            value = route.get("networkInterfaceId")
+            if destination in DEFAULT_DESTINATIONS and value not in (None, ""):
+                instance = _instance_behind(graph, table, "routes", value)
+                yield table, f"routes[{i}] ({destination})", value, instance
+
+
+def check_default_route_targets(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    """Checkov CKV2_AWS_35's concern: an instance as a subnet's default route is a NAT device nobody declared."""
+    for resource, where, value, instance in _default_routes_to_interfaces(graph):
+        if instance is None:
+            if is_unknown(value):
+                continue  # an interface not known yet and no dependency to follow: cannot tell
+            yield resource, (f"{where} goes to network interface {value}, which is no NAT instance the stack declares.")
+            continue
+        why = undeclared_nat_instance(graph, instance, config)
+        if why is None:
+            continue
+        detail = f"It is listed under natInstances, but {why}." if why else "It is not listed under natInstances."
+        yield resource, f"{where} goes to instance {instance.name}. {detail}"
 
 
 def check_key_pair(props: dict, config: Mapping, args: Any) -> Iterator[str]:
@@ -188,6 +248,45 @@ def check_privileged(props: dict, config: Mapping, args: Any) -> Iterator[str]:
     for c in containers(props) or []:
         if is_true(c.get("privileged")):
             yield f"container {c.get('name', '?')} is privileged (root on the host)."
+
+
+# The tag a task definition carries when its service opted out of a read-only root filesystem,
+# with the reason (the service config's `writableRootReason`).
+WRITABLE_ROOT_TAG = "WritableRootFilesystem"
+
+
+def check_readonly_root(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    tags = props.get("tags")
+    if is_unknown(tags) or (isinstance(tags, Mapping) and str(tags.get(WRITABLE_ROOT_TAG) or "").strip()):
+        return
+    for c in containers(props) or []:
+        value = c.get("readonlyRootFilesystem")
+        if not is_true(value) and not is_unknown(value):
+            yield (
+                f"container {c.get('name', '?')} has a writable root filesystem and the task definition gives no "
+                f"reason (tag {WRITABLE_ROOT_TAG})."
+            )
+
+
+def check_host_namespaces(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    # "If the host PID mode is used, there's a heightened risk of undesired process namespace
+    # exposure" (TaskDefinition pidMode, ECS API Reference); ipcMode host shares the host's
+    # shared memory the same way. Fargate accepts neither, EC2 capacity would.
+    for key in ("pidMode", "ipcMode"):
+        if props.get(key) == "host":
+            yield f"{key} is host: the containers share the host's namespace and see or signal its processes."
+
+
+def check_codebuild_privileged(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    environment = props.get("environment")
+    if not isinstance(environment, Mapping) or not is_true(environment.get("privilegedMode")):
+        return
+    allowed = [p for p in as_list(config.get("privilegedProjects")) if isinstance(p, str)]
+    if not any(fnmatch.fnmatchcase(args.name, pattern) for pattern in allowed):
+        yield (
+            f"project {args.name} runs privileged (a Docker daemon with root on the build host) and matches no "
+            "pattern under privilegedProjects."
+        )
 
 
 def check_logging(props: dict, config: Mapping, args: Any) -> Iterator[str]:
@@ -322,6 +421,16 @@ POLICIES = [
         "private route table's 0.0.0.0/0 route at its network interface.",
         PolicyConfigSchema(properties={"natInstances": {"type": "array", "items": {"type": "string"}, "default": []}}),
     ),
+    stack_policy(
+        "ec2-default-route-nat-instances-only",
+        "No route table sends its default route (0.0.0.0/0, ::/0) to an instance's network interface unless "
+        "the instance is a NAT instance named under `natInstances` with source/destination check off.",
+        MANDATORY,
+        check_default_route_targets,
+        "use a NAT gateway, or declare the NAT instance: list its name under natInstances in the pack config "
+        "(as for ec2-no-public-ip) and set sourceDestCheck=False.",
+        PolicyConfigSchema(properties={"natInstances": {"type": "array", "items": {"type": "string"}, "default": []}}),
+    ),
     resource_policy(
         "ec2-no-key-pair",
         "EC2 instances and launch templates carry no SSH key pair: access is through SSM Session Manager.",
@@ -353,6 +462,37 @@ POLICIES = [
         [TASK_DEFINITION],
         check_privileged,
         "remove privileged (Fargate refuses it anyway); add only the Linux capabilities needed.",
+    ),
+    resource_policy(
+        "ecs-readonly-root-filesystem",
+        "ECS containers run with a read-only root filesystem unless the task definition says why not "
+        "(tag WritableRootFilesystem, from the service's writableRootReason).",
+        ADVISORY,
+        [TASK_DEFINITION],
+        check_readonly_root,
+        "leave readonlyRootFilesystem on and list the paths the image writes under writablePaths; or set "
+        "writableRootReason on the service to say why it needs a writable root.",
+    ),
+    resource_policy(
+        "ecs-no-host-namespaces",
+        "ECS task definitions do not share the host's process or IPC namespace (pidMode / ipcMode host).",
+        MANDATORY,
+        [TASK_DEFINITION],
+        check_host_namespaces,
+        'remove pidMode/ipcMode or use "task" to share them between the task\'s own containers only.',
+    ),
+    resource_policy(
+        "codebuild-privileged-allow-list",
+        "CodeBuild projects run in privileged mode only when their name matches a pattern of the pack config's "
+        "privilegedProjects (the projects that build container images).",
+        ADVISORY,
+        [CODEBUILD_PROJECT],
+        check_codebuild_privileged,
+        "turn privilegedMode off, or add the project (a glob on its resource name, e.g. *-pipeline-build) to "
+        "privilegedProjects in the pack config.",
+        PolicyConfigSchema(
+            properties={"privilegedProjects": {"type": "array", "items": {"type": "string"}, "default": []}}
+        ),
     ),
     resource_policy(
         "ecs-container-logging",
@@ -404,11 +544,15 @@ POLICIES = [
 COVERS: dict[str, list[str]] = {
     "ec2-imdsv2-required": ["CKV_AWS_79"],
     "ec2-no-public-ip": ["CKV_AWS_88", "awsguard:ec2-instance-no-public-ip"],
+    "ec2-default-route-nat-instances-only": ["CKV2_AWS_35"],
     "ec2-no-key-pair": [],
     "ec2-encrypted-volumes": ["AwsSolutions-EC26", "CKV_AWS_3", "CKV_AWS_8", "awsguard:encrypted-volumes"],
     "ecs-no-public-ip": ["CKV_AWS_333"],
     "ecs-no-privileged-containers": ["CKV_AWS_334"],
     "ecs-container-logging": ["AwsSolutions-ECS7"],
+    "ecs-readonly-root-filesystem": ["CKV_AWS_336"],
+    "ecs-no-host-namespaces": ["CKV_AWS_335"],
+    "codebuild-privileged-allow-list": ["AwsSolutions-CB3", "CKV_AWS_316"],
     "ecs-no-secrets-in-environment": [],
     "ecs-arm64-not-on-fargate-spot": [],
     "ecs-service-waits-for-capacity-providers": [],

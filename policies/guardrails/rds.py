@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .common import (
+    ADVISORY,
     MANDATORY,
     StackGraph,
     Unparsable,
@@ -28,6 +29,7 @@ from .common import (
 )
 from .iam import DB_USER_ARN, DOCUMENT_TYPES, allow_statements, grants_rds_connect
 from .types import (
+    DB_PARAMETER_GROUP,
     DB_SUBNET_GROUP,
     DEFAULT_ROUTE_TABLE,
     DEFAULT_SUBNET,
@@ -73,6 +75,25 @@ def check_password(props: dict, config: Mapping, args: Any) -> Iterator[str]:
     for key in ("password", "passwordWo", "masterPassword", "masterPasswordWo"):
         if props.get(key) not in (None, ""):
             yield f"{key} is set: the master password passes through the program, its config and its state."
+
+
+# What each engine's exports must hold: the server log, where connections, authentication failures
+# and slow statements land ("Publishing database logs to Amazon CloudWatch Logs", RDS User Guide;
+# valid types per engine in "CloudwatchLogsExportConfiguration", RDS API Reference).
+REQUIRED_LOG_EXPORTS = {"postgres": "postgresql", "mysql": "error", "mariadb": "error"}
+
+
+def check_log_exports(props: dict, config: Mapping, args: Any) -> Iterator[str]:
+    engine, exports = props.get("engine"), props.get("enabledCloudwatchLogsExports")
+    if is_unknown(engine) or has_unknown(exports):
+        return
+    wanted = REQUIRED_LOG_EXPORTS.get(str(engine or ""))
+    exports = [e for e in as_list(exports) if isinstance(e, str)]
+    if wanted and wanted not in exports:
+        shown = exports or "(none)"
+        yield f"enabledCloudwatchLogsExports {shown} lacks {wanted!r}: the server log stays on the instance."
+    elif not wanted and not exports:
+        yield "enabledCloudwatchLogsExports is empty: the database's logs stay on the instance."
 
 
 # --- over the graph ---------------------------------------------------------------------------
@@ -211,6 +232,64 @@ def check_db_security_groups(graph: StackGraph, config: Mapping) -> Iterator[tup
                 yield rule, f"ingress to database security group {sg.name} from {', '.join(cidrs)}."
 
 
+# The parameter that makes the server refuse unencrypted connections, per engine: rds.force_ssl
+# for PostgreSQL ("Requiring an SSL connection to a PostgreSQL DB instance", in "Using SSL with a
+# PostgreSQL DB instance", RDS User Guide: 0 by default before PostgreSQL 15) and SQL Server;
+# require_secure_transport for MySQL and MariaDB. Default parameter groups cannot be changed, so
+# an instance on one enforces whatever its engine version's default is: the rule asks for a group
+# of the stack that says so.
+TLS_PARAMETERS = {
+    "postgres": "rds.force_ssl",
+    "mysql": "require_secure_transport",
+    "mariadb": "require_secure_transport",
+}
+TLS_ON = frozenset({"1", "on", "true"})
+
+
+def _tls_parameter(engine: str) -> str | None:
+    return "rds.force_ssl" if engine.startswith("sqlserver") else TLS_PARAMETERS.get(engine)
+
+
+def check_force_ssl(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    for instance in graph.of_type(RDS_INSTANCE):
+        engine = graph.get(instance, "engine")
+        if is_unknown(engine):
+            continue
+        parameter = _tls_parameter(str(engine or ""))
+        if parameter is None:
+            continue  # Oracle and Db2 enforce TLS through an option group or listener, not a parameter
+        name = graph.get(instance, "parameterGroupName")
+        groups = graph.referenced(instance, "parameterGroupName", [DB_PARAMETER_GROUP])
+        if not groups:
+            if name in (None, "") or (isinstance(name, str) and name.startswith("default.")):
+                yield (
+                    instance,
+                    (
+                        f"it uses the engine's default parameter group, which cannot set {parameter}=1: "
+                        "unencrypted connections are accepted."
+                    ),
+                )
+            continue  # a group outside the stack, or a name not known yet: cannot tell
+        for group in groups:
+            parameters = graph.get(group, "parameters")
+            if has_unknown(parameters):
+                continue
+            values = {
+                str(p.get("name")): str(p.get("value", "")).lower()
+                for p in as_list(parameters)
+                if isinstance(p, Mapping)
+            }
+            if values.get(parameter) not in TLS_ON:
+                found = values.get(parameter, "not set")
+                yield (
+                    instance,
+                    (
+                        f"its parameter group {group.name} has {parameter} {found}: "
+                        "unencrypted connections are accepted."
+                    ),
+                )
+
+
 def _connect_grants(graph: StackGraph) -> Iterator[tuple[Any, list[str]]]:
     """(identity-policy resource, the dbuser ARNs it grants rds-db:connect on) for every known grant.
 
@@ -299,6 +378,24 @@ POLICIES = [
         "an address range.",
     ),
     stack_policy(
+        "rds-force-ssl",
+        "RDS instances use a parameter group of the stack that refuses unencrypted connections "
+        "(rds.force_ssl=1 for PostgreSQL and SQL Server, require_secure_transport=1 for MySQL and MariaDB).",
+        MANDATORY,
+        check_force_ssl,
+        "give the instance its own parameter group with rds.force_ssl=1 (components/database.py does).",
+    ),
+    resource_policy(
+        "rds-log-exports",
+        "RDS instances export their server log to CloudWatch Logs (postgresql for PostgreSQL, error for MySQL "
+        "and MariaDB; any export for other engines).",
+        ADVISORY,
+        [RDS_INSTANCE],
+        check_log_exports,
+        'set enabledCloudwatchLogsExports=["postgresql", "upgrade"] and create the log groups with a retention '
+        "first (components/database.py does).",
+    ),
+    stack_policy(
         "rds-iam-auth-where-connect-is-granted",
         "An RDS instance or cluster that an identity policy grants rds-db:connect to (named by its resource id) has "
         "IAM database authentication enabled.",
@@ -317,4 +414,6 @@ COVERS: dict[str, list[str]] = {
     "rds-isolated-subnets": [],
     "rds-security-group-no-cidr-ingress": [],
     "rds-iam-auth-where-connect-is-granted": [],
+    "rds-force-ssl": ["CKV2_AWS_69"],
+    "rds-log-exports": ["CKV_AWS_129"],
 }
