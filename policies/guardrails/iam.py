@@ -337,8 +337,9 @@ def _service_principals(principal: Any) -> list[str]:
     return _known_strings(principal.get("Service"))
 
 
-def _ties_to_source(condition: Any) -> bool:
-    """True if some operator (not ...IfExists) checks a source key against a value other than "*"."""
+def _pins(condition: Any, keys: frozenset[str]) -> bool:
+    """True if some operator (not ...IfExists, which passes when the key is absent) checks one of `keys`
+    against values other than "*"."""
     if not isinstance(condition, Mapping):
         return False
     for operator, block in condition.items():
@@ -346,7 +347,7 @@ def _ties_to_source(condition: Any) -> bool:
             continue
         for key, value in block.items():
             values = as_list(value)
-            if str(key).lower() in SOURCE_CONDITION_KEYS and values and all(v not in ("*", "") for v in values):
+            if str(key).lower() in keys and values and all(v not in ("*", "") for v in values):
                 return True
     return False
 
@@ -368,7 +369,7 @@ def check_service_principal_conditions(props: dict, config: Mapping, args: Any) 
             for service in _service_principals(statement.get("Principal"))
             if not any(args.resource_type.startswith(t) and service == s for t, s in NO_SOURCE_CONTEXT)
         ]
-        if services and not _ties_to_source(statement.get("Condition")):
+        if services and not _pins(statement.get("Condition"), SOURCE_CONDITION_KEYS):
             yield (
                 f"{key} statement {statement.get('Sid') or i}: {', '.join(services)} may act here on behalf of any "
                 "account (no aws:SourceAccount, aws:SourceArn or aws:SourceOrgID condition)."
@@ -411,20 +412,6 @@ def _anyone(principal: Any) -> bool:
     return principal == "*" or (isinstance(principal, Mapping) and "*" in _known_strings(principal.get("AWS")))
 
 
-def _limits_callers(condition: Any) -> bool:
-    """True if some operator (not ...IfExists) pins the caller's account, organization, principal or source."""
-    if not isinstance(condition, Mapping):
-        return False
-    for operator, block in condition.items():
-        if not isinstance(block, Mapping) or str(operator).lower().endswith("ifexists"):
-            continue
-        for key, value in block.items():
-            values = as_list(value)
-            if str(key).lower() in CALLER_CONDITION_KEYS and values and all(v not in ("*", "") for v in values):
-                return True
-    return False
-
-
 def check_anonymous_principal(props: dict, config: Mapping, args: Any) -> Iterator[str]:
     key = ANONYMOUS_PRINCIPAL_TYPES[args.resource_type]
     try:
@@ -440,7 +427,7 @@ def check_anonymous_principal(props: dict, config: Mapping, args: Any) -> Iterat
             continue
         if "NotPrincipal" in statement:
             yield f"{key} statement {statement.get('Sid') or i}: Allow with NotPrincipal grants everyone else."
-        elif _anyone(statement.get("Principal")) and not _limits_callers(statement.get("Condition")):
+        elif _anyone(statement.get("Principal")) and not _pins(statement.get("Condition"), CALLER_CONDITION_KEYS):
             yield (
                 f'{key} statement {statement.get("Sid") or i}: allows any AWS principal ("*") without a condition '
                 "that limits the callers to an account, organization or source (aws:PrincipalAccount, "
