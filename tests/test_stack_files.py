@@ -26,6 +26,8 @@ from components.config import load, reference
 from offline import plan, policycheck
 from offline.harness import CapturedGraph, evaluate, stack_names
 
+pytestmark = pytest.mark.heavy  # the plan command previews in processes of its own
+
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = stack_names()
 

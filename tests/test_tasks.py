@@ -17,6 +17,8 @@ import yaml
 
 import tasks
 
+pytestmark = pytest.mark.heavy  # runs commands in processes of its own
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
