@@ -83,9 +83,14 @@ def test(*pytest_args: str) -> None:
 
 
 def parallel(pytest_args: tuple[str, ...]) -> list[str]:
-    """pytest-xdist's options for one worker per core, unless the arguments choose the workers themselves."""
+    """pytest-xdist's options for one worker per core, unless the arguments choose the workers themselves.
+
+    Each test module runs whole on one worker: its module fixtures and the evaluations its tests
+    share (tests/helpers.py keeps one per config per process) are made once, not once per worker.
+    Modules run in the order collected (tests/conftest.py puts the heavy ones first).
+    """
     chosen = any(a.startswith(("-n", "--numprocesses", "--dist")) or a.endswith("no:xdist") for a in pytest_args)
-    return [] if chosen else ["-n", "auto"]
+    return [] if chosen else ["-n", "auto", "--dist", "loadscope", "--no-loadscope-reorder"]
 
 
 def lint() -> None:

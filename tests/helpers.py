@@ -6,6 +6,7 @@ edited freely, and get only the checks in `test_stack_files.py` that hold for an
 """
 
 import copy
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,15 @@ FIXTURE_NAMES = (SMALL, PRODLIKE, FULL, NAT_INSTANCE)
 
 
 def fixture_config(name: str) -> dict[str, Any]:
-    """The config map of `tests/fixtures/Pulumi.<name>.yaml` as the program reads it (secure values: placeholders)."""
+    """The config map of `tests/fixtures/Pulumi.<name>.yaml` as the program reads it (secure values: placeholders).
+
+    Each caller gets a copy of its own to edit; the file is read once per test process.
+    """
+    return copy.deepcopy(_fixture_config(name))
+
+
+@functools.cache
+def _fixture_config(name: str) -> dict[str, Any]:
     path = FIXTURES / f"Pulumi.{name}.yaml"
     assert path.is_file(), f"no fixture {path.name} in {FIXTURES}"
     return stack_config(name, root=FIXTURES)
@@ -42,7 +51,7 @@ def evaluate_fixture(name: str, **options: Any) -> CapturedGraph:
 
 def with_config(name: str, change: Callable[[dict[str, Any]], Any], **options: Any) -> CapturedGraph:
     """Evaluates the fixture environment `name` after `change` edited a copy of its config map."""
-    config = copy.deepcopy(fixture_config(name))
+    config = fixture_config(name)
     change(config)
     return evaluated(name, config, **options)
 

@@ -15,6 +15,8 @@ from offline import plan
 from offline.harness import StackFileError, stack_config
 from offline.harness.urns import urn
 
+pytestmark = pytest.mark.heavy  # runs commands in processes of its own
+
 BROKEN = """\
 config:
   aws:region: eu-west-1

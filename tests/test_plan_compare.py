@@ -15,6 +15,8 @@ from plan_repo import SMALL, copy_repository, git, run
 from offline import compare, plan
 from offline.harness import stack_config
 
+pytestmark = pytest.mark.heavy  # runs commands in processes of its own
+
 WORKER = """\
     - name: worker
       image: public.ecr.aws/nginx/nginx:1.27-alpine

@@ -8,9 +8,10 @@ import importlib
 import importlib.metadata
 import re
 
+import pulumi
 import pytest
 
-from offline.harness import ROOT, sdk
+from offline.harness import ROOT, evaluate, sdk
 from offline.harness.mock_aws import AwsMocks
 
 PINNED_IN = {
@@ -57,3 +58,19 @@ def test_the_private_proxies_the_pack_reads_are_still_there():
     """The pack unwraps pulumi_policy's property proxies itself (policies/guardrails/common.py)."""
     proxy = importlib.import_module("pulumi_policy.proxy")
     assert hasattr(proxy, "_DictProxy") and hasattr(proxy, "_ListProxy")
+
+
+def test_a_run_reads_no_call_stacks_and_leaves_the_sdk_as_it_was_even_when_the_program_fails():
+    """The SDK's call-stack capture for each registration is off during a run only (sdk.run says why)."""
+    resource = importlib.import_module("pulumi.runtime.resource")
+    before = resource._get_stack_trace
+    during = []
+
+    def failing() -> None:
+        during.append(resource._get_stack_trace)
+        raise pulumi.RunError("stop")
+
+    graph = evaluate("demo", {"aws:region": "eu-west-1"}, program=failing)
+    assert graph.error == "stop"
+    assert during[0] is not before and during[0]().frames == []
+    assert resource._get_stack_trace is before

@@ -18,6 +18,8 @@ import pytest
 import yaml
 from readme_edits import ROOT, add_environment, add_service, copy_repository, readme_section, stack_files
 
+pytestmark = pytest.mark.heavy  # runs commands in processes of its own
+
 # The modules whose tests read the repository's own stack files.
 READS_STACK_FILES = ["tests/test_stack_files.py", "tests/test_workflows.py"]
 # Left out there: it plans a pull request of its own, on a copy of the copy, and takes a while.

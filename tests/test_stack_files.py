@@ -12,28 +12,36 @@ files as the README says keeps these checks green.
 """
 
 import contextlib
-import functools
 import io
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 import yaml
+from helpers import evaluated
 
 from components.config import load, reference
 from offline import plan, policycheck
-from offline.harness import CapturedGraph, evaluate, stack_names
+from offline.harness import CapturedGraph, evaluate, stack_config, stack_names
+
+pytestmark = pytest.mark.heavy  # the plan command previews in processes of its own
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = stack_names()
 
 
-@functools.cache
 def graph(stack: str, preview: bool) -> CapturedGraph:
     """The stack's program as a deployment (deployed-looking values) or as its first preview (unknowns)."""
-    return evaluate(stack, preview=preview)
+    return evaluate_once(stack, preview=preview)
+
+
+def evaluate_once(stack: str, config: dict[str, Any] | None = None, **options: Any) -> CapturedGraph:
+    """`evaluate` of the stack file's config, once per test process (helpers.evaluated): the tests
+    here and the plan and policy commands they run all evaluate the same few stacks."""
+    return evaluated(stack, stack_config(stack) if config is None else config, **options)
 
 
 def test_the_repository_has_stack_files():
@@ -85,7 +93,12 @@ def plan_run(tmp_path_factory) -> tuple[int, str, Path]:
     """`python3 tasks.py plan --json DIR/{stack}.json --diagram DIR/{stack}.md` over every stack, once."""
     out = tmp_path_factory.mktemp("plan")
     printed = io.StringIO()
-    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        contextlib.redirect_stdout(printed),
+        contextlib.redirect_stderr(printed),
+    ):
+        patch.setattr(plan, "evaluate", evaluate_once)
         code = plan.main(["--json", str(out / "{stack}.json"), "--diagram", str(out / "{stack}.md")])
     return code, printed.getvalue(), out
 
@@ -113,7 +126,8 @@ def test_an_unknown_stack_is_a_usage_error(capsys):
     assert f"no Pulumi.no-such-stack.yaml; stacks: {', '.join(STACKS)}" in capsys.readouterr().err
 
 
-def test_the_policy_command_checks_every_stack_and_prints_timings(capsys):
+def test_the_policy_command_checks_every_stack_and_prints_timings(capsys, monkeypatch):
+    monkeypatch.setattr(policycheck, "evaluate", evaluate_once)
     assert policycheck.main([]) == 0
     out = capsys.readouterr().out
     for stack in STACKS:

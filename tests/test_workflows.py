@@ -32,6 +32,8 @@ from offline import compare
 from offline.harness import stack_names
 from offline.policycheck import new_analyzer, reconcile
 
+pytestmark = pytest.mark.heavy  # runs commands in processes of its own
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 WORKFLOW_FILES = sorted([*WORKFLOWS.glob("*.yml"), *WORKFLOWS.glob("*.yaml")])

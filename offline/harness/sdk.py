@@ -60,6 +60,10 @@ _configure = _internal("pulumi.runtime.settings", "configure")
 _set_all_config = _internal("pulumi.runtime.config", "set_all_config")
 _run_in_stack = _internal("pulumi.runtime.stack", "run_in_stack")
 _sync_await = _internal("pulumi.runtime.sync_await", "_sync_await")
+# Where each registration's call stack is read; the module the SDK looks it up in at every registration.
+_STACK_TRACE_MODULE = "pulumi.runtime.resource"
+_get_stack_trace = _internal(_STACK_TRACE_MODULE, "_get_stack_trace")
+_StackTrace = _internal("pulumi.runtime.proto.source_pb2", "StackTrace")
 
 
 def install_mocks(monitor: Any, logger: Any, *, project: str, stack: str, dry_run: bool, root_directory: str) -> None:
@@ -85,8 +89,24 @@ def set_config(values: Mapping[str, str], secret_keys: list[str]) -> None:
 
 
 def run(program: Callable[[], Any]) -> None:
-    """Runs `program` as the stack's program and waits until every registration is done."""
-    _sync_await(_run_in_stack(program))
+    """Runs `program` as the stack's program and waits until every registration is done.
+
+    Meanwhile registrations carry no call stack. The SDK walks the whole Python stack of every
+    registration and turns each frame into a file URI (a quarter of a run's time) for the
+    engine's `sourcePosition` and `stackTrace` fields, which only locate a resource in the
+    program's source for the CLI's messages. The mock monitor drops them and the captured graph
+    records neither, so nothing here depends on them.
+    """
+    module = importlib.import_module(_STACK_TRACE_MODULE)
+    module._get_stack_trace = _no_stack_trace
+    try:
+        _sync_await(_run_in_stack(program))
+    finally:
+        module._get_stack_trace = _get_stack_trace
+
+
+def _no_stack_trace() -> Any:
+    return _StackTrace()
 
 
 def registered_state(monitor: Any, urn: str) -> dict[str, Any]:
