@@ -399,7 +399,6 @@ ANCHORS: dict[str, Anchor] = {
     "CKV_AWS_158": Anchor(
         CHECKOV,
         "CloudWatch log groups are encrypted with KMS",
-        "not covered yet: log groups use CloudWatch's own encryption; a CMK for application and audit logs in prod is to follow",
     ),
     "CKV_AWS_338": Anchor(
         CHECKOV,
