@@ -176,8 +176,12 @@ def check_retention(props: dict, config: Mapping, args: Any) -> Iterator[str]:
     value = props.get("retentionInDays")
     if is_unknown(value):
         return
-    if not number(value):
+    days = number(value)
+    if not days:
         yield "retentionInDays is not set: the logs are kept (and billed) forever."
+    elif days < config.get("minimumRetentionDays", 1):
+        minimum = int(config["minimumRetentionDays"])
+        yield f"retentionInDays is {int(days)}; this environment keeps logs at least {minimum} days."
 
 
 # What CloudWatch Logs asks of a log group's key: GenerateDataKey to encrypt new data, Decrypt to read it back
@@ -346,11 +350,13 @@ POLICIES = [
     ),
     resource_policy(
         "log-group-retention",
-        "CloudWatch log groups have a retention period.",
+        "CloudWatch log groups have a retention period, at least `minimumRetentionDays` (pack config) long.",
         ADVISORY,
         [LOG_GROUP],
         check_retention,
-        "set retentionInDays (e.g. 30 in dev, 365 in prod).",
+        "set retentionInDays (e.g. 30 in dev, 365 in prod: the logRetentionDays of the service, pipeline, database "
+        "or WAF config).",
+        PolicyConfigSchema(properties={"minimumRetentionDays": {"type": "integer", "minimum": 1, "default": 1}}),
     ),
     stack_policy(
         "logs-encrypted-with-cmk",
@@ -424,7 +430,7 @@ COVERS: dict[str, list[str]] = {
     ],
     "s3-encrypted": ["AwsSolutions-S3", "CKV_AWS_19"],
     "s3-tls-only": ["AwsSolutions-S10"],
-    "log-group-retention": ["CKV_AWS_66"],
+    "log-group-retention": ["CKV_AWS_66", "CKV_AWS_338"],
     "logs-encrypted-with-cmk": ["CKV_AWS_158"],
     "ecr-scan-on-push": ["CKV_AWS_163"],
     "rds-backup-retention": ["AwsSolutions-RDS13", "CKV_AWS_133", "awsguard:rds-instance-backup-enabled"],
