@@ -137,9 +137,9 @@ def logs_key(
                 f"logs.{account.region}.amazonaws.com",
                 LOGS_KEY_ACTIONS,
                 # The context value is the log group's ARN as text: exact names compare as strings, name patterns
-                # with ArnLike, as AWS's own CloudWatchLogsAPIKeyAccess policy matches this key.
+                # with StringLike (a string condition key in the IAM reference, wildcards allowed).
                 {
-                    "ArnLike" if any("*" in group for group in log_groups) else "StringEquals": {
+                    "StringLike" if any("*" in group for group in log_groups) else "StringEquals": {
                         "kms:EncryptionContext:aws:logs:arn": arns[0] if len(arns) == 1 else arns
                     }
                 },

@@ -28,7 +28,7 @@ def test_every_log_group_uses_the_stacks_key_which_lets_cloudwatch_logs_encrypt_
     assert key.inputs["enableKeyRotation"] is True
     grant = _logs_grant(key)
     assert {"kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt"} <= set(grant["Action"])
-    patterns = grant["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    patterns = grant["Condition"]["StringLike"]["kms:EncryptionContext:aws:logs:arn"]
     assert all(p.startswith("arn:aws:logs:eu-west-1:123456789012:log-group:") for p in patterns)
     groups = [g for g in graph.of_type(LOG_GROUP) if g.name != "cluster-waf-logs"]
     assert {g.name for g in groups} >= {"web-logs", "api-logs", "database-postgresql-logs", "web-pipeline-logs"}
