@@ -10,7 +10,7 @@ from components.boundary import bound_every_role
 from components.cluster import Cluster, ClusterArgs
 from components.config import SSM_ENDPOINTS, listener_priority, load
 from components.database import Database, DatabaseArgs
-from components.monitoring import AlarmTopic, AlarmTopicArgs, Dashboard, DashboardArgs
+from components.monitoring import AlarmTopic, AlarmTopicArgs, Dashboard, DashboardArgs, LogsKey, LogsKeyArgs
 from components.naming import Naming
 from components.network import Network, NetworkArgs
 from components.pipeline import Pipeline, PipelineArgs, github_connection
@@ -23,6 +23,8 @@ aws_provider = naming.provider(cfg.region)
 account = Account.lookup(cfg.region, aws_provider)  # once: every ARN and trust condition names it
 bound_every_role(cfg.iam, naming.project, account)  # every role any component registers (components/boundary.py)
 in_env = pulumi.ResourceOptions(provider=aws_provider)
+if cfg.monitoring.logs_kms_key:
+    LogsKey("logs", LogsKeyArgs(naming, account), opts=in_env)  # first: every log group from here on uses it
 
 # Network, then data: the database in the isolated subnets, the bastion that reaches it.
 network = Network("network", NetworkArgs(cfg.network, naming, account), opts=in_env)

@@ -95,6 +95,60 @@ def service_grant(sid: str, service: str, actions: Sequence[str], condition: Map
     return allow(sid, list(actions), "*", principal={"Service": service}, condition=condition)
 
 
+# What CloudWatch Logs does with the key of an encrypted log group ("Encrypt log data in CloudWatch Logs using
+# AWS Key Management Service", Amazon CloudWatch Logs user guide, step 2: the key policy).
+LOGS_KEY_ACTIONS = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+]
+
+
+def logs_key(
+    name: str,
+    *,
+    alias: str,
+    description: str,
+    account: Account,
+    log_groups: Sequence[str],
+    parent: pulumi.Resource,
+    sid: str = "CloudWatchLogsEncryptsTheseLogGroups",
+) -> aws.kms.Key:
+    """A storage key CloudWatch Logs may use for the log groups named by `log_groups` only (names, `*` patterns).
+
+    CloudWatch Logs calls KMS with the log group's ARN as encryption context, so the condition holds the key to
+    this account's groups of those names: the confused-deputy guard of a key policy for a service principal. A log
+    group is created with its key, so the key (and the policy inside it) exists first: the group's `kmsKeyId` is
+    the key's ARN (a key id or alias is refused by AssociateKmsKey/CreateLogGroup).
+    """
+    arns = [account.arn("logs", f"log-group:{group}") for group in log_groups]
+    return encryption_key(
+        name,
+        alias=alias,
+        description=description,
+        parent=parent,
+        policy=key_policy(
+            account,
+            service_grant(
+                sid,
+                f"logs.{account.region}.amazonaws.com",
+                LOGS_KEY_ACTIONS,
+                # The context value is the log group's ARN as text: exact names compare as strings, name patterns
+                # with StringLike (a string condition key in the IAM reference, wildcards allowed).
+                {
+                    "StringLike" if any("*" in group for group in log_groups) else "StringEquals": {
+                        "kms:EncryptionContext:aws:logs:arn": arns[0] if len(arns) == 1 else arns
+                    }
+                },
+            ),
+        ),
+        **STORAGE_KEY,
+    )
+
+
 def key_policy(account: Account, *grants: Mapping[str, Any]) -> str:
     """The account owns the key (KEY_OWNER_ACTIONS); each of `grants` lets one service use it."""
     owner = allow("AccountOwnsTheKey", KEY_OWNER_ACTIONS, "*", principal={"AWS": account.arn("iam", "root", region="")})

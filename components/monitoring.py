@@ -9,6 +9,7 @@ the account.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from components.account import Account
 from components.config import MonitoringConfig
 from components.contracts import ClusterRefs, ServiceRefs
 from components.iam import allow, deny, document
-from components.kms import encryption_key, key_policy, service_grant
+from components.kms import encryption_key, key_policy, logs_key, service_grant
 from components.naming import Naming
 
 
@@ -104,6 +105,62 @@ class AlarmTopic(pulumi.ComponentResource):
         self.topic_arn = topic.arn
         self.key_arn = key.arn
         self.register_outputs({"topicArn": self.topic_arn, "keyArn": self.key_arn})
+
+
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
+@dataclass(frozen=True)
+class LogsKeyArgs:
+    naming: Naming
+    account: Account
+
+
+class LogsKey(pulumi.ComponentResource):
+    """One customer managed key for every log group of the environment (`monitoring.logsKmsKey`).
+
+    Built before anything else: from then on a stack transformation gives every log group the program registers
+    (whichever component makes it, now or later) this key, unless it names a key of its own (the AWS WAF log
+    group). The key policy lets CloudWatch Logs use it for the environment's log group names only; a log group
+    named outside them would fail at create, so the program refuses it first.
+    """
+
+    key_arn: pulumi.Output[str]
+    log_groups: tuple[str, ...]  # the name patterns the key policy allows
+
+    def __init__(self, name: str, args: LogsKeyArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ecs-platform:monitoring:LogsKey", name, None, opts)
+        naming = args.naming
+        stack = f"{naming.project}-{naming.env}"
+        self.log_groups = (
+            naming.path("*"),  # services, builds, flow logs: /<project>/<env>/...
+            f"/aws/rds/instance/{stack.lower()}-*",  # RDS log exports, named by RDS after the instance
+            f"/aws/vendedlogs/states/{stack}-*",  # Step Functions' vended-logs prefix
+        )
+        key = logs_key(
+            name,
+            alias=naming.name("logs", "kms_alias"),
+            description=f"Encrypts the CloudWatch log groups of {stack}",
+            account=args.account,
+            log_groups=self.log_groups,
+            parent=self,
+        )
+        self.key_arn = key.arn
+        pulumi.runtime.register_stack_transformation(self._encrypt)
+        self.register_outputs({"keyArn": self.key_arn})
+
+    def _encrypt(self, args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        if args.type_ != LOG_GROUP or args.props.get("kms_key_id") is not None:
+            return None
+        group = args.props.get("name")
+        if isinstance(group, str) and not any(fnmatch.fnmatchcase(group, p) for p in self.log_groups):
+            raise pulumi.RunError(
+                f"log group {group} is outside the names the logs key may encrypt ({', '.join(self.log_groups)}): "
+                "CloudWatch Logs would refuse to create it. Name it under one of them (components/monitoring.py)."
+            )
+        # The ARN, not the key id or alias: CloudWatch Logs accepts only a key ARN ("Associate a KMS key with a
+        # log group", Amazon CloudWatch Logs user guide). The Output carries the dependency on the key.
+        return pulumi.ResourceTransformationResult(props={**args.props, "kms_key_id": self.key_arn}, opts=args.opts)
 
 
 @dataclass(frozen=True)

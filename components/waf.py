@@ -13,7 +13,7 @@ import pulumi_aws as aws
 
 from components.account import Account
 from components.config import WafConfig
-from components.kms import STORAGE_KEY, encryption_key, key_policy, service_grant
+from components.kms import logs_key
 from components.naming import Naming
 
 # Headers that carry credentials: kept out of the logs, which many more people read than the requests.
@@ -109,32 +109,16 @@ def _logging(name: str, cfg: WafConfig, *, naming: Naming, account: Account, acl
     # AWS WAF delivers only to a destination whose name starts with aws-waf-logs- (AWS WAF developer guide,
     # "Logging web ACL traffic").
     group_name = f"aws-waf-logs-{naming.name('alb')}"
-    group_arn = account.arn("logs", f"log-group:{group_name}")
     # CloudWatch Logs uses the key for this log group only: the encryption context names it ("Encrypt log
     # data in CloudWatch Logs using AWS Key Management Service", Amazon CloudWatch Logs user guide).
-    key = encryption_key(
+    key = logs_key(
         f"{name}-waf-logs",
         alias=naming.name("waf-logs", "kms_alias"),
         description=f"Encrypts the AWS WAF logs in {group_name}",
+        account=account,
+        log_groups=[group_name],
         parent=acl,
-        policy=key_policy(
-            account,
-            service_grant(
-                "CloudWatchLogsEncryptsWafLogs",
-                f"logs.{account.region}.amazonaws.com",
-                [
-                    "kms:Encrypt",
-                    "kms:Decrypt",
-                    "kms:ReEncryptFrom",
-                    "kms:ReEncryptTo",
-                    "kms:GenerateDataKey",
-                    "kms:GenerateDataKeyWithoutPlaintext",
-                ],
-                # The context value is the log group's ARN as text (a string condition key in the IAM reference).
-                {"StringEquals": {"kms:EncryptionContext:aws:logs:arn": group_arn}},
-            ),
-        ),
-        **STORAGE_KEY,
+        sid="CloudWatchLogsEncryptsWafLogs",
     )
     group = aws.cloudwatch.LogGroup(
         f"{name}-waf-logs",

@@ -67,8 +67,14 @@ def test_preview_with_unknown_values_neither_crashes_nor_reports_false_mandatory
 
     result = run(program, preview=True)
     assert result.mandatory == []
-    # The one real finding: bucket "b" has no TLS-only policy (advisory).
-    assert [(f.policy, f.urn.split("::")[-1]) for f in result.findings] == [("s3-tls-only", "b")]
+    # The real findings, all advisory: bucket "b" has no TLS-only policy, lifecycle rules or ownership controls,
+    # and the database's group no description.
+    assert sorted((f.policy, f.urn.split("::")[-1]) for f in result.findings) == [
+        ("s3-acls-disabled", "b"),
+        ("s3-lifecycle", "b"),
+        ("s3-tls-only", "b"),
+        ("sg-descriptions", "db-sg"),
+    ]
 
 
 def test_resource_violations_are_filed_under_the_resource_and_stack_ones_under_theirs():

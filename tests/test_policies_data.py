@@ -21,6 +21,14 @@ def bucket(*, block=True, encrypt=True, tls=True, kind=aws.s3.Bucket, policy_sta
                 bucket=b.id,
                 rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}}],
             )
+        # Lifecycle rules and ACLs disabled, as components/bucket.py builds every bucket.
+        aws.s3.BucketOwnershipControls("artifacts", bucket=b.id, rule={"object_ownership": "BucketOwnerEnforced"})
+        expire = {"days": 30}
+        abort = {"days_after_initiation": 7}
+        rule = {"id": "expire", "status": "Enabled", "filter": {}, "expiration": expire}
+        aws.s3.BucketLifecycleConfiguration(
+            "artifacts", bucket=b.id, rules=[{**rule, "abort_incomplete_multipart_upload": abort}]
+        )
         statements = list(policy_statements)
         if tls:
             statements.append(

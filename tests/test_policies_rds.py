@@ -19,7 +19,7 @@ def database(
 
     def program():
         v = vpc()
-        sg = aws.ec2.SecurityGroup("db-sg", vpc_id=v.vpc_id, **(sg_kwargs or {}))
+        sg = aws.ec2.SecurityGroup("db-sg", vpc_id=v.vpc_id, **{"description": "The database", **(sg_kwargs or {})})
         for rule in group_rules:
             rule(sg)
         group = aws.rds.SubnetGroup("db-subnets", subnet_ids=subnets(v)) if subnet_group else None

@@ -36,6 +36,14 @@ class MonitoringConfig(Model):
         description="5xx responses from a public service's tasks per minute that raise its alarm.",
     )
     evaluation_minutes: int = Field(5, ge=1, le=60, description="Minutes a condition must hold before an alarm fires.")
+    logs_kms_key: bool = Field(
+        False,
+        description=(
+            "Encrypt every CloudWatch log group of the environment (services, builds, flow logs, database exports, "
+            "the rotation state machine) with one customer managed KMS key of the stack (about $1 a month) instead "
+            "of CloudWatch Logs' own encryption. The AWS WAF log group has its own key either way."
+        ),
+    )
 
     @field_validator("alarm_emails")
     @classmethod

@@ -60,13 +60,11 @@ ANCHORS: dict[str, Anchor] = {
     "AwsSolutions-EC27": Anchor(
         CDK_NAG,
         "security group has no description",
-        "not covered yet: descriptions are operations hygiene, every group of the program has one",
     ),
     "AwsSolutions-VPC7": Anchor(CDK_NAG, "VPC has no flow log"),
     "CKV_AWS_23": Anchor(
         CHECKOV,
         "every security group and rule has a description",
-        "not covered yet: descriptions are operations hygiene, every group of the program has one",
     ),
     "CKV_AWS_24": Anchor(CHECKOV, "no security group allows ingress from 0.0.0.0/0 to port 22"),
     "CKV_AWS_25": Anchor(CHECKOV, "no security group allows ingress from 0.0.0.0/0 to port 3389"),
@@ -89,12 +87,11 @@ ANCHORS: dict[str, Anchor] = {
     "CKV_AWS_130": Anchor(
         CHECKOV,
         "VPC subnets do not assign public IPs by default",
-        "not covered yet as such: public subnets are awsx's and map public IPs by design; ec2-no-public-ip and ecs-no-public-ip refuse public addresses on what runs there",
+        "the public tier holds only the load balancer and NAT gateways (awsx maps public IPs there by design, as an internet-facing ALB needs); ec2-no-public-ip and ecs-no-public-ip refuse a public address on anything the program runs, in any subnet",
     ),
     "CKV_AWS_148": Anchor(
         CHECKOV,
         "no default VPC is provisioned",
-        "not covered yet: the program never declares aws.ec2.DefaultVpc",
     ),
     "CKV2_AWS_44": Anchor(
         CHECKOV,
@@ -167,7 +164,6 @@ ANCHORS: dict[str, Anchor] = {
     "CKV_AWS_249": Anchor(
         CHECKOV,
         "task definitions use different execution and task roles",
-        "not covered yet: the program always builds separate execution and task roles (tests/test_service.py)",
     ),
     "CKV_AWS_332": Anchor(
         CHECKOV,
@@ -241,7 +237,6 @@ ANCHORS: dict[str, Anchor] = {
     "CKV_AWS_226": Anchor(
         CHECKOV,
         "RDS instances take minor upgrades automatically",
-        "not covered yet: the product relies on RDS applying minors (AWS default autoMinorVersionUpgrade=true)",
     ),
     "CKV_AWS_250": Anchor(
         CHECKOV,
@@ -312,7 +307,6 @@ ANCHORS: dict[str, Anchor] = {
     "CKV_AWS_300": Anchor(
         CHECKOV,
         "S3 lifecycle configurations abort incomplete multipart uploads",
-        "not covered yet: lifecycle rules of the program's buckets expire objects; multipart abort to follow",
     ),
     "CKV_AWS_375": Anchor(CHECKOV, "no S3 ACL grants global view (READ_ACP)"),
     "CKV2_AWS_6": Anchor(CHECKOV, "S3 buckets have a public access block"),
@@ -320,7 +314,6 @@ ANCHORS: dict[str, Anchor] = {
     "CKV2_AWS_61": Anchor(
         CHECKOV,
         "S3 buckets have a lifecycle configuration",
-        "not covered yet: every bucket of the program has a lifecycle configuration (components/bucket.py)",
     ),
     "CKV2_AWS_62": Anchor(
         CHECKOV,
@@ -330,7 +323,6 @@ ANCHORS: dict[str, Anchor] = {
     "CKV2_AWS_65": Anchor(
         CHECKOV,
         "S3 bucket ACLs are disabled (BucketOwnerEnforced)",
-        "not covered yet: every bucket of the program sets BucketOwnerEnforced (components/bucket.py)",
     ),
     "awsguard:s3-bucket-logging-enabled": Anchor(AWSGUARD, "S3 buckets have logging", _NO_ACCESS_LOG_BUCKET),
     # --- KMS, secrets -----------------------------------------------------------------------------
@@ -346,7 +338,6 @@ ANCHORS: dict[str, Anchor] = {
     "CKV_AWS_149": Anchor(
         CHECKOV,
         "Secrets Manager secrets are encrypted with a CMK",
-        "not covered yet: the program creates no secret of its own (RDS manages the master secret)",
     ),
     "CKV2_AWS_57": Anchor(
         CHECKOV,
@@ -361,7 +352,6 @@ ANCHORS: dict[str, Anchor] = {
     "CKV_AWS_385": Anchor(
         CHECKOV,
         "SNS topic policy does not allow cross-account access",
-        "not covered yet: the alarm topic's policy names only this account's services with source conditions",
     ),
     # --- IAM --------------------------------------------------------------------------------------
     "AwsSolutions-IAM4": Anchor(
@@ -399,17 +389,14 @@ ANCHORS: dict[str, Anchor] = {
     "CKV_AWS_158": Anchor(
         CHECKOV,
         "CloudWatch log groups are encrypted with KMS",
-        "not covered yet: log groups use CloudWatch's own encryption; a CMK for application and audit logs in prod is to follow",
     ),
     "CKV_AWS_338": Anchor(
         CHECKOV,
         "CloudWatch log groups retain logs at least a year",
-        "not covered yet: retention is per environment (30 days in dev is deliberate); prod keeps 365 days",
     ),
     "CKV_AWS_319": Anchor(
         CHECKOV,
         "CloudWatch alarm actions are enabled",
-        "not covered yet: the program's alarms notify the alarm topic (components/service/alarms.py)",
     ),
     # --- CodeBuild and CodePipeline ---------------------------------------------------------------
     "AwsSolutions-CB3": Anchor(CDK_NAG, "CodeBuild project has privileged mode enabled"),
@@ -444,7 +431,7 @@ ANCHORS: dict[str, Anchor] = {
     "awsguard:efs-encrypted": Anchor(
         AWSGUARD,
         "EFS file systems are encrypted with a KMS key",
-        "not covered yet: EFS volumes are a feature in progress; their policies come with it",
+        "asks for a kmsKeyId, like CKV_AWS_184: efs-encrypted requires encryption at rest; a customer managed key is the volume's choice (efs.customerManagedKey), the AWS managed aws/elasticfilesystem key otherwise, since the file system's access is already scoped by its own policy and access point",
     ),
     # --- Step Functions (the password users' redeploy on rotation) --------------------------------
     "AwsSolutions-SF1": Anchor(CDK_NAG, "state machine does not log ALL events to CloudWatch Logs"),

@@ -8,6 +8,7 @@ Configuration(V2)`, `bucketPolicy`, `bucketAcl(V2)`); each bucket is judged from
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -175,8 +176,78 @@ def check_retention(props: dict, config: Mapping, args: Any) -> Iterator[str]:
     value = props.get("retentionInDays")
     if is_unknown(value):
         return
-    if not number(value):
+    days = number(value)
+    if not days:
         yield "retentionInDays is not set: the logs are kept (and billed) forever."
+    elif days < config.get("minimumRetentionDays", 1):
+        minimum = int(config["minimumRetentionDays"])
+        yield f"retentionInDays is {int(days)}; this environment keeps logs at least {minimum} days."
+
+
+# What CloudWatch Logs asks of a log group's key: GenerateDataKey to encrypt new data, Decrypt to read it back
+# ("Encrypt log data in CloudWatch Logs using AWS Key Management Service", Amazon CloudWatch Logs user guide).
+LOGS_KEY_NEEDS = ("kms:generatedatakey", "kms:decrypt")
+LOGS_CONTEXT_KEY = "kms:encryptioncontext:aws:logs:arn"
+
+
+def _logs_grant_covers(statement: Mapping, group: str) -> bool:
+    """An Allow to CloudWatch Logs' service principal with what it needs, for a log group named `group`."""
+    principal = statement.get("Principal")
+    services = as_list(principal.get("Service")) if isinstance(principal, Mapping) else []
+    if not any(isinstance(s, str) and fnmatch.fnmatchcase(s, "logs.*amazonaws.com") for s in services):
+        return False
+    actions = [str(a).lower() for a in as_list(statement.get("Action"))]
+    if not all(any(fnmatch.fnmatchcase(need, a) for a in actions) for need in LOGS_KEY_NEEDS):
+        return False
+    condition = statement.get("Condition")
+    for operator in condition.values() if isinstance(condition, Mapping) else ():
+        for key, values in operator.items() if isinstance(operator, Mapping) else ():
+            if str(key).lower() != LOGS_CONTEXT_KEY:
+                continue
+            # The context is the group's ARN; the account and region are the key's, so the group name decides.
+            names = [str(v).split(":log-group:", 1)[-1] for v in as_list(values)]
+            if not any(fnmatch.fnmatchcase(group, name) for name in names):
+                return False
+    return True
+
+
+def check_logs_cmk(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
+    required = is_true(config.get("required"))
+    for group in graph.of_type(LOG_GROUP):
+        key_id = graph.get(group, "kmsKeyId")
+        if has_unknown(key_id):
+            continue
+        if not key_id:
+            if required:
+                yield (
+                    group,
+                    f"log group {group.name} has no kmsKeyId: this environment requires a customer managed key.",
+                )
+            continue
+        if not str(key_id).startswith("arn:"):
+            yield (
+                group,
+                f"log group {group.name}: kmsKeyId {key_id} is not a key ARN, the only form CloudWatch Logs takes.",
+            )
+            continue
+        name = graph.get(group, "name")
+        if not isinstance(name, str) or has_unknown(name):
+            continue
+        for key in graph.referenced(group, "kmsKeyId", [KMS_KEY]):
+            raw = graph.get(key, "policy")
+            if has_unknown(raw):
+                continue
+            try:
+                doc = document(raw)  # None: the default key policy, which gives CloudWatch Logs nothing
+            except Unparsable:
+                continue  # iam-service-principal-confused-deputy reports the document
+            if not any(is_allow(s) and _logs_grant_covers(s, name) for s in statements(doc or {})):
+                yield (
+                    group,
+                    f"log group {name}: the policy of its key {key.name} does not let logs.<region>.amazonaws.com "
+                    "use it (kms:GenerateDataKey and kms:Decrypt) for this group; CloudWatch Logs would refuse to "
+                    "create it.",
+                )
 
 
 def check_scan_on_push(props: dict, config: Mapping, args: Any) -> Iterator[str]:
@@ -279,11 +350,29 @@ POLICIES = [
     ),
     resource_policy(
         "log-group-retention",
-        "CloudWatch log groups have a retention period.",
+        "CloudWatch log groups have a retention period, at least `minimumRetentionDays` (pack config) long.",
         ADVISORY,
         [LOG_GROUP],
         check_retention,
-        "set retentionInDays (e.g. 30 in dev, 365 in prod).",
+        "set retentionInDays (e.g. 30 in dev, 365 in prod: the logRetentionDays of the service, pipeline, database "
+        "or WAF config).",
+        PolicyConfigSchema(properties={"minimumRetentionDays": {"type": "integer", "minimum": 1, "default": 1}}),
+    ),
+    stack_policy(
+        "logs-encrypted-with-cmk",
+        "CloudWatch log groups are encrypted with a customer managed KMS key where the pack config sets `required`. "
+        "Every log group of the stack counts: they hold application output (service logs), audit data (pipeline "
+        "build logs, VPC flow logs in CloudWatch, database log exports, state machine executions) or blocked "
+        "requests (AWS WAF logs, which have their own key always). Wherever a log group names a key (required or "
+        "not), it is the key's ARN and, when the stack makes the key, its policy lets CloudWatch Logs use it for "
+        "that group (an encryption-context condition naming it), else CloudWatch Logs refuses to create the group.",
+        MANDATORY,
+        check_logs_cmk,
+        "set monitoring.logsKmsKey: true in the stack config (one key for every log group of the stack, "
+        "components/monitoring.py LogsKey); a key of your own needs a statement allowing logs.<region>.amazonaws.com "
+        "kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey* under an ArnLike condition on "
+        "kms:EncryptionContext:aws:logs:arn naming the group.",
+        _REQUIRED,
     ),
     resource_policy(
         "ecr-scan-on-push",
@@ -341,7 +430,8 @@ COVERS: dict[str, list[str]] = {
     ],
     "s3-encrypted": ["AwsSolutions-S3", "CKV_AWS_19"],
     "s3-tls-only": ["AwsSolutions-S10"],
-    "log-group-retention": ["CKV_AWS_66"],
+    "log-group-retention": ["CKV_AWS_66", "CKV_AWS_338"],
+    "logs-encrypted-with-cmk": ["CKV_AWS_158"],
     "ecr-scan-on-push": ["CKV_AWS_163"],
     "rds-backup-retention": ["AwsSolutions-RDS13", "CKV_AWS_133", "awsguard:rds-instance-backup-enabled"],
     "rds-deletion-protection": ["AwsSolutions-RDS10", "AwsSolutions-RDS15", "CKV_AWS_293"],

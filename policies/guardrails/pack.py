@@ -6,7 +6,7 @@ builds pulumi_policy's analyzer servicer from the same list without serving.
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import compute, data, efs, iam, load_balancing, network, rds, workloads
+from . import baseline, compute, data, efs, iam, load_balancing, network, rds, workloads
 
 NAME = "ecs-platform"
 DESCRIPTION = "ecs-platform guardrails: private RDS, least-privilege IAM, network, compute, data and logs."
@@ -15,7 +15,7 @@ ENFORCEMENT_LEVEL = EnforcementLevel.ADVISORY
 
 
 # The rule modules, one per area: each has POLICIES and COVERS (policy name -> anchor rule ids it covers).
-MODULES = (rds, iam, network, load_balancing, compute, data, efs, workloads)
+MODULES = (rds, iam, network, load_balancing, compute, data, efs, workloads, baseline)
 
 
 def all_policies() -> list[Policy]:

@@ -18,6 +18,7 @@ RANDOM_ID = "random:index/randomId:RandomId"
 AWSX_VPC = "awsx:ec2:Vpc"
 VPC = "aws:ec2/vpc:Vpc"
 VPCS = (AWSX_VPC, VPC)
+DEFAULT_VPC = "aws:ec2/defaultVpc:DefaultVpc"
 SUBNET = "aws:ec2/subnet:Subnet"
 DEFAULT_SUBNET = "aws:ec2/defaultSubnet:DefaultSubnet"
 SUBNETS = (SUBNET, DEFAULT_SUBNET)
@@ -141,6 +142,11 @@ BUCKET_ENCRYPTION_CONFIGURATIONS = (
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
 )
 BUCKET_ACLS = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
+BUCKET_LIFECYCLE_CONFIGURATIONS = (
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
+)
+BUCKET_OWNERSHIP_CONTROLS = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 EFS_FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
 EFS_MOUNT_TARGET = "aws:efs/mountTarget:MountTarget"
 EFS_ACCESS_POINT = "aws:efs/accessPoint:AccessPoint"
