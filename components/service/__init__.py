@@ -181,16 +181,7 @@ class Service(pulumi.ComponentResource):
     def allow_from(self, source: str, security_group_id: pulumi.Input[str]) -> None:
         """Lets the tasks of another service (or any security group) reach this service's container port,
         and its admin port when it has one."""
-        aws.vpc.SecurityGroupIngressRule(
-            f"{self.name}-from-{source}",
-            security_group_id=self.security_group.id,
-            description=f"Container port from {source}",
-            ip_protocol="tcp",
-            from_port=self._port,
-            to_port=self._port,
-            referenced_security_group_id=security_group_id,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        self._ingress(f"{self.name}-from-{source}", f"Container port from {source}", self._port, security_group_id)
         if self._admin_port is not None:
             self.allow_admin_from(source, security_group_id)
 
@@ -198,13 +189,18 @@ class Service(pulumi.ComponentResource):
         """Lets one security group (another service's tasks, the bastion) reach the admin port; never a CIDR."""
         if self._admin_port is None:
             raise ValueError(f"service {self.name} has no admin port")
+        self._ingress(
+            f"{self.name}-admin-from-{source}", f"Admin port from {source}", self._admin_port, security_group_id
+        )
+
+    def _ingress(self, name: str, description: str, port: int, security_group_id: pulumi.Input[str]) -> None:
         aws.vpc.SecurityGroupIngressRule(
-            f"{self.name}-admin-from-{source}",
+            name,
             security_group_id=self.security_group.id,
-            description=f"Admin port from {source}",
+            description=description,
             ip_protocol="tcp",
-            from_port=self._admin_port,
-            to_port=self._admin_port,
+            from_port=port,
+            to_port=port,
             referenced_security_group_id=security_group_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
