@@ -1,7 +1,8 @@
 """A private S3 bucket: public access blocked, owner-enforced, encrypted, TLS-only, with lifecycle rules.
 
-Every bucket of an environment (ALB access logs, pipeline artifacts) is built here, so
-none can miss one of these protections.
+Every bucket of an environment (ALB access logs, VPC flow logs, pipeline artifacts) is built
+here, so none can miss one of these protections: SSE-KMS under a key of the stack, or SSE-S3
+with the reason on the bucket where its writer supports nothing else.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import document
-
 
 # The tag that documents why a bucket is SSE-S3 rather than SSE-KMS; the pack's s3-encrypted policy
 # (policies/guardrails/data.py) accepts SSE-S3 only on a bucket that carries it.

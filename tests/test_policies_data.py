@@ -6,7 +6,6 @@ import pytest
 from helpers import pack_config
 from policy_helpers import DB_ARGS, passes, run, violates
 
-
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 
 
