@@ -325,7 +325,10 @@ class Cluster(pulumi.ComponentResource):
         bucket, ready = private_bucket(
             f"{name}-alb-logs",
             bucket_prefix=naming.prefix("alb-logs", "s3_bucket_prefix").lower(),
-            encryption={"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}},
+            # "The only server-side encryption option that's supported is Amazon S3-managed keys
+            # (SSE-S3)": "Enable access logs for your Application Load Balancer", Elastic Load
+            # Balancing User Guide, bucket requirements.
+            sse_s3_reason="Application Load Balancer access log delivery supports SSE-S3 only",
             lifecycle_rules=[
                 {
                     "id": "expire-access-logs",

@@ -3,8 +3,9 @@
 Storage keys (the database's, a pipeline's artifacts) keep the default key policy: the account
 administers them through IAM, and the services that encrypt with them (RDS, Secrets Manager,
 S3, CodeBuild) act for a principal of this account. A key a service uses on its own behalf
-(CloudWatch alarms publishing to an encrypted topic) needs a key policy that grants that
-service, held to this account's resources by confused-deputy conditions.
+(CloudWatch alarms publishing to an encrypted topic, log delivery writing VPC flow logs) needs
+a key policy that grants that service, held to this account's resources by confused-deputy
+conditions.
 """
 
 from __future__ import annotations
@@ -104,6 +105,20 @@ LOGS_KEY_ACTIONS = [
     "kms:ReEncryptTo",
     "kms:GenerateDataKey",
     "kms:GenerateDataKeyWithoutPlaintext",
+]
+
+# What the log delivery service does with the key of an SSE-KMS flow-log bucket: "Required key policy for use with
+# SSE-KMS" (Amazon VPC User Guide, "Amazon S3 bucket permissions for flow logs") lists kms:Encrypt, kms:Decrypt,
+# kms:ReEncrypt*, kms:GenerateDataKey* and kms:DescribeKey; the wildcards are spelt out as the actions a symmetric
+# key has (the key pair actions do not apply to it).
+FLOW_LOG_KEY_ACTIONS = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:DescribeKey",
 ]
 
 

@@ -21,6 +21,7 @@ from components.bucket import private_bucket
 from components.config import NetworkConfig
 from components.contracts import NetworkRefs
 from components.iam import allow, inline_policy, resolved_document, trust_policy
+from components.kms import FLOW_LOG_KEY_ACTIONS, STORAGE_KEY, encryption_key, key_policy, service_grant
 from components.naming import Naming
 from components.nat_instance import NatInstance, NatInstanceArgs
 
@@ -232,8 +233,11 @@ class Network(pulumi.ComponentResource):
 
         No IAM role: the log delivery service writes with the bucket policy from "Amazon S3
         bucket permissions for flow logs" (Amazon VPC User Guide), confused-deputy conditions
-        included. SSE-S3, which that guide says needs no further configuration (SSE-KMS would
-        need a customer managed key whose policy lets the log delivery service use it).
+        included. SSE-KMS under a key of the network's own (the network is built before any
+        other key of the stack): the same guide's "Required key policy for use with SSE-KMS"
+        lets delivery.logs.amazonaws.com use it, held to this account's log deliveries by the
+        aws:SourceAccount / aws:SourceArn conditions of "Amazon S3 bucket server-side encryption"
+        (Amazon CloudWatch Logs User Guide, "Logs sent to Amazon S3").
         """
         cfg, naming = args.config.flow_logs, args.naming
         account = args.account
@@ -263,10 +267,28 @@ class Network(pulumi.ComponentResource):
                 ),
             ]
 
+        # The key policy is part of the key, so the bucket's encryption configuration (and the flow
+        # log, which waits for it) can only be created once delivery may use the key.
+        key = encryption_key(
+            f"{name}-flow-logs",
+            alias=naming.name("flow-logs", "kms_alias"),
+            description=f"VPC flow logs of {naming.name('vpc')}",
+            parent=self,
+            policy=key_policy(
+                account,
+                service_grant(
+                    "LogDeliveryEncryptsFlowLogs",
+                    "delivery.logs.amazonaws.com",
+                    FLOW_LOG_KEY_ACTIONS,
+                    {"StringEquals": source_account, "ArnLike": source_arn},
+                ),
+            ),
+            **STORAGE_KEY,
+        )
         bucket, ready = private_bucket(
             f"{name}-flow-logs",
             bucket_prefix=naming.prefix("flow-logs", "s3_bucket_prefix").lower(),
-            encryption={"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}},
+            kms_key=key,
             lifecycle_rules=[
                 {
                     "id": "expire-flow-logs",

@@ -67,7 +67,7 @@ def test_prodlike_delivers_parquet_with_hourly_partitions_to_a_bucket_of_its_own
     assert flow_log_bucket(prodlike).inputs["bucketPrefix"].startswith("ecs-platform-prodlike-flow-logs-")
 
 
-def test_the_bucket_is_private_encrypted_with_sse_s3_and_expires_logs_after_retention_days(prodlike):
+def test_the_bucket_is_private_encrypted_with_sse_kms_and_expires_logs_after_retention_days(prodlike):
     bucket = flow_log_bucket(prodlike)
     [block] = attached(prodlike, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", bucket)
     assert all(
@@ -77,8 +77,14 @@ def test_the_bucket_is_private_encrypted_with_sse_s3_and_expires_logs_after_rete
     [encryption] = attached(
         prodlike, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", bucket
     )
-    # SSE-S3: the VPC User Guide says it needs no further configuration for flow-log delivery.
-    assert encryption.inputs["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
+    # SSE-KMS under the network's key (tests/test_flow_log_key.py: its policy).
+    key = prodlike.one("aws:kms/key:Key", "network-flow-logs-key")
+    assert encryption.inputs["rules"] == [
+        {
+            "applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key.outputs["arn"]},
+            "bucketKeyEnabled": True,
+        }
+    ]
     [lifecycle] = attached(prodlike, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", bucket)
     [rule] = lifecycle.inputs["rules"]
     assert rule["status"] == "Enabled" and rule["expiration"] == {"days": 365}

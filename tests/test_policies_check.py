@@ -44,7 +44,20 @@ def test_preview_with_unknown_values_neither_crashes_nor_reports_false_mandatory
                     restrict_public_buckets=True,
                 ),
             ),
-            (aws.s3.BucketServerSideEncryptionConfiguration, dict(rules=[])),
+            (
+                aws.s3.BucketServerSideEncryptionConfiguration,
+                # A key ARN unknown until the key exists.
+                dict(
+                    rules=[
+                        {
+                            "apply_server_side_encryption_by_default": {
+                                "sse_algorithm": "aws:kms",
+                                "kms_master_key_id": aws.kms.Key("b", enable_key_rotation=True).arn,
+                            }
+                        }
+                    ]
+                ),
+            ),
         ):
             kind("b", bucket=artifacts.id, **args)
         # Documents built from unknown ARNs are unknown as a whole during preview.

@@ -6,6 +6,8 @@ import pytest
 from helpers import pack_config
 from policy_helpers import DB_ARGS, passes, run, violates
 
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+
 
 def bucket(*, block=True, encrypt=True, tls=True, kind=aws.s3.Bucket, policy_statements=(), **block_kwargs):
     def program():
@@ -19,7 +21,9 @@ def bucket(*, block=True, encrypt=True, tls=True, kind=aws.s3.Bucket, policy_sta
             aws.s3.BucketServerSideEncryptionConfiguration(
                 "artifacts",
                 bucket=b.id,
-                rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}}],
+                rules=[
+                    {"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": KEY}}
+                ],
             )
         # Lifecycle rules and ACLs disabled, as components/bucket.py builds every bucket.
         aws.s3.BucketOwnershipControls("artifacts", bucket=b.id, rule={"object_ownership": "BucketOwnerEnforced"})

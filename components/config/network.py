@@ -58,9 +58,11 @@ class FlowLogsConfig(Model):
             "group only (plus `logs:DescribeLogGroups`, which IAM cannot scope), searchable at once, ingestion billed "
             "per GB at the CloudWatch Logs rate. `s3`: Parquet files with hourly partitions "
             "(`AWSLogs/<account>/vpcflowlogs/<region>/<yyyy>/<mm>/<dd>/<hh>/`) in a private bucket of their own "
-            "(public access blocked, SSE-S3, TLS only, the log-delivery bucket policy of the VPC user guide with "
-            "`aws:SourceAccount`/`aws:SourceArn`), queried with Athena; no role, and about half the per-GB delivery "
-            "price. The cost estimate prices both from an assumed volume (see "
+            "(public access blocked, TLS only, the log-delivery bucket policy of the VPC user guide with "
+            "`aws:SourceAccount`/`aws:SourceArn`; SSE-KMS with a bucket key under a key of the network, about $1 a "
+            "month, whose policy lets the log delivery service use it for this account only), queried with Athena "
+            "(readers need `kms:Decrypt` on that key); no role, and about half the per-GB delivery price. The cost "
+            "estimate prices both from an assumed volume (see "
             "[What the cost covers](offline-preview.md#what-the-cost-covers))."
         ),
     )

@@ -29,11 +29,7 @@ def artifact_store(
         # block `pulumi destroy` of an environment.
         force_destroy=True,
         versioned=True,
-        encryption={
-            "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn},
-            # One data key per bucket instead of one KMS call per object.
-            "bucket_key_enabled": True,
-        },
+        kms_key=key,
         lifecycle_rules=[
             {
                 "id": "expire-old-artifacts",

@@ -299,11 +299,7 @@ ANCHORS: dict[str, Anchor] = {
         "object lock cannot be removed and blocks the lifecycle expiry the log and artifact buckets rely on",
     ),
     "CKV_AWS_144": Anchor(CHECKOV, "S3 buckets have cross-region replication", _CROSS_REGION),
-    "CKV_AWS_145": Anchor(
-        CHECKOV,
-        "S3 buckets are encrypted with KMS by default",
-        "not covered yet: s3-encrypted accepts SSE-S3; requiring SSE-KMS needs the flow-log bucket moved to a CMK first (the ALB log bucket stays SSE-S3, the only encryption ALB log delivery supports)",
-    ),
+    "CKV_AWS_145": Anchor(CHECKOV, "S3 buckets are encrypted with KMS by default"),
     "CKV_AWS_300": Anchor(
         CHECKOV,
         "S3 lifecycle configurations abort incomplete multipart uploads",

@@ -102,12 +102,67 @@ def check_public_access(graph: StackGraph, config: Mapping) -> Iterator[tuple[An
                 yield resource, f"bucket {bucket.name}: {problem}."
 
 
+# SSE-KMS, as Checkov's CKV_AWS_145 asks (`aws:kms` or `aws:kms:dsse`); the pack also wants the key named, so
+# the stack's own key (its policy, its rotation) protects the data rather than the account-wide aws/s3 key.
+KMS_ALGORITHMS = frozenset({"aws:kms", "aws:kms:dsse"})
+# The documented exception: a bucket whose only writer cannot use SSE-KMS says why in this tag, set by the component
+# that builds it (components/bucket.py, same tag key). Application Load Balancer access logs are the one case: "The
+# only server-side encryption option that's supported is Amazon S3-managed keys (SSE-S3)" ("Enable access logs for
+# your Application Load Balancer", Elastic Load Balancing User Guide, bucket requirements).
+SSE_S3_REASON_TAG = "SseS3Reason"
+
+
+def _encryption_rules(graph: StackGraph, bucket: Any) -> list[Any] | None:
+    """Every default-encryption rule of the bucket; None when it has none.
+
+    A separate configuration resource decides when there is one: it is applied after the bucket, and the bucket's own
+    (legacy, inline) property then only reports what S3 set at creation (SSE-S3, the default of every new bucket).
+    """
+    configurations = graph.referrers(bucket, "bucket", BUCKET_ENCRYPTION_CONFIGURATIONS)
+    if configurations:
+        return [rule for c in configurations for rule in as_list(graph.get(c, "rules"))]
+    inline = as_list(graph.get(bucket, "serverSideEncryptionConfiguration")) + as_list(
+        graph.get(bucket, "serverSideEncryptionConfigurations")  # BucketV2's list form
+    )
+    rules: list[Any] = []
+    for config in inline:
+        rules += as_list(config.get("rule")) + as_list(config.get("rules")) if isinstance(config, Mapping) else [config]
+    return rules or None
+
+
+def _rule_default(rule: Any) -> tuple[Any, Any]:
+    """(sseAlgorithm, kmsMasterKeyId) of one rule."""
+    default = rule.get("applyServerSideEncryptionByDefault") if isinstance(rule, Mapping) else None
+    for value in as_list(default):  # a list in the legacy inline form
+        if isinstance(value, Mapping):
+            return value.get("sseAlgorithm"), value.get("kmsMasterKeyId")
+    return None, None
+
+
 def check_encryption(graph: StackGraph, config: Mapping) -> Iterator[tuple[Any, str]]:
     for bucket in graph.of_type(*BUCKETS):
-        inline = graph.get(bucket, "serverSideEncryptionConfiguration")
-        if inline or graph.referrers(bucket, "bucket", BUCKET_ENCRYPTION_CONFIGURATIONS):
+        rules = _encryption_rules(graph, bucket)
+        if rules is None:
+            yield bucket, f"bucket {bucket.name} has no server-side encryption configuration."
             continue
-        yield bucket, f"bucket {bucket.name} has no server-side encryption configuration."
+        if has_unknown(rules):
+            continue
+        defaults = [_rule_default(rule) for rule in rules]
+        if defaults and all(algorithm in KMS_ALGORITHMS and key for algorithm, key in defaults):
+            continue
+        tags = graph.get(bucket, "tags")
+        if has_unknown(tags):
+            continue
+        reason = tags.get(SSE_S3_REASON_TAG) if isinstance(tags, Mapping) else None
+        if reason and all(algorithm == "AES256" for algorithm, _ in defaults):
+            continue  # SSE-S3 with its documented reason
+        found = ", ".join(sorted({f"{algorithm}{' without a key' if not key else ''}" for algorithm, key in defaults}))
+        yield (
+            bucket,
+            f"bucket {bucket.name} is encrypted with {found or 'no default algorithm'}: it needs SSE-KMS (aws:kms or "
+            f"aws:kms:dsse) with a customer managed key, or SSE-S3 (AES256) with a {SSE_S3_REASON_TAG} tag saying why "
+            "its writer cannot use KMS.",
+        )
 
 
 def _bucket_arns(graph: StackGraph, bucket: Any) -> set[str]:
@@ -334,10 +389,12 @@ POLICIES = [
     ),
     stack_policy(
         "s3-encrypted",
-        "S3 buckets have a server-side encryption configuration.",
+        "S3 buckets are encrypted with SSE-KMS (`aws:kms` or `aws:kms:dsse`) under a named key, except a bucket "
+        f"tagged `{SSE_S3_REASON_TAG}` (why its writer cannot use KMS: ALB access logs) which may use SSE-S3.",
         MANDATORY,
         check_encryption,
-        'add an aws.s3.BucketServerSideEncryptionConfiguration with "aws:kms" (the pipeline key) and bucketKeyEnabled.',
+        "build the bucket with components/bucket.py private_bucket(kms_key=<a stack key whose policy lets the writer "
+        "use it>); only a bucket whose writer supports SSE-S3 alone takes sse_s3_reason=<why> instead.",
     ),
     stack_policy(
         "s3-tls-only",
@@ -428,7 +485,7 @@ COVERS: dict[str, list[str]] = {
         "CKV2_AWS_43",
         "CKV_AWS_375",
     ],
-    "s3-encrypted": ["AwsSolutions-S3", "CKV_AWS_19"],
+    "s3-encrypted": ["AwsSolutions-S3", "CKV_AWS_19", "CKV_AWS_145"],
     "s3-tls-only": ["AwsSolutions-S10"],
     "log-group-retention": ["CKV_AWS_66", "CKV_AWS_338"],
     "logs-encrypted-with-cmk": ["CKV_AWS_158"],
