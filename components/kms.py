@@ -131,6 +131,7 @@ def logs_key(
     log_groups: Sequence[str],
     parent: pulumi.Resource,
     sid: str = "CloudWatchLogsEncryptsTheseLogGroups",
+    protect: bool = False,
 ) -> aws.kms.Key:
     """A storage key CloudWatch Logs may use for the log groups named by `log_groups` only (names, `*` patterns).
 
@@ -145,6 +146,7 @@ def logs_key(
         alias=alias,
         description=description,
         parent=parent,
+        protect=protect,
         policy=key_policy(
             account,
             service_grant(

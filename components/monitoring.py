@@ -144,6 +144,10 @@ class LogsKey(pulumi.ComponentResource):
             account=args.account,
             log_groups=self.log_groups,
             parent=self,
+            # Groups outlive the setting: turned off, the key would be scheduled for deletion while the
+            # groups still hold data it encrypted, which CloudWatch Logs then cannot read ("Encrypt log data
+            # in CloudWatch Logs using AWS KMS"). Deleting it takes `pulumi state unprotect` after retention.
+            protect=True,
         )
         self.key_arn = key.arn
         pulumi.runtime.register_stack_transformation(self._encrypt)

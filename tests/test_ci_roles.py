@@ -485,13 +485,24 @@ def test_a_key_is_changed_used_directly_or_deleted_only_with_the_stacks_tags():
         assert not allows(policies, action, NEW_KEY), action
         assert allows(policies, action, NEW_KEY, tags("ResourceTag", "prodlike")), action
         assert not allows(policies, action, NEW_KEY, tags("ResourceTag", "small")), action
-    # Tagging is never a way in: a key the role does not own yet cannot be tagged as its stack's
-    # (CreateKey carries the tags itself: terraform-provider-aws internal/service/kms/key.go).
-    for key_tags in ({}, tags("ResourceTag", "small")):
-        assert not allows(policies, "kms:TagResource", NEW_KEY, {**key_tags, **tags("RequestTag", "prodlike")})
+    # Tagging is never a way in: another stack's key cannot be tagged as this stack's.
+    assert not allows(
+        policies, "kms:TagResource", NEW_KEY, {**tags("ResourceTag", "small"), **tags("RequestTag", "prodlike")}
+    )
     other_service = {"kms:ViaService": f"s3.{REGION}.amazonaws.com", "kms:GrantIsForAWSResource": "true"}
     assert not allows(policies, "kms:CreateGrant", NEW_KEY, other_service)
     assert not allows(policies, "kms:CreateGrant", NEW_KEY, {"kms:ViaService": f"rds.{REGION}.amazonaws.com"})
+
+
+def test_a_key_is_created_with_the_stacks_tags():
+    """The provider sends the default tags in CreateKey itself (terraform-provider-aws
+    internal/service/kms/key.go, resourceKeyCreate), and KMS then also requires kms:TagResource from an
+    IAM policy that covers every key of the account and region ("Managing KMS key tags with API operations",
+    AWS KMS Developer Guide): a key that does not exist yet carries no resource tags."""
+    policies = deploy_policies("prodlike")
+    assert allows(policies, "kms:CreateKey", "*", tags("RequestTag", "prodlike"))
+    assert allows(policies, "kms:TagResource", NEW_KEY, tags("RequestTag", "prodlike"))
+    assert not allows(policies, "kms:TagResource", NEW_KEY, tags("RequestTag", "small"))
 
 
 def test_tag_on_create_never_lets_a_stack_tag_another_stacks_resource_as_its_own():

@@ -44,6 +44,12 @@ def test_every_log_group_uses_the_stacks_key_which_lets_cloudwatch_logs_encrypt_
     assert check(graph).of("logs-encrypted-with-cmk") == []
 
 
+def test_the_logs_key_outlives_the_setting_because_the_groups_keep_what_it_encrypted():
+    """Turning logsKmsKey off keeps the groups and their data; deleting the key would make that data unreadable
+    ("Encrypt log data in CloudWatch Logs using AWS KMS", CloudWatch Logs User Guide), so the key is protected."""
+    assert fixture(PRODLIKE).one(KMS_KEY, LOGS_KEY).protect is True
+
+
 def test_off_by_default_no_key_and_cloudwatch_logs_own_encryption():
     graph = fixture(SMALL)
     assert [k for k in graph.of_type(KMS_KEY) if k.name == LOGS_KEY] == []

@@ -39,9 +39,12 @@ class MonitoringConfig(Model):
     logs_kms_key: bool = Field(
         False,
         description=(
-            "Encrypt every CloudWatch log group of the environment (services, builds, flow logs, database exports, "
-            "the rotation state machine) with one customer managed KMS key of the stack (about $1 a month) instead "
-            "of CloudWatch Logs' own encryption. The AWS WAF log group has its own key either way."
+            "Encrypt every CloudWatch log group the environment creates (services, builds, flow logs, database "
+            "exports, the rotation state machine) with one customer managed KMS key of the stack (about $1 a month) "
+            "instead of CloudWatch Logs' own encryption. The AWS WAF log group has its own key either way. Groups AWS "
+            "creates itself keep CloudWatch Logs' encryption: Container Insights' performance group and RDS "
+            "Enhanced Monitoring's account-wide RDSOSMetrics. The key is protected: turned off, the groups keep data "
+            "only it can decrypt, so remove it with `pulumi state unprotect` once their retention has passed."
         ),
     )
 
