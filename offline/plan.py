@@ -50,7 +50,7 @@ from offline import compare, cost as cost_model, diagram, policycheck, preview_j
 from offline.harness import snapshot
 from offline.harness.engine import evaluate
 from offline.harness.graph import CapturedGraph, Resource
-from offline.harness.stacks import StackFileError, stack_config, stack_names
+from offline.harness.stacks import ROOT, StackFileError, stack_config, stack_names
 from offline.steps import Steps, engine_steps
 from offline.textfit import cut, fit_columns, terminal_width
 from policies.guardrails.types import STACK
@@ -93,12 +93,16 @@ class Preview:
         return bool(self.errors) or any(v.level == "mandatory" for v in self.verdicts)
 
 
-def preview(stack: str, config: dict[str, Any] | None = None) -> Preview:
-    """Evaluates one stack (with `config` instead of its file's, if given) and prices it."""
+def preview(stack: str, config: dict[str, Any] | None = None, root: Path = ROOT) -> Preview:
+    """Evaluates one stack (with `config` instead of its file's, if given) and prices it.
+
+    `root` is the repository whose stack file and pack config are read: this one, or a copy of it
+    with other stack files (the program is this checkout's).
+    """
     started = time.perf_counter()
     if config is None:
         try:
-            config = stack_config(stack)
+            config = stack_config(stack, root)
         except StackFileError as error:
             return Preview(stack, {}, CapturedGraph(stack, [], {}), errors=[str(error)], file_error=True)
     graph = evaluate(stack, config, preview=True)
@@ -110,7 +114,8 @@ def preview(stack: str, config: dict[str, Any] | None = None) -> Preview:
         # The same graph the engine would hand the pack during `pulumi preview`.
         try:
             result.verdicts = sorted(
-                policycheck.check(graph, dry_run=True).findings, key=lambda v: (v.level != "mandatory", v.policy, v.urn)
+                policycheck.check(graph, policycheck.pack_config(stack, root), dry_run=True).findings,
+                key=lambda v: (v.level != "mandatory", v.policy, v.urn),
             )
         except policycheck.PolicyConfigFileError as error:
             result.errors = [str(error)]
@@ -121,7 +126,9 @@ def preview(stack: str, config: dict[str, Any] | None = None) -> Preview:
     return result
 
 
-def preview_all(stacks: list[str], *, known: bool = False, workers: int | None = None) -> list[Preview]:
+def preview_all(
+    stacks: list[str], *, known: bool = False, workers: int | None = None, root: Path = ROOT
+) -> list[Preview]:
     """`preview` of each stack, in order; in parallel worker processes when the machine has several cores.
 
     Each worker is forked from this process, so it starts with pulumi, the program's packages
@@ -134,7 +141,7 @@ def preview_all(stacks: list[str], *, known: bool = False, workers: int | None =
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     workers = min(len(stacks), workers)
     if workers < 2 or not hasattr(os, "fork"):
-        return [_preview_one(stack, known) for stack in stacks]
+        return [_preview_one(stack, known, root) for stack in stacks]
     shares = [stacks[i::workers] for i in range(workers)]
     children = []
     for share in shares[1:]:
@@ -144,7 +151,7 @@ def preview_all(stacks: list[str], *, known: bool = False, workers: int | None =
             os.close(read)
             code = 0
             try:
-                payload = ("ok", [_preview_one(stack, known) for stack in share])
+                payload = ("ok", [_preview_one(stack, known, root) for stack in share])
             except BaseException as error:  # the parent raises it, with this traceback
                 payload, code = ("error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"), 1
             with os.fdopen(write, "wb") as out:
@@ -152,7 +159,7 @@ def preview_all(stacks: list[str], *, known: bool = False, workers: int | None =
             os._exit(code)
         os.close(write)
         children.append((pid, read))
-    mine = [_preview_one(stack, known) for stack in shares[0]]
+    mine = [_preview_one(stack, known, root) for stack in shares[0]]
     results = {stack: result for stack, result in zip(shares[0], mine, strict=True)}
     for (pid, read), share in zip(children, shares[1:], strict=True):
         with os.fdopen(read, "rb") as pipe:
@@ -167,8 +174,8 @@ def preview_all(stacks: list[str], *, known: bool = False, workers: int | None =
     return [results[stack] for stack in stacks]
 
 
-def _preview_one(stack: str, known: bool) -> Preview:
-    result = preview(stack)
+def _preview_one(stack: str, known: bool, root: Path) -> Preview:
+    result = preview(stack, root=root)
     if known and not result.errors:
         result.known  # noqa: B018 - evaluated here, in the worker, for the diagram
     return result
@@ -416,7 +423,8 @@ def write_diagram(result: Preview, path: Path) -> None:
 # --- entry point -----------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
+    """`root`: the repository whose stack files and pack configs are previewed (see `preview`)."""
     parser = argparse.ArgumentParser(prog="python3 tasks.py plan", description=__doc__.split("\n\n")[0])
     parser.add_argument("stacks", nargs="*", metavar="STACK", help="stacks to preview (default: every stack)")
     parser.add_argument("--tree", action="store_true", help="also print each stack's resource tree and counts per type")
@@ -431,20 +439,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.markdown and not args.compare:
         parser.error("--markdown needs --compare GIT_REF")
-    known = stack_names()
+    known = stack_names(root)
     unknown = [s for s in args.stacks if s not in known]
     if unknown:
         parser.error(f"no Pulumi.{unknown[0]}.yaml; stacks: {', '.join(known)}")
     base = None
     if args.compare:
         try:
-            base = compare.base_at(args.compare, args.stacks or None)
+            base = compare.base_at(args.compare, args.stacks or None, root)
         except compare.RefError as error:
             parser.error(str(error))
     stacks = args.stacks or known
     started = time.perf_counter()
     width = terminal_width()
-    results = preview_all(stacks, known=bool(args.diagram or args.markdown))
+    results = preview_all(stacks, known=bool(args.diagram or args.markdown), root=root)
     comparisons = {}
     if base is not None:
         for stack in [*stacks, *(s for s in base.stacks if s not in stacks)]:

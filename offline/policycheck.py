@@ -35,6 +35,7 @@ import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from google.protobuf import empty_pb2, json_format, struct_pb2
@@ -43,7 +44,7 @@ from pulumi.runtime.proto import analyzer_pb2
 from offline.harness import sdk
 from offline.harness.engine import collector_paused, evaluate
 from offline.harness.graph import CapturedGraph, Resource
-from offline.harness.stacks import PROJECT, ROOT, StackFileError, stack_names
+from offline.harness.stacks import PROJECT, ROOT, StackFileError, stack_config, stack_names
 from offline.harness.wire import Unknown, as_dict, walk
 from policies.guardrails.pack import DESCRIPTION, ENFORCEMENT_LEVEL, NAME, all_policies
 from policies.guardrails.types import STACK
@@ -107,16 +108,17 @@ class PolicyConfigFileError(PolicyConfigError):
     """A pack config file that is not JSON: `policies/config.<stack>.json:<line>:<column>: <what is wrong>`."""
 
 
-def pack_config(stack: str) -> dict[str, Any]:
-    path = POLICY_DIR / f"config.{stack}.json"
+def pack_config(stack: str, root: Path = ROOT) -> dict[str, Any]:
+    """`policies/config.<stack>.json` of the repository at `root` (the pack's own levels when there is none)."""
+    path = root / POLICY_DIR.relative_to(ROOT) / f"config.{stack}.json"
     if not path.exists():
         return {}
     try:
         config = json.loads(path.read_text())
     except json.JSONDecodeError as error:
-        raise PolicyConfigFileError(f"{path.relative_to(ROOT)}:{error.lineno}:{error.colno}: {error.msg}") from None
+        raise PolicyConfigFileError(f"{path.relative_to(root)}:{error.lineno}:{error.colno}: {error.msg}") from None
     if not isinstance(config, dict):
-        raise PolicyConfigFileError(f"{path.relative_to(ROOT)}:1:1: a pack config is a JSON object of policy names")
+        raise PolicyConfigFileError(f"{path.relative_to(root)}:1:1: a pack config is a JSON object of policy names")
     return config
 
 
@@ -330,14 +332,14 @@ def _collect(result: Result, diagnostics: Iterable[Any], default_urn: str) -> No
         )
 
 
-def run(stack: str, *, preview: bool = False) -> Result:
-    """Evaluates `stack`'s program under mocks and checks it with the stack's pack config."""
+def run(stack: str, *, preview: bool = False, root: Path = ROOT) -> Result:
+    """Evaluates `stack`'s program under mocks and checks it with the stack's pack config (both files of `root`)."""
     started = time.perf_counter()
-    graph = evaluate(stack, preview=preview)
+    graph = evaluate(stack, stack_config(stack, root), preview=preview)
     program_seconds = time.perf_counter() - started
     if graph.error:
         return Result(stack=stack, program_seconds=program_seconds, error=graph.error)
-    result = check(graph, dry_run=preview)
+    result = check(graph, pack_config(stack, root), dry_run=preview)
     result.program_seconds = program_seconds
     return result
 
@@ -361,20 +363,22 @@ def report(result: Result, out: Any = None) -> None:
                 print(f"       {line}", file=out)
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], root: Path = ROOT) -> int:
+    """`root`: the repository whose stack files and pack configs are checked (a copy of this one with other
+    stack files; the program is this checkout's)."""
     parser = argparse.ArgumentParser(prog="tasks.py policy", description=__doc__.split("\n")[0])
     parser.add_argument("stacks", nargs="*", help="stacks to check (default: every Pulumi.<stack>.yaml)")
     parser.add_argument("--preview", action="store_true", help="check as a first preview: computed values unknown")
     args = parser.parse_args(argv)
-    stacks = args.stacks or stack_names()
-    missing = [s for s in stacks if s not in stack_names()]
+    stacks = args.stacks or stack_names(root)
+    missing = [s for s in stacks if s not in stack_names(root)]
     if missing:
         parser.error(f"no Pulumi.<stack>.yaml for: {', '.join(missing)}")
     started = time.perf_counter()
     failed = False
     for stack in stacks:
         try:
-            result = run(stack, preview=args.preview)
+            result = run(stack, preview=args.preview, root=root)
         except (StackFileError, PolicyConfigFileError) as error:
             # One line that starts with the file, line and column, as editors and CI annotations read it.
             print(error)

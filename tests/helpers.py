@@ -116,4 +116,24 @@ def pack_config(name: str) -> dict[str, Any]:
 
 def check(graph: CapturedGraph, config: dict[str, Any] | None = None, *, dry_run: bool = False) -> policycheck.Result:
     """The offline policy check of a fixture graph, with its fixture pack config unless `config` is given."""
-    return policycheck.check(graph, pack_config(graph.stack) if config is None else config, dry_run=dry_run)
+    return checked(graph, pack_config(graph.stack) if config is None else config, dry_run=dry_run)
+
+
+# One pack check per distinct graph and pack config in a test process, kept as bytes like the
+# evaluations: many tests check the same fixture environment, and a check costs more than the
+# evaluation (the pack reads every resource's properties once per policy).
+_CHECKS: dict[tuple[Any, ...], bytes] = {}
+
+
+def checked(graph: CapturedGraph, config: dict[str, Any] | None = None, *, dry_run: bool = False) -> policycheck.Result:
+    """`policycheck.check(graph, config, dry_run=dry_run)`, run once per test process for the same graph
+    (the same bytes: any change a test made to it is another graph) and the same pack config; each caller
+    gets a result of its own. `config` None: the repository's `policies/config.<stack>.json`, as there."""
+    config = policycheck.pack_config(graph.stack) if config is None else config
+    key = (snapshot.dumps(graph), _frozen(config), dry_run)
+    data = _CHECKS.get(key)
+    if data is None:
+        result = policycheck.check(graph, config, dry_run=dry_run)
+        _CHECKS[key] = snapshot.dumps(result)
+        return result
+    return snapshot.loads(data)

@@ -1,7 +1,9 @@
 """The edits the README tells a user to make to the stack files, applied to a copy of the repository.
 
-"Add a service" and "Add an environment": test_stack_edits.py runs the checks of every stack file
-on a copy edited this way, test_workflows.py runs the pull request workflow's plan step on one.
+"Add a service" and "Add an environment": the modules that read the repository's stack files
+(test_stack_files.py, test_workflows.py) run each of their checks on this repository and on a
+copy edited this way (`parametrize_over_trees`); test_workflows.py also runs the pull request
+workflow's plan step on a copy with a new service.
 """
 
 import json
@@ -9,6 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +95,7 @@ def add_environment(root: Path, source: str) -> str:
     own names and no example domain or documentation account left, and `policies/config.<new>.json`
     with the source's levels. Returns the new stack's name."""
     existing = stack_files(root)
-    new = next(n for n in ("staging", "staging-2", "staging-3") if n not in existing)
+    new = new_environment(existing)
     used = {str(yaml.safe_load((root / f"Pulumi.{s}.yaml").read_text())["config"]["ecs-platform:network"]["cidr"])
             for s in existing}  # fmt: skip
     cidr = next(c for c in (f"10.{n}.0.0/16" for n in range(30, 250)) if c not in used)
@@ -106,3 +109,57 @@ def add_environment(root: Path, source: str) -> str:
     pack = root / "policies" / f"config.{source}.json"
     (root / "policies" / f"config.{new}.json").write_text(pack.read_text() if pack.is_file() else "{}\n")
     return new
+
+
+def new_environment(existing: list[str]) -> str:
+    """The name `add_environment` gives the new stack next to the `existing` ones."""
+    return next(n for n in ("staging", "staging-2", "staging-3") if n not in existing)
+
+
+class Edited:
+    """A copy of the repository with the README's edits: a new service in dev, a new environment copied
+    from prod (with a new service of its own)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        stacks = stack_files(root)
+        assert stacks, "no Pulumi.<stack>.yaml to edit"
+        self.service_stack = "dev" if "dev" in stacks else stacks[0]
+        self.source = "prod" if "prod" in stacks else stacks[-1]
+        self.service = add_service(root, self.service_stack)
+        self.new = add_environment(root, self.source)
+        self.new_service = add_service(root, self.new)
+        self.stacks = stack_files(root)
+
+    @staticmethod
+    def stacks_after(stacks: list[str]) -> list[str]:
+        """The stack files of the edited copy of a repository that has `stacks`, known before the copy is made."""
+        return sorted([*stacks, new_environment(stacks)])
+
+
+# The trees whose stack files the checks of every stack file run on: this repository, and the copy
+# of it edited as the README says (the session fixture `edited_repository` of conftest.py).
+REPOSITORY, EDITED = "repository", "edited"
+
+
+def parametrize_over_trees(metafunc: pytest.Metafunc) -> None:
+    """`pytest_generate_tests` of the modules that read the repository's stack files.
+
+    A test asking for `root` (the tree's folder, a fixture of conftest.py) runs once per tree; one
+    asking for `stack` as well runs once per stack file of each tree: every check of such a module,
+    including one added later, runs on the edited copy too. Ids: `[dev]` here, `[edited-staging]`
+    on the copy.
+    """
+    names = ("tree", "stack")
+    if "stack" in metafunc.fixturenames and "tree" not in metafunc.fixturenames:
+        raise pytest.UsageError(f"{metafunc.function.__name__}: a test of a stack file reads it from `root`")
+    if "tree" not in metafunc.fixturenames:
+        return
+    here = stack_files(ROOT)
+    trees = {REPOSITORY: here, EDITED: Edited.stacks_after(here)}
+    if "stack" not in metafunc.fixturenames:
+        metafunc.parametrize("tree", list(trees))
+        return
+    cases = [(tree, stack) for tree, stacks in trees.items() for stack in stacks]
+    ids = [stack if tree == REPOSITORY else f"{tree}-{stack}" for tree, stack in cases]
+    metafunc.parametrize(names, cases, ids=ids)

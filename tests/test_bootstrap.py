@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import checked as check
 from parliament import analyze_policy_string
 
 from ci.render import render
 from offline.harness import CapturedGraph, Resource, evaluate, mock_aws
-from offline.policycheck import check
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOTSTRAP = ROOT / "bootstrap"

@@ -8,9 +8,8 @@ region its environments deploy to, covering every stack's `aws-waf-logs-<project
 import fnmatch
 import json
 
+from helpers import checked as check
 from test_bootstrap import ACCOUNT, NS, PROJECT, bootstrap
-
-from offline.policycheck import check
 
 RESOURCE_POLICY = "aws:cloudwatch/logResourcePolicy:LogResourcePolicy"
 

@@ -15,14 +15,13 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 import pytest
-from helpers import FIXTURE_NAMES, PRODLIKE, SMALL, config_error, evaluate_fixture, with_config
+from helpers import FIXTURE_NAMES, PRODLIKE, SMALL, checked as check, config_error, evaluate_fixture, with_config
 from policy_helpers import ACCOUNT, passes, violates
 
 from components.account import Account
 from components.boundary import bound_every_role
 from components.config.iam import IamConfig
 from offline.harness import evaluate
-from offline.policycheck import check
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLE = "aws:iam/role:Role"

@@ -213,8 +213,8 @@ def test_json_masks_secrets():
 
 def test_every_stack_gets_its_own_json_and_diagram_file(monkeypatch, tmp_path):
     # The command over two stacks whose files are the small and prodlike fixtures.
-    monkeypatch.setattr(plan, "stack_names", lambda: ["small", "prodlike"])
-    monkeypatch.setattr(plan, "stack_config", fixture_config)
+    monkeypatch.setattr(plan, "stack_names", lambda root: ["small", "prodlike"])
+    monkeypatch.setattr(plan, "stack_config", lambda stack, root: fixture_config(stack))
     assert plan.main(["--json", str(tmp_path / "plan.json"), "--diagram", str(tmp_path / "{stack}.md")]) == 0
     for stack in ("small", "prodlike"):
         assert json.loads((tmp_path / f"plan.{stack}.json").read_text())["steps"]
@@ -273,8 +273,8 @@ def test_invalid_config_prints_the_programs_one_line_error_and_exits_non_zero(mo
     bad = fixture_config("small")
     bad["ecs-platform:network"] = {**bad["ecs-platform:network"], "azCount": 4}
     # The command over one stack, `small`, whose file holds the bad config.
-    monkeypatch.setattr(plan, "stack_names", lambda: ["small"])
-    monkeypatch.setattr(plan, "stack_config", lambda stack: bad)
+    monkeypatch.setattr(plan, "stack_names", lambda root: ["small"])
+    monkeypatch.setattr(plan, "stack_config", lambda stack, root: bad)
     assert plan.main(["small", "--json", str(tmp_path / "small.json")]) == 1
     err = capsys.readouterr().err
     assert "error: ecs-platform:network.azCount: must be less than or equal to 3 (got 4)" in err.splitlines()

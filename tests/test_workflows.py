@@ -7,7 +7,9 @@ access only through OIDC and never for forks, prod only after dev and behind the
 stacks from the `Pulumi.<stack>.yaml` files (its listing script is run here on a directory of
 stack files), and the offline plan reaches every pull request, forks included, through an
 artifact that pr-comment.yml posts without running any of the pull request's code (its script
-is run here against a stand-in `gh`). Nothing here lists the repository's stacks by name.
+is run here against a stand-in `gh`). Nothing here lists the repository's stacks by name, and the
+tests that read the stack files run on a copy of the repository edited as the README says too
+(`readme_edits.parametrize_over_trees`).
 """
 
 import json
@@ -26,13 +28,14 @@ from typing import Any
 import pytest
 import yaml
 from plan_repo import git
-from readme_edits import add_service, copy_repository, stack_files
+from readme_edits import add_service, copy_repository, parametrize_over_trees, stack_files
 
 from offline import compare
 from offline.harness import stack_names
 from offline.policycheck import new_analyzer, reconcile
 
 pytestmark = pytest.mark.heavy  # runs commands in processes of its own
+pytest_generate_tests = parametrize_over_trees
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -85,13 +88,13 @@ def pulumi_runs(job: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for s in steps_using(job, PULUMI_ACTION) if "command" in s.get("with", {})]
 
 
-def job_stacks(job: dict[str, Any]) -> list[str]:
-    """The stacks a job's pulumi runs work on: the stack files for the listing job's matrix, or the
-    literal its STACK names."""
+def job_stacks(job: dict[str, Any], root: Path = ROOT) -> list[str]:
+    """The stacks a job's pulumi runs work on: the stack files (of `root`) for the listing job's matrix,
+    or the literal its STACK names."""
     stack = job["env"]["STACK"]
     if "matrix.stack" in stack:
         assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
-        return stack_names()
+        return stack_names(root)
     return [re.fullmatch(r"\$\{\{ .* \|\| '([\w-]+)' \}\}", stack).group(1)]
 
 
@@ -380,9 +383,9 @@ def test_the_listing_job_lists_every_stack_file_and_only_those(pr, tmp_path):
     assert listed_stacks(pr, root, tmp_path) == ["dev", "prod", "staging", "staging-2"]
 
 
-def test_the_listing_job_agrees_with_the_tests_on_this_repository(pr, tmp_path):
+def test_the_listing_job_agrees_with_the_tests_on_this_repository(pr, root, tmp_path):
     """What CI would plan and preview for this commit is what test_stack_files.py checks."""
-    assert listed_stacks(pr, ROOT, tmp_path) == stack_names()
+    assert listed_stacks(pr, root, tmp_path) == stack_names(root)
 
 
 def test_a_stack_name_pulumi_refuses_stops_the_listing_before_it_reaches_an_expression(pr, tmp_path):
@@ -691,7 +694,7 @@ def test_two_updates_of_one_stack_never_overlap(deploy):
 # --- every run of the pack ----------------------------------------------------------------------
 
 
-def test_every_pulumi_run_passes_the_pack_config_of_its_own_stack(all_jobs):
+def test_every_pulumi_run_passes_the_pack_config_of_its_own_stack(all_jobs, root):
     """Without --policy-pack-config the CLI runs the pack at its defaults: prod's mandatory
     rds-multi-az, rds-deletion-protection and rds-backup-retention would be advisory in CI."""
     runs = 0
@@ -701,23 +704,22 @@ def test_every_pulumi_run_passes_the_pack_config_of_its_own_stack(all_jobs):
             inputs = step["with"]
             assert inputs["policyPacks"] == "policies", f"{file}:{name}"
             assert inputs["stack-name"] == "${{ env.STACK }}", f"{file}:{name}: one stack name for every step"
-            stacks = job_stacks(job)
+            stacks = job_stacks(job, root)
             if "matrix.stack" in job["env"]["STACK"]:
                 assert inputs.get("policyPackConfigs") == "policies/config.${{ matrix.stack }}.json", f"{file}:{name}"
             else:
                 assert inputs.get("policyPackConfigs") == f"policies/config.{stacks[0]}.json", f"{file}:{name}"
             for stack in stacks:
-                assert (ROOT / f"Pulumi.{stack}.yaml").is_file(), f"{file}:{name} deploys {stack}, which has no file"
-                assert (ROOT / "policies" / f"config.{stack}.json").is_file(), f"{file}:{name}: {stack}"
+                assert (root / f"Pulumi.{stack}.yaml").is_file(), f"{file}:{name} deploys {stack}, which has no file"
+                assert (root / "policies" / f"config.{stack}.json").is_file(), f"{file}:{name}: {stack}"
     assert runs == 3  # preview (per stack file), up dev, up prod
 
 
-@pytest.mark.parametrize("stack", stack_names())
-def test_every_stack_file_has_the_pack_config_ci_passes_for_it(stack):
+def test_every_stack_file_has_the_pack_config_ci_passes_for_it(root, stack):
     """The preview of each stack file passes policies/config.<stack>.json, which must exist and be one
     the pack accepts (README, "Add an environment", step 2)."""
-    path = ROOT / "policies" / f"config.{stack}.json"
-    assert path.is_file(), f"Pulumi.{stack}.yaml has no {path.relative_to(ROOT)}: CI's preview passes it"
+    path = root / "policies" / f"config.{stack}.json"
+    assert path.is_file(), f"Pulumi.{stack}.yaml has no {path.relative_to(root)}: CI's preview passes it"
     info = new_analyzer().GetAnalyzerInfo(None, None)
     reconcile(info, json.loads(path.read_text()))
 

@@ -15,8 +15,8 @@ class Secret(str):
     """A config value that is `secure:` in the stack file; the program sees this placeholder."""
 
 
-def stack_names() -> list[str]:
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+def stack_names(root: Path = ROOT) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
 
 
 class StackFileError(Exception):
