@@ -7,12 +7,20 @@ the harness or the policy check.
 import importlib
 import importlib.metadata
 import re
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pulumi
 import pytest
+from helpers import pack_config
+from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy
+from pulumi_policy.deserialize import serialize_properties
 
+from offline import policycheck
 from offline.harness import ROOT, evaluate, sdk
 from offline.harness.mock_aws import AwsMocks
+from policies.guardrails.pack import all_policies
 
 PINNED_IN = {
     "pulumi": ["requirements.txt", "policies/requirements.txt"],
@@ -74,3 +82,85 @@ def test_a_run_reads_no_call_stacks_and_leaves_the_sdk_as_it_was_even_when_the_p
     assert graph.error == "stop"
     assert during[0] is not before and during[0]().frames == []
     assert resource._get_stack_trace is before
+
+
+def _recording_pack(seen: dict[str, list[Any]]) -> list[Any]:
+    """The pack, with policies around a policy that rewrites every property it is given.
+
+    A policy may write to the properties the SDK hands it; the offline analyzer converts each
+    resource's properties once per request, so this is what would leak from one policy to the
+    next if it handed out one copy for all of them.
+    """
+
+    def resource_seen(name: str) -> Callable[..., None]:
+        def validate(args: ResourceValidationArgs, report: Any) -> None:
+            provider = serialize_properties(args.provider.props) if args.provider else None
+            seen[name].append((args.urn, serialize_properties(args.props), provider))
+
+        return validate
+
+    def rewrite(props: Any) -> None:
+        for key in list(props):
+            target = props["__target"][key]
+            if isinstance(target, Mapping) and target:
+                target[next(iter(target))] = "rewritten"
+            props[key] = "rewritten"
+
+    def resource_rewrite(args: ResourceValidationArgs, report: Any) -> None:
+        rewrite(args.props)
+        if args.provider:
+            rewrite(args.provider.props)
+
+    def stack_seen(name: str) -> Callable[..., None]:
+        def validate(args: StackValidationArgs, report: Any) -> None:
+            seen[name].append([(r.urn, serialize_properties(r.props)) for r in args.resources])
+
+        return validate
+
+    def stack_rewrite(args: StackValidationArgs, report: Any) -> None:
+        for r in args.resources:
+            rewrite(r.props)
+
+    return [
+        ResourceValidationPolicy("seen-first", "records", resource_seen("seen-first")),
+        ResourceValidationPolicy("rewrites", "rewrites", resource_rewrite),
+        *all_policies(),
+        ResourceValidationPolicy("seen-last", "records", resource_seen("seen-last")),
+        StackValidationPolicy("stack-seen-first", "records", stack_seen("stack-seen-first")),
+        StackValidationPolicy("stack-rewrites", "rewrites", stack_rewrite),
+        StackValidationPolicy("stack-seen-last", "records", stack_seen("stack-seen-last")),
+    ]
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["update", "preview"])
+def test_every_policy_sees_and_reports_what_it_does_under_the_sdks_own_analyzer(small, monkeypatch, dry_run):
+    """The offline analyzer converts each resource's properties once per request, not once per policy
+    (sdk.PolicyAnalyzer): each policy still gets properties of its own, the same as under the servicer the
+    CLI runs, and the pack reports the same findings (small under the production levels has some)."""
+    runs = {}
+    for analyzer in (sdk.PolicyAnalyzer, sdk._PolicyAnalyzerServicer):
+        seen: dict[str, list[Any]] = defaultdict(list)
+        monkeypatch.setattr(sdk, "PolicyAnalyzer", analyzer)
+        monkeypatch.setattr(policycheck, "all_policies", lambda seen=seen: _recording_pack(seen))
+        result = policycheck.check(small, pack_config("prodlike"), dry_run=dry_run)
+        runs[analyzer] = (dict(seen), result.findings)
+    (seen, findings), (sdk_seen, sdk_findings) = runs.values()
+    assert findings == sdk_findings and any(f.level == "mandatory" for f in findings)
+    assert seen == sdk_seen
+    assert len(seen["seen-first"]) == len(small.resources) and len(seen["stack-seen-first"]) == 1
+    assert seen["seen-last"] == seen["seen-first"] and seen["stack-seen-last"] == seen["stack-seen-first"]
+    assert any(provider for _, _, provider in seen["seen-first"]), "no resource with a provider was checked"
+    assert "rewritten" not in repr(seen["seen-last"]) + repr(seen["stack-seen-last"])
+
+
+def test_the_policy_sdk_is_left_as_it_was_after_a_request_even_when_a_policy_fails(small, monkeypatch):
+    module = importlib.import_module("pulumi_policy.policy")
+    before = (module.json_format, module.deserialize_properties)
+
+    def fails(args: Any, report: Any) -> None:
+        raise RuntimeError("policy failed")
+
+    monkeypatch.setattr(policycheck, "all_policies", lambda: [ResourceValidationPolicy("fails", "fails", fails)])
+    with pytest.raises(RuntimeError, match="policy failed"):
+        policycheck.check(small, {})
+    assert (module.json_format, module.deserialize_properties) == before

@@ -13,7 +13,8 @@ name still resolves, so an SDK upgrade fails there first, naming what moved.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from importlib.metadata import version
 from typing import Any
 
@@ -118,4 +119,73 @@ def registered_state(monitor: Any, urn: str) -> dict[str, Any]:
 # --- the policy pack ----------------------------------------------------------------------------
 
 # What `PolicyPack(...)` builds and serves over gRPC; the offline check calls its methods directly.
-PolicyAnalyzer: type = _internal("pulumi_policy.policy", "_PolicyAnalyzerServicer")
+_PolicyAnalyzerServicer: type = _internal("pulumi_policy.policy", "_PolicyAnalyzerServicer")
+# The module whose two globals below the servicer's `Analyze`, `AnalyzeStack` and
+# `_get_provider_resource` call to turn each resource's properties into the dict a policy reads.
+_POLICY_MODULE = "pulumi_policy.policy"
+_json_format = _internal(_POLICY_MODULE, "json_format")
+_deserialize_properties = _internal(_POLICY_MODULE, "deserialize_properties")
+
+
+class _PropertiesMemo:
+    """Stands in for the servicer's `json_format` and `deserialize_properties` during one request.
+
+    For every policy the servicer converts the same properties again (the resource's and its
+    provider's in `Analyze`, every resource's in `AnalyzeStack`): protobuf Struct to dict, then
+    dict to values. Both are pure functions of the message, so the first result is kept for the
+    request and handed out again. A policy still gets properties of its own: the servicer gives
+    it `unknown_checking_proxy(<this result>)`, which rebuilds every dict and list, so what one
+    policy changes no other policy sees. The memo keeps each message it read alive and compares
+    by identity; a protobuf runtime that returns a new wrapper for each field access only misses.
+    """
+
+    def __init__(self) -> None:
+        self._plain: dict[int, tuple[Any, Any]] = {}
+        self._values: dict[int, tuple[Any, Any]] = {}
+
+    def MessageToDict(self, message: Any, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs:
+            return _json_format.MessageToDict(message, *args, **kwargs)
+        return _remember(self._plain, message, _json_format.MessageToDict)
+
+    def deserialize_properties(self, props: Any, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs:  # the secret-keeping form (`Remediate`) hands its result out unproxied
+            return _deserialize_properties(props, *args, **kwargs)
+        return _remember(self._values, props, _deserialize_properties)
+
+    def __getattr__(self, name: str) -> Any:  # the rest of json_format, unchanged
+        return getattr(_json_format, name)
+
+
+def _remember(memo: dict[int, tuple[Any, Any]], key: Any, compute: Callable[[Any], Any]) -> Any:
+    entry = memo.get(id(key))
+    if entry is None or entry[0] is not key:
+        entry = memo[id(key)] = (key, compute(key))
+    return entry[1]
+
+
+@contextmanager
+def _properties_memoized() -> Iterator[None]:
+    module = importlib.import_module(_POLICY_MODULE)
+    memo = _PropertiesMemo()
+    module.json_format, module.deserialize_properties = memo, memo.deserialize_properties
+    try:
+        yield
+    finally:
+        module.json_format, module.deserialize_properties = _json_format, _deserialize_properties
+
+
+class PolicyAnalyzer(_PolicyAnalyzerServicer):
+    """The servicer, converting each resource's properties once per request instead of once per policy.
+
+    Every policy sees and reports exactly what it does under the servicer the CLI runs
+    (`_PropertiesMemo` says why); only the repeated conversions are gone.
+    """
+
+    def Analyze(self, request: Any, context: Any) -> Any:
+        with _properties_memoized():
+            return super().Analyze(request, context)
+
+    def AnalyzeStack(self, request: Any, context: Any) -> Any:
+        with _properties_memoized():
+            return super().AnalyzeStack(request, context)
