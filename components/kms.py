@@ -111,15 +111,7 @@ LOGS_KEY_ACTIONS = [
 # SSE-KMS" (Amazon VPC User Guide, "Amazon S3 bucket permissions for flow logs") lists kms:Encrypt, kms:Decrypt,
 # kms:ReEncrypt*, kms:GenerateDataKey* and kms:DescribeKey; the wildcards are spelt out as the actions a symmetric
 # key has (the key pair actions do not apply to it).
-FLOW_LOG_KEY_ACTIONS = [
-    "kms:Encrypt",
-    "kms:Decrypt",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:DescribeKey",
-]
+FLOW_LOG_KEY_ACTIONS = [*LOGS_KEY_ACTIONS, "kms:DescribeKey"]
 
 
 def logs_key(
