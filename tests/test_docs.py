@@ -82,3 +82,11 @@ def test_the_link_check_sees_a_broken_anchor_and_a_missing_file(tmp_path):
     )
     assert links(page) == ["other.md#set-up-ci", "other.md#not-a-heading", "missing.md"]
     assert anchors(tmp_path / "other.md") == {"title", "set-up-ci"}
+
+
+def test_the_policy_guide_has_a_row_for_every_policy_of_the_pack():
+    """docs/policies.md's table is written by hand (it says why each rule exists); it must not fall behind the pack."""
+    from policies.guardrails.pack import all_policies
+
+    rows = set(re.findall(r"^\| `([a-z0-9-]+)` \|", (ROOT / "docs" / "policies.md").read_text(), re.MULTILINE))
+    assert {policy.name for policy in all_policies()} - rows == set()
