@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from readme_edits import tracked_files
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # A small environment: a VPC over two AZs with one NAT gateway, and one public service.
@@ -34,20 +36,12 @@ config:
 
 
 def copy_repository(dest: Path) -> Path:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if not source.is_file() or (source.parent == ROOT and name.startswith("Pulumi.") and name != "Pulumi.yaml"):
+    for name in tracked_files(ROOT):
+        if Path(name).parent == Path(".") and name.startswith("Pulumi.") and name != "Pulumi.yaml":
             continue
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
+        shutil.copy2(ROOT / name, target)
     return dest
 
 
