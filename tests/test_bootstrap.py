@@ -829,3 +829,12 @@ def test_the_ci_guide_sets_ci_up_with_the_bootstrap_and_its_outputs(graph):
         assert output in guide, output
     for variable in graph.outputs["repositoryVariables"]:
         assert variable in guide, variable
+
+
+def test_the_account_owns_the_bootstraps_keys_as_it_owns_the_programs(graph):
+    """The bootstrap runs on its own (it cannot import components/), so it keeps its own copy of the key owner's
+    actions: the two lists must say the same, or one project's keys become harder to administer than the other's."""
+    from components.kms import KEY_OWNER_ACTIONS
+
+    for key in keys(graph).values():
+        assert statements(doc(key), "AccountOwnsTheKey")["Action"] == KEY_OWNER_ACTIONS, key.name
