@@ -16,8 +16,7 @@ import pulumi
 
 from components.account import Account
 from components.config.iam import IamConfig
-
-ROLE = "aws:iam/role:Role"
+from policies.guardrails.types import IAM_ROLE
 
 
 def bound_every_role(cfg: IamConfig, project: str, account: Account) -> str | None:
@@ -27,7 +26,7 @@ def bound_every_role(cfg: IamConfig, project: str, account: Account) -> str | No
         return None
 
     def transformation(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
-        if args.type_ != ROLE:
+        if args.type_ != IAM_ROLE:
             return None
         # Every role gets the same one: a component asking for another would open a way around it
         # ("Permissions boundaries for IAM entities", IAM User Guide: a role may do only what both

@@ -22,6 +22,7 @@ from components.contracts import ClusterRefs, ServiceRefs
 from components.iam import allow, deny, document
 from components.kms import encryption_key, key_policy, logs_key, service_grant
 from components.naming import Naming
+from policies.guardrails.types import LOG_GROUP
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,6 @@ class AlarmTopic(pulumi.ComponentResource):
         self.topic_arn = topic.arn
         self.key_arn = key.arn
         self.register_outputs({"topicArn": self.topic_arn, "keyArn": self.key_arn})
-
-
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
 
 @dataclass(frozen=True)
