@@ -8,14 +8,15 @@ import importlib
 import importlib.metadata
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pulumi
 import pytest
-from helpers import pack_config
+from helpers import SMALL, evaluate_fixture, pack_config
 from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy
 from pulumi_policy.deserialize import serialize_properties
+from pulumi_policy.proxy import UnknownValueError
 
 from offline import policycheck
 from offline.harness import ROOT, evaluate, sdk
@@ -111,6 +112,29 @@ def _recording_pack(seen: dict[str, list[Any]]) -> list[Any]:
         if args.provider:
             rewrite(args.provider.props)
 
+    def reads(value: Any, path: str, out: list[str]) -> None:
+        """Reads every value the way a policy does, recording each unknown's error and each size."""
+        keys = (
+            list(value)
+            if isinstance(value, Mapping)
+            else range(len(value))
+            if isinstance(value, list | Sequence)
+            else None
+        )
+        if keys is None or isinstance(value, str):
+            return
+        out.append(f"{path} has {len(value)}")
+        for key in keys:
+            try:
+                reads(value[key], f"{path}.{key}", out)
+            except UnknownValueError as error:
+                out.append(error.message)
+
+    def resource_reads(args: ResourceValidationArgs, report: Any) -> None:
+        out: list[str] = []
+        reads(args.props, args.urn, out)
+        seen["reads"].append(out)
+
     def stack_seen(name: str) -> Callable[..., None]:
         def validate(args: StackValidationArgs, report: Any) -> None:
             seen[name].append([(r.urn, serialize_properties(r.props)) for r in args.resources])
@@ -124,6 +148,7 @@ def _recording_pack(seen: dict[str, list[Any]]) -> list[Any]:
     return [
         ResourceValidationPolicy("seen-first", "records", resource_seen("seen-first")),
         ResourceValidationPolicy("rewrites", "rewrites", resource_rewrite),
+        ResourceValidationPolicy("reads", "reads every property", resource_reads),
         *all_policies(),
         ResourceValidationPolicy("seen-last", "records", resource_seen("seen-last")),
         StackValidationPolicy("stack-seen-first", "records", stack_seen("stack-seen-first")),
@@ -133,10 +158,12 @@ def _recording_pack(seen: dict[str, list[Any]]) -> list[Any]:
 
 
 @pytest.mark.parametrize("dry_run", [False, True], ids=["update", "preview"])
-def test_every_policy_sees_and_reports_what_it_does_under_the_sdks_own_analyzer(small, monkeypatch, dry_run):
-    """The offline analyzer converts each resource's properties once per request, not once per policy
-    (sdk.PolicyAnalyzer): each policy still gets properties of its own, the same as under the servicer the
-    CLI runs, and the pack reports the same findings (small under the production levels has some)."""
+def test_every_policy_sees_and_reports_what_it_does_under_the_sdks_own_analyzer(monkeypatch, dry_run):
+    """The offline analyzer converts each resource's properties once per request, not once per policy,
+    and copies them for a policy as it reads them (sdk.PolicyAnalyzer): each policy still gets properties of
+    its own, reads the same values, sizes and unknowns (a preview has some) as under the servicer the CLI
+    runs, and the pack reports the same findings (small under the production levels has some)."""
+    small = evaluate_fixture(SMALL, preview=dry_run)
     runs = {}
     for analyzer in (sdk.PolicyAnalyzer, sdk._PolicyAnalyzerServicer):
         seen: dict[str, list[Any]] = defaultdict(list)
@@ -151,6 +178,8 @@ def test_every_policy_sees_and_reports_what_it_does_under_the_sdks_own_analyzer(
     assert seen["seen-last"] == seen["seen-first"] and seen["stack-seen-last"] == seen["stack-seen-first"]
     assert any(provider for _, _, provider in seen["seen-first"]), "no resource with a provider was checked"
     assert "rewritten" not in repr(seen["seen-last"]) + repr(seen["stack-seen-last"])
+    unknowns = [line for out in seen["reads"] for line in out if "can't be known during preview" in line]
+    assert bool(unknowns) == dry_run
 
 
 def test_the_policy_sdk_is_left_as_it_was_after_a_request_even_when_a_policy_fails(small, monkeypatch):

@@ -125,6 +125,11 @@ _PolicyAnalyzerServicer: type = _internal("pulumi_policy.policy", "_PolicyAnalyz
 _POLICY_MODULE = "pulumi_policy.policy"
 _json_format = _internal(_POLICY_MODULE, "json_format")
 _deserialize_properties = _internal(_POLICY_MODULE, "deserialize_properties")
+_unknown_checking_proxy = _internal(_POLICY_MODULE, "unknown_checking_proxy")
+# The proxies a policy reads properties through (pulumi_policy/proxy.py), and how they report an unknown.
+_DictProxy: type = _internal("pulumi_policy.proxy", "_DictProxy")
+_ListProxy: type = _internal("pulumi_policy.proxy", "_ListProxy")
+_raise_if_unknown = _internal("pulumi_policy.proxy", "_raise_if_unknown")
 
 
 class _PropertiesMemo:
@@ -134,8 +139,8 @@ class _PropertiesMemo:
     provider's in `Analyze`, every resource's in `AnalyzeStack`): protobuf Struct to dict, then
     dict to values. Both are pure functions of the message, so the first result is kept for the
     request and handed out again. A policy still gets properties of its own: the servicer gives
-    it `unknown_checking_proxy(<this result>)`, which rebuilds every dict and list, so what one
-    policy changes no other policy sees. The memo keeps each message it read alive and compares
+    it `unknown_checking_proxy(<this result>)`, which copies every dict and list (lazily here, see
+    `_LazyDictProxy`), so what one policy changes no other policy sees. The memo keeps each message it read alive and compares
     by identity; a protobuf runtime that returns a new wrapper for each field access only misses.
     """
 
@@ -164,22 +169,90 @@ def _remember(memo: dict[int, tuple[Any, Any]], key: Any, compute: Callable[[Any
     return entry[1]
 
 
+class _LazyDictProxy(_DictProxy):
+    """pulumi_policy's dict proxy, built one level at a time as the policy reads it.
+
+    `unknown_checking_proxy` copies every dict and list of a resource's properties into new
+    proxies before each policy runs, and most policies look at the type and return without
+    reading a property: across a pack that is most of a check's time. This proxy copies a level
+    on its first read, into proxies of the same kind, so a policy sees the same values, unknowns
+    and paths in its errors, and writes only to its own copy, as before.
+    """
+
+    def __init__(self, source: Mapping[str, Any], path: list[str]):
+        self._source, self._path, self._copy = source, path, None
+
+    def _target(self) -> dict[str, Any]:
+        if self._copy is None:
+            self._copy = {key: _lazy_proxy(value, [*self._path, str(key)]) for key, value in self._source.items()}
+        return self._copy
+
+    def __getitem__(self, key: Any) -> Any:
+        if key == "__target":
+            return self._target()
+        return _raise_if_unknown(key, self._target()[key], self._path)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._target()[key] = value
+
+    def __len__(self) -> int:
+        return len(self._source if self._copy is None else self._copy)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._target())
+
+
+class _LazyListProxy(_ListProxy):
+    """pulumi_policy's list proxy, built on its first read (see `_LazyDictProxy`)."""
+
+    def __init__(self, source: list[Any], path: list[str]):
+        self._source, self._path, self._copy = source, path, None
+
+    def _target(self) -> list[Any]:
+        if self._copy is None:
+            self._copy = [_lazy_proxy(value, [*self._path, str(i)]) for i, value in enumerate(self._source)]
+        return self._copy
+
+    def __getitem__(self, key: Any) -> Any:
+        if key == "__target":
+            return self._target()
+        return _raise_if_unknown(key, self._target()[key], self._path)
+
+    def __len__(self) -> int:
+        return len(self._source if self._copy is None else self._copy)
+
+
+def _lazy_proxy(value: Any, path: list[str]) -> Any:
+    if isinstance(value, list):
+        return _LazyListProxy(value, path)
+    if isinstance(value, dict):
+        return _LazyDictProxy(value, path)
+    return value
+
+
+def _unknown_checking_lazy_proxy(props: dict[str, Any]) -> Any:
+    return _lazy_proxy(props, [])
+
+
 @contextmanager
 def _properties_memoized() -> Iterator[None]:
     module = importlib.import_module(_POLICY_MODULE)
     memo = _PropertiesMemo()
     module.json_format, module.deserialize_properties = memo, memo.deserialize_properties
+    module.unknown_checking_proxy = _unknown_checking_lazy_proxy
     try:
         yield
     finally:
         module.json_format, module.deserialize_properties = _json_format, _deserialize_properties
+        module.unknown_checking_proxy = _unknown_checking_proxy
 
 
 class PolicyAnalyzer(_PolicyAnalyzerServicer):
-    """The servicer, converting each resource's properties once per request instead of once per policy.
+    """The servicer, converting each resource's properties once per request instead of once per policy,
+    and copying them for a policy only as far as it reads them.
 
     Every policy sees and reports exactly what it does under the servicer the CLI runs
-    (`_PropertiesMemo` says why); only the repeated conversions are gone.
+    (`_PropertiesMemo` and `_LazyDictProxy` say why); only the repeated conversions and copies are gone.
     """
 
     def Analyze(self, request: Any, context: Any) -> Any:

@@ -214,12 +214,12 @@ class StackGraph:
 
     def __init__(self, resources: Iterable[Any]):
         self.resources = list(resources)
-        self.props: dict[str, dict] = {r.urn: plain(r.props) for r in self.resources}
         self.by_urn = {r.urn: r for r in self.resources}
+        self.props: Mapping[str, dict] = _PlainProps(self.by_urn)
         self._by_value: dict[str, list[Any]] = {}
         for r in self.resources:
             for key in self.IDENTIFIERS:
-                value = self.props[r.urn].get(key)
+                value = _top_level(r.props).get(key)
                 if isinstance(value, str) and value and not is_unknown(value):
                     self._by_value.setdefault(value, []).append(r)
 
@@ -246,6 +246,27 @@ class StackGraph:
     def referrers(self, target: Any, key: str, types: Iterable[str]) -> list[Any]:
         """Resources of `types` whose property `key` points at `target`."""
         return [r for r in self.of_type(*types) if any(t.urn == target.urn for t in self.referenced(r, key))]
+
+
+class _PlainProps(dict):
+    """URN -> the resource's properties as plain values, copied on first use.
+
+    Every stack policy gets the whole stack and most read a few resource types: copying every
+    resource's properties up front was most of what a stack policy cost.
+    """
+
+    def __init__(self, by_urn: Mapping[str, Any]):
+        super().__init__()
+        self._by_urn = by_urn
+
+    def __missing__(self, urn: str) -> dict:
+        value = self[urn] = plain(self._by_urn[urn].props)
+        return value
+
+
+def _top_level(props: Any) -> Mapping[str, Any]:
+    """A resource's properties one level deep, unknowns kept as sentinels (no copy, no UnknownValueError)."""
+    return props["__target"] if isinstance(props, _DictProxy) else props
 
 
 def _strings(value: Any) -> Iterator[str]:
