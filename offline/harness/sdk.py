@@ -140,8 +140,9 @@ class _PropertiesMemo:
     dict to values. Both are pure functions of the message, so the first result is kept for the
     request and handed out again. A policy still gets properties of its own: the servicer gives
     it `unknown_checking_proxy(<this result>)`, which copies every dict and list (lazily here, see
-    `_LazyDictProxy`), so what one policy changes no other policy sees. The memo keeps each message it read alive and compares
-    by identity; a protobuf runtime that returns a new wrapper for each field access only misses.
+    `_LazyDictProxy`), so what one policy changes no other policy sees. The memo keeps each
+    message it read alive and compares by identity; a protobuf runtime that returns a new wrapper
+    for each field access only misses.
     """
 
     def __init__(self) -> None:
