@@ -63,6 +63,12 @@ def test_a_moved_internal_stops_the_import_with_what_moved_and_where_to_look():
     assert ("pulumi.runtime.rpc", "_gone") not in sdk.INTERNALS
 
 
+def test_the_servicer_still_keeps_the_packs_policies_where_the_offline_analyzer_narrows_them():
+    analyzer = policycheck.new_analyzer()
+    names = [p.name for p in getattr(analyzer, sdk.POLICIES_ATTRIBUTE)]
+    assert names == [p.name for p in all_policies()]
+
+
 def test_the_private_proxies_the_pack_reads_are_still_there():
     """The pack unwraps pulumi_policy's property proxies itself (policies/guardrails/common.py)."""
     proxy = importlib.import_module("pulumi_policy.proxy")

@@ -248,17 +248,35 @@ def _properties_memoized() -> Iterator[None]:
         module.unknown_checking_proxy = _unknown_checking_proxy
 
 
+# The servicer's list of the pack's policies (a private attribute, name-mangled).
+POLICIES_ATTRIBUTE = "_PolicyAnalyzerServicer__policies"
+
+
 class PolicyAnalyzer(_PolicyAnalyzerServicer):
     """The servicer, converting each resource's properties once per request instead of once per policy,
-    and copying them for a policy only as far as it reads them.
+    copying them for a policy only as far as it reads them, and asking a resource policy that names
+    its types (`resource_types`) only about resources of those types.
 
     Every policy sees and reports exactly what it does under the servicer the CLI runs
-    (`_PropertiesMemo` and `_LazyDictProxy` say why); only the repeated conversions and copies are gone.
+    (`_PropertiesMemo` and `_LazyDictProxy` say why, and a policy with `resource_types` returns
+    without a word for any other type); only the repeated conversions, copies and calls are gone.
     """
 
     def Analyze(self, request: Any, context: Any) -> Any:
-        with _properties_memoized():
-            return super().Analyze(request, context)
+        every = getattr(self, POLICIES_ATTRIBUTE)
+        by_type = self.__dict__.setdefault("_applicable", {})
+        applicable = by_type.get(request.type)
+        if applicable is None:
+            types = (request.type,)
+            applicable = by_type[request.type] = [
+                p for p in every if request.type in getattr(p, "resource_types", types)
+            ]
+        setattr(self, POLICIES_ATTRIBUTE, applicable)
+        try:
+            with _properties_memoized():
+                return super().Analyze(request, context)
+        finally:
+            setattr(self, POLICIES_ATTRIBUTE, every)
 
     def AnalyzeStack(self, request: Any, context: Any) -> Any:
         with _properties_memoized():

@@ -151,7 +151,12 @@ def resource_policy(
     remediation: str,
     config_schema: PolicyConfigSchema | None = None,
 ) -> ResourceValidationPolicy:
-    """A per-resource policy over `types`; `check(props, config, args)` yields one message per problem."""
+    """A per-resource policy over `types`; `check(props, config, args)` yields one message per problem.
+
+    The policy keeps `types` as `resource_types`: the engine asks every policy about every
+    resource, and this one returns at once for any other type, so the offline check
+    (offline/harness/sdk.py) asks it about these types only.
+    """
     types = frozenset(types)
 
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -160,7 +165,7 @@ def resource_policy(
         for message in check(plain(args.props), args.get_config(), args):
             report(f"{message} Remediation: {remediation}", None)
 
-    return ResourceValidationPolicy(
+    policy = ResourceValidationPolicy(
         name=name,
         description=description,
         validate=validate,
@@ -168,6 +173,8 @@ def resource_policy(
         config_schema=config_schema,
         remediation_steps=remediation,
     )
+    policy.resource_types = types
+    return policy
 
 
 StackCheck = Callable[["StackGraph", Mapping[str, Any]], Iterable[tuple[Any, str]]]
