@@ -6,3 +6,8 @@ the user-facing tools on top: `plan` (the offline preview, `python3 tasks.py pla
 `diagram` and `preview_json`, and `policycheck` (the policy pack as the engine drives it,
 `python3 tasks.py policy`). Tools import the harness, never the other way round.
 """
+
+from offline.harness import lazy_aws
+
+# Before anything imports pulumi_aws: its service namespaces then load only what is used.
+lazy_aws.install()
