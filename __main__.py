@@ -8,7 +8,7 @@ from components.account import Account
 from components.bastion import Bastion, BastionArgs
 from components.boundary import bound_every_role
 from components.cluster import Cluster, ClusterArgs
-from components.config import SSM_ENDPOINTS, listener_priority, load
+from components.config import SSM_ENDPOINTS, listener_priorities, load
 from components.database import Database, DatabaseArgs
 from components.monitoring import AlarmTopic, AlarmTopicArgs, Dashboard, DashboardArgs, LogsKey, LogsKeyArgs
 from components.naming import Naming
@@ -50,6 +50,7 @@ service_network = dataclasses.replace(network.refs, availability_zones=tuple(net
 public_hosts = [host for s in cfg.services if s.public for host in s.rule.hosts]
 cluster = Cluster("cluster", ClusterArgs(cfg.cluster, naming, account, network.refs, public_hosts), opts=in_env)
 alarms = AlarmTopic("alarms", AlarmTopicArgs(cfg.monitoring, naming, account), opts=in_env)
+rule_priorities = listener_priorities(cfg.services)
 services = {
     s.name: Service(
         s.name,
@@ -61,12 +62,12 @@ services = {
             cluster.refs,
             cfg.monitoring,
             alarms.topic_arn,
-            listener_priority=listener_priority(s, cfg.services) if s.public else None,
+            listener_priority=rule_priorities.get(i),
             database=db_clients.get(s.name),
         ),
         opts=in_env,
     )
-    for s in cfg.services
+    for i, s in enumerate(cfg.services)
 }
 
 # Who may reach whom: each rule added by the owner of the security group it changes.

@@ -35,7 +35,7 @@ from components.config.container import (
     fargate_memory_problem,
 )
 from components.config.database import DB_INSTANCE_FAMILIES, GP3_MAX_GIB, GP3_MIN_GIB, DatabaseConfig, PostgresMajor
-from components.config.listeners import listener_priority
+from components.config.listeners import listener_priorities, listener_priority
 from components.config.loading import describe, load
 from components.config.monitoring import MonitoringConfig
 from components.config.network import (
@@ -113,6 +113,7 @@ __all__ = [
     "endpoint_problems",
     "fargate_memory_problem",
     "in_zone",
+    "listener_priorities",
     "listener_priority",
     "load",
     "plan_subnets",

@@ -106,6 +106,9 @@ def _glob_covers(general: str, specific: str) -> bool:
 
     ALB condition patterns: `*` matches any run of characters, `?` exactly one.
     """
+    wildcard = _WILDCARD.search(general)
+    if not specific.startswith(general[: wildcard.start()] if wildcard else general):
+        return False  # the literal start of `general` is not `specific`'s: most pairs, decided at once
 
     @functools.cache
     def covers(i: int, j: int) -> bool:

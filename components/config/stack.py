@@ -13,7 +13,7 @@ from components.config.bastion import SSM_ENDPOINTS, BastionConfig
 from components.config.cluster import ClusterConfig, in_zone
 from components.config.database import DatabaseConfig
 from components.config.iam import IamConfig
-from components.config.listeners import listener_priority, shadowed_rules
+from components.config.listeners import listener_priorities, shadowed_rules
 from components.config.monitoring import MonitoringConfig
 from components.config.network import INTERFACE_ENDPOINTS, NetworkConfig
 from components.config.service import ServiceConfig
@@ -86,6 +86,7 @@ def service_problems(cfg: StackConfig) -> list[Problem]:
     seen: dict[str, int] = {}
     claimed: dict[tuple[str, str], str] = {}
     priorities: dict[int, str] = {}
+    rule_priorities = listener_priorities(cfg.services)
     # Public services whose rule is already reported (same route, same priority): a shadowing
     # report about them would only repeat that problem.
     reported: set[int] = set()
@@ -117,7 +118,7 @@ def service_problems(cfg: StackConfig) -> list[Problem]:
                 reported.add(index)
                 break
             claimed[(host, path)] = service.name
-        priority = listener_priority(service, cfg.services)
+        priority = rule_priorities[index]
         if priority in priorities:
             problem(
                 (index, "routing", "priority"),
