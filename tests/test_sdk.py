@@ -99,10 +99,28 @@ def _recording_pack(seen: dict[str, list[Any]]) -> list[Any]:
     next if it handed out one copy for all of them.
     """
 
+    def options(opts: Any) -> tuple:
+        timeouts = opts.custom_timeouts
+        return (
+            opts.protect,
+            list(opts.ignore_changes),
+            opts.delete_before_replace,
+            list(opts.aliases),
+            (timeouts.create_seconds, timeouts.update_seconds, timeouts.delete_seconds),
+            list(opts.additional_secret_outputs),
+            opts.parent,
+        )
+
+    def provider_of(provider: Any) -> tuple | None:
+        if provider is None:
+            return None
+        return (provider.resource_type, provider.urn, provider.name, serialize_properties(provider.props))
+
     def resource_seen(name: str) -> Callable[..., None]:
         def validate(args: ResourceValidationArgs, report: Any) -> None:
-            provider = serialize_properties(args.provider.props) if args.provider else None
-            seen[name].append((args.urn, serialize_properties(args.props), provider))
+            seen[name].append(
+                (args.urn, serialize_properties(args.props), provider_of(args.provider), options(args.opts))
+            )
 
         return validate
 
@@ -117,6 +135,7 @@ def _recording_pack(seen: dict[str, list[Any]]) -> list[Any]:
         rewrite(args.props)
         if args.provider:
             rewrite(args.provider.props)
+        args.opts.protect, args.opts.parent = "rewritten", "rewritten"
 
     def reads(value: Any, path: str, out: list[str]) -> None:
         """Reads every value the way a policy does, recording each unknown's error and each size."""
@@ -143,13 +162,33 @@ def _recording_pack(seen: dict[str, list[Any]]) -> list[Any]:
 
     def stack_seen(name: str) -> Callable[..., None]:
         def validate(args: StackValidationArgs, report: Any) -> None:
-            seen[name].append([(r.urn, serialize_properties(r.props)) for r in args.resources])
+            seen[name].append(
+                [
+                    (
+                        r.resource_type,
+                        r.urn,
+                        r.name,
+                        serialize_properties(r.props),
+                        options(r.opts),
+                        provider_of(r.provider),
+                        r.parent.urn if r.parent else None,
+                        [d.urn for d in r.dependencies],
+                        {key: [d.urn for d in deps] for key, deps in r.property_dependencies.items()},
+                    )
+                    for r in args.resources
+                ]
+            )
 
         return validate
 
     def stack_rewrite(args: StackValidationArgs, report: Any) -> None:
         for r in args.resources:
             rewrite(r.props)
+            if r.provider:
+                rewrite(r.provider.props)
+            r.opts.protect, r.opts.parent = "rewritten", "rewritten"
+            r.dependencies.clear()
+            r.property_dependencies.clear()
 
     return [
         ResourceValidationPolicy("seen-first", "records", resource_seen("seen-first")),
@@ -182,7 +221,8 @@ def test_every_policy_sees_and_reports_what_it_does_under_the_sdks_own_analyzer(
     assert seen == sdk_seen
     assert len(seen["seen-first"]) == len(small.resources) and len(seen["stack-seen-first"]) == 1
     assert seen["seen-last"] == seen["seen-first"] and seen["stack-seen-last"] == seen["stack-seen-first"]
-    assert any(provider for _, _, provider in seen["seen-first"]), "no resource with a provider was checked"
+    assert any(provider for _, _, provider, _ in seen["seen-first"]), "no resource with a provider was checked"
+    assert any(deps for *_, deps, _ in seen["stack-seen-first"][0]), "no resource with dependencies was checked"
     assert "rewritten" not in repr(seen["seen-last"]) + repr(seen["stack-seen-last"])
     unknowns = [line for out in seen["reads"] for line in out if "can't be known during preview" in line]
     assert bool(unknowns) == dry_run

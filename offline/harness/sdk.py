@@ -12,6 +12,7 @@ name still resolves, so an SDK upgrade fails there first, naming what moved.
 
 from __future__ import annotations
 
+import copy
 import importlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -126,6 +127,7 @@ _POLICY_MODULE = "pulumi_policy.policy"
 _json_format = _internal(_POLICY_MODULE, "json_format")
 _deserialize_properties = _internal(_POLICY_MODULE, "deserialize_properties")
 _unknown_checking_proxy = _internal(_POLICY_MODULE, "unknown_checking_proxy")
+_PolicyProviderResource = _internal(_POLICY_MODULE, "PolicyProviderResource")
 # The proxies a policy reads properties through (pulumi_policy/proxy.py), and how they report an unknown.
 _DictProxy: type = _internal("pulumi_policy.proxy", "_DictProxy")
 _ListProxy: type = _internal("pulumi_policy.proxy", "_ListProxy")
@@ -175,29 +177,41 @@ class _LazyDictProxy(_DictProxy):
 
     `unknown_checking_proxy` copies every dict and list of a resource's properties into new
     proxies before each policy runs, and most policies look at the type and return without
-    reading a property: across a pack that is most of a check's time. This proxy copies a level
-    on its first read, into proxies of the same kind, so a policy sees the same values, unknowns
-    and paths in its errors, and writes only to its own copy, as before.
+    reading a property: across a pack that is most of a check's time. This proxy copies a value
+    on its first read, into a proxy of the same kind, so a policy sees the same values, keys in
+    the same order, unknowns and paths in its errors, and writes only to its own copy, as before.
     """
 
     def __init__(self, source: Mapping[str, Any], path: list[str]):
-        self._source, self._path, self._copy = source, path, None
+        self._source, self._path, self._copy, self._whole = source, path, {}, False
+
+    def _value(self, key: Any) -> Any:
+        """The policy's copy of one value, made on its first read (KeyError as a dict's)."""
+        if self._whole or key in self._copy:
+            return self._copy[key]
+        value = self._copy[key] = _lazy_proxy(self._source[key], [*self._path, str(key)])
+        return value
 
     def _target(self) -> dict[str, Any]:
-        if self._copy is None:
-            self._copy = {key: _lazy_proxy(value, [*self._path, str(key)]) for key, value in self._source.items()}
+        """The whole copy, in the order the eager proxy has: the properties', then keys the policy added."""
+        if not self._whole:
+            whole = {key: self._value(key) for key in self._source}
+            whole.update((key, value) for key, value in self._copy.items() if key not in whole)
+            self._copy, self._whole = whole, True
         return self._copy
 
     def __getitem__(self, key: Any) -> Any:
         if key == "__target":
             return self._target()
-        return _raise_if_unknown(key, self._target()[key], self._path)
+        return _raise_if_unknown(key, self._value(key), self._path)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._target()[key] = value
+        self._copy[key] = value
 
     def __len__(self) -> int:
-        return len(self._source if self._copy is None else self._copy)
+        if self._whole:
+            return len(self._copy)
+        return len(self._source) + sum(key not in self._source for key in self._copy)
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._target())
@@ -258,9 +272,13 @@ class PolicyAnalyzer(_PolicyAnalyzerServicer):
     its types (`resource_types`) only about resources of those types.
 
     Every policy sees and reports exactly what it does under the servicer the CLI runs
-    (`_PropertiesMemo` and `_LazyDictProxy` say why, and a policy with `resource_types` returns
-    without a word for any other type); only the repeated conversions, copies and calls are gone.
+    (`_PropertiesMemo`, `_LazyDictProxy` and `_StackResource` say why, and a policy with
+    `resource_types` returns without a word for any other type); only the repeated conversions,
+    copies, message reads and calls are gone.
     """
+
+    _options: dict[int, tuple[Any, Any]] | None = None
+    _providers: dict[int, tuple[Any, Any]] | None = None
 
     def Analyze(self, request: Any, context: Any) -> Any:
         every = getattr(self, POLICIES_ATTRIBUTE)
@@ -273,11 +291,92 @@ class PolicyAnalyzer(_PolicyAnalyzerServicer):
             ]
         setattr(self, POLICIES_ATTRIBUTE, applicable)
         try:
-            with _properties_memoized():
+            with self._request():
                 return super().Analyze(request, context)
         finally:
             setattr(self, POLICIES_ATTRIBUTE, every)
 
     def AnalyzeStack(self, request: Any, context: Any) -> Any:
+        with self._request():
+            return super().AnalyzeStack(_StackRequest([_StackResource(r) for r in request.resources]), context)
+
+    @contextmanager
+    def _request(self) -> Iterator[None]:
         with _properties_memoized():
-            return super().AnalyzeStack(request, context)
+            self._options, self._providers = {}, {}
+            try:
+                yield
+            finally:
+                self._options = self._providers = None
+
+    def _get_resource_options(self, request: Any) -> Any:
+        """The servicer's options of the resource, built once per request; each policy gets a copy (the
+        servicer's own shares their lists too)."""
+        if self._options is None:
+            return super()._get_resource_options(request)
+        built = _remember(
+            self._options, request.options, lambda _: super(PolicyAnalyzer, self)._get_resource_options(request)
+        )
+        return copy.copy(built)
+
+    def _get_provider_resource(self, request: Any) -> Any:
+        """The servicer's provider of the resource, read once per request; each policy gets its own."""
+        if self._providers is None or not request.HasField("provider"):
+            return super()._get_provider_resource(request)
+        type_, props, urn, name = _remember(self._providers, request.provider, _provider_fields)
+        return _PolicyProviderResource(type_, _unknown_checking_lazy_proxy(props), urn, name)
+
+
+def _provider_fields(provider: Any) -> tuple[str, Any, str, str]:
+    properties = _deserialize_properties(_json_format.MessageToDict(provider.properties))
+    return provider.type, properties, provider.urn, provider.name
+
+
+class _StackRequest:
+    """An AnalyzeStack request as the servicer reads it: its resources."""
+
+    def __init__(self, resources: list[_StackResource]):
+        self.resources = resources
+
+
+class _StackResource:
+    """One resource of an AnalyzeStack request, its fields read from the message once.
+
+    The servicer reads every resource's fields again for each stack policy, and reading a
+    message's field costs more than an attribute. The values are the message's own: the
+    properties and options messages themselves, the same strings and URN lists.
+    """
+
+    __slots__ = (
+        "_has_provider",
+        "dependencies",
+        "name",
+        "options",
+        "parent",
+        "properties",
+        "propertyDependencies",
+        "provider",
+        "type",
+        "urn",
+    )
+
+    def __init__(self, message: Any):
+        self.type, self.properties, self.urn, self.name = message.type, message.properties, message.urn, message.name
+        self.options, self.provider, self.parent = message.options, message.provider, message.parent
+        self._has_provider = message.HasField("provider")
+        self.dependencies = list(message.dependencies)
+        self.propertyDependencies = {
+            key: _Urns(list(value.urns)) for key, value in message.propertyDependencies.items()
+        }
+
+    def HasField(self, name: str) -> bool:
+        if name != "provider":
+            raise ValueError(f"the servicer reads no field {name!r} of a stack resource here")
+        return self._has_provider
+
+
+class _Urns:
+    __slots__ = ("urns",)
+
+    def __init__(self, urns: list[str]):
+        self.urns = urns

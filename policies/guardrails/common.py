@@ -34,6 +34,7 @@ from pulumi_policy.proxy import (
     UNKNOWN_NUMBER_VALUE,
     UNKNOWN_OBJECT_VALUE,
     UNKNOWN_STRING_VALUE,
+    UnknownValueError,
     _DictProxy,
     _ListProxy,
 )
@@ -226,7 +227,10 @@ class StackGraph:
         self._by_value: dict[str, list[Any]] = {}
         for r in self.resources:
             for key in self.IDENTIFIERS:
-                value = _top_level(r.props).get(key)
+                try:
+                    value = r.props.get(key)
+                except UnknownValueError:  # not known in a preview: nothing can refer to it by value yet
+                    continue
                 if isinstance(value, str) and value and not is_unknown(value):
                     self._by_value.setdefault(value, []).append(r)
 
@@ -269,11 +273,6 @@ class _PlainProps(dict):
     def __missing__(self, urn: str) -> dict:
         value = self[urn] = plain(self._by_urn[urn].props)
         return value
-
-
-def _top_level(props: Any) -> Mapping[str, Any]:
-    """A resource's properties one level deep, unknowns kept as sentinels (no copy, no UnknownValueError)."""
-    return props["__target"] if isinstance(props, _DictProxy) else props
 
 
 def _strings(value: Any) -> Iterator[str]:
