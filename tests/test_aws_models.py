@@ -1,5 +1,6 @@
 """Independent checks: every IAM document through the parliament linter, task definitions through AWS's API model."""
 
+import functools
 import json
 
 import botocore.session
@@ -51,10 +52,15 @@ def documents(graph):
 
 
 def findings(statement: dict) -> set[str]:
+    return set(_findings(json.dumps(statement, sort_keys=True)))
+
+
+@functools.cache  # the fixture environments share many statements, and the linter is slow
+def _findings(statement: str) -> frozenset[str]:
     policy = analyze_policy_string(
-        json.dumps({"Version": "2012-10-17", "Statement": [statement]}), include_community_auditors=True
+        f'{{"Version": "2012-10-17", "Statement": [{statement}]}}', include_community_auditors=True
     )
-    return {f.issue for f in policy.findings}
+    return frozenset(f.issue for f in policy.findings)
 
 
 def test_identity_policies_have_no_linter_findings_beyond_the_justified(graph):
