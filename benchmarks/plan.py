@@ -136,7 +136,11 @@ def main() -> None:
     for small, large in itertools.pairwise(SERVICES):
         ratio = per_service[large]["warm_s"] / per_service[small]["warm_s"]
         grow = per_service[large]["resources"] / per_service[small]["resources"]
-        print(f"  {small} -> {large} services: resources x{grow:.2f}, time x{ratio:.2f} (linear or better: <= x2)")
+        added = (per_service[large]["warm_s"] - per_service[small]["warm_s"]) / (large - small)
+        print(
+            f"  {small} -> {large} services: resources x{grow:.2f}, time x{ratio:.2f}; "
+            f"each added service {added * 1000:.0f} ms (linear: the same for every step)"
+        )
 
 
 def timed(command: list[str], cwd: Path) -> tuple[float, float]:
