@@ -21,7 +21,9 @@ The child runs the way the command does: the cyclic collector frozen and off, an
 a row previewed by `offline.plan.preview_all` (in parallel worker processes on a multi-core machine).
 
 Services: the 10/20/40-service configs replicate the first entry of the dev stack's
-`ecs-platform:services`, each copy public under its own path.
+`ecs-platform:services`, each copy public under its own path. Their scaling ratios come from one
+more fresh process that runs the three sizes in turn (`interleaved`), so that a change in the
+machine's speed between rows does not pass for growth.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ SERVICES = (10, 20, 40)
 # Warm runs per row: single runs on a shared 2-core machine vary by +-40%; the fastest of a few is
 # the figure least moved by other work (noise only ever adds time).
 WARM_RUNS = 5
+# Rounds of the interleaved scaling measurement (see `interleaved`).
+SCALING_ROUNDS = 7
 CDK_PEER = ROOT / "benchmarks" / "cdk-peer"
 
 
@@ -66,6 +70,30 @@ def child(spec: dict) -> None:
         workload(spec)
         warm.append(time.perf_counter() - began)
     print(json.dumps({"resources": resources, "cold_s": cold, "warm_runs": warm, "peak_mb": peak_mb}))
+
+
+def interleaved(sizes: list[int]) -> None:
+    """Runs inside a fresh process: each size once cold, then SCALING_ROUNDS rounds of one warm run of
+    each size in turn; prints the resources and the fastest warm run of each size as one JSON line.
+
+    Taking the sizes in turn puts the same drift of the machine's speed on each of them, so their
+    ratio is not the ratio of a quiet moment to a busy one (as separate processes can be).
+    """
+    import gc
+
+    sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+    gc.freeze()
+    gc.disable()
+    resources = {n: workload({"services": n}) for n in sizes}
+    fastest = {n: float("inf") for n in sizes}
+    for _ in range(SCALING_ROUNDS):
+        for n in sizes:
+            gc.collect()
+            gc.freeze()
+            began = time.perf_counter()
+            workload({"services": n})
+            fastest[n] = min(fastest[n], time.perf_counter() - began)
+    print(json.dumps({"resources": resources, "warm_s": fastest}))
 
 
 def workload(spec: dict) -> int:
@@ -128,15 +156,26 @@ def main() -> None:
     measure("prod", {"stacks": ["prod"]})
     measure("dev + prod", {"stacks": ["dev", "prod"]})
     measure("both+diagram", {"stacks": ["dev", "prod"], "diagram": True})
-    per_service = {}
     for n in SERVICES:
-        figures = measure(f"{n} services", {"services": n})
-        per_service[n] = figures
-    print("\nScaling with the number of services (warm time: imports are paid once and do not grow):")
+        measure(f"{n} services", {"services": n})
+    out = subprocess.run(
+        [str(PYTHON), __file__, "--interleaved", json.dumps(SERVICES)], cwd=ROOT, capture_output=True, text=True
+    )
+    if out.returncode:
+        sys.exit(f"scaling: failed\n{out.stderr}")
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    resources = {int(n): r for n, r in figures["resources"].items()}
+    warm = {int(n): s for n, s in figures["warm_s"].items()}
+    print(
+        f"\nScaling with the number of services: warm seconds, the fastest of {SCALING_ROUNDS} runs of each size"
+        "\ntaken in turn in one process (imports are paid once and do not grow):"
+    )
+    for n in SERVICES:
+        print(f"  {n} services: {resources[n]} resources, {warm[n]:.2f} s")
     for small, large in itertools.pairwise(SERVICES):
-        ratio = per_service[large]["warm_s"] / per_service[small]["warm_s"]
-        grow = per_service[large]["resources"] / per_service[small]["resources"]
-        added = (per_service[large]["warm_s"] - per_service[small]["warm_s"]) / (large - small)
+        ratio = warm[large] / warm[small]
+        grow = resources[large] / resources[small]
+        added = (warm[large] - warm[small]) / (large - small)
         print(
             f"  {small} -> {large} services: resources x{grow:.2f}, time x{ratio:.2f}; "
             f"each added service {added * 1000:.0f} ms (linear: the same for every step)"
@@ -191,6 +230,8 @@ def cdk(runs: int) -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         child(json.loads(sys.argv[2]))
+    elif len(sys.argv) > 2 and sys.argv[1] == "--interleaved":
+        interleaved(json.loads(sys.argv[2]))
     elif sys.argv[1:2] == ["--cdk"]:
         cdk(int(sys.argv[2]) if len(sys.argv) > 2 else 5)
     else:
