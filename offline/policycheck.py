@@ -1,9 +1,10 @@
 """The offline policy check: each stack's graph through the policy pack, the way the Pulumi engine does it.
 
 `python3 tasks.py policy [STACK ...] [--preview]` (default: every stack). For each stack it
-runs the program under the mock harness (`offline.harness.evaluate`), then talks to
-pulumi_policy's own analyzer servicer with the real protobuf messages, as the engine does
-over gRPC (no server and no CLI here, the servicer's methods are called directly):
+runs the program under the mock harness (`offline.harness.evaluate`), then sends
+pulumi_policy's own analyzer servicer the protobuf messages the engine sends over gRPC (no
+server and no CLI here: the servicer's methods are called directly, through the subclass in
+`offline/harness/sdk.py` that spares repeated work and changes nothing a policy sees):
 
 1. `GetAnalyzerInfo`, then the pack config is reconciled like the engine does for
    `--policy-pack-config` (schema defaults, the file's `all` and per-policy levels and
@@ -100,8 +101,8 @@ class Result:
 
 
 def new_analyzer() -> Any:
-    """What `PolicyPack(...)` in policies/__main__.py builds before it starts serving (converting each
-    resource's properties once per request rather than once per policy: sdk.PolicyAnalyzer)."""
+    """What `PolicyPack(...)` in policies/__main__.py builds before it starts serving, as sdk.PolicyAnalyzer
+    (each resource read once per request rather than once per policy, and only by the policies of its type)."""
     return sdk.PolicyAnalyzer(NAME, "0.0.1", all_policies(), ENFORCEMENT_LEVEL, None, DESCRIPTION)
 
 

@@ -34,9 +34,9 @@ def test_an_evaluation_loads_the_resource_modules_the_program_uses_and_not_the_r
 def test_every_name_of_every_namespace_the_program_uses_is_the_object_pulumi_aws_itself_exports():
     """For each namespace the `full` environment loads, every name the namespace's own __init__.py
     exports (its star imports of every resource, function, argument type and enum, and `outputs`),
-    read through the lazy namespace first, in an order that reads `GetXResult` before `get_x`, is found
-    without a full import of the namespace and is the identical object the full import then gives. In a
-    fresh process, which imports all of them."""
+    leads by its name to the module that defines it, is found through the lazy namespace (read first, in
+    an order that reads `GetXResult` before `get_x`) without a full import of the namespace, and is the
+    identical object the full import then gives. In a fresh process, which imports all of them."""
     fixture(FULL)
     namespaces = loaded_namespaces()
     assert "pulumi_aws.ec2" in namespaces and "pulumi_aws.wafv2" in namespaces
@@ -52,10 +52,19 @@ def test_every_name_of_every_namespace_the_program_uses_is_the_object_pulumi_aws
             lazy = importlib.import_module(name)
             init = Path(lazy.__spec__.origin)
             exported = ["outputs"] if (init.parent / "outputs.py").is_file() else []
-            for submodule in re.findall(r"^from \\.(\\w+) import \\*$", init.read_text(), re.MULTILINE):
+            starred = re.findall(r"^from \\.(\\w+) import \\*$", init.read_text(), re.MULTILINE)
+            by_key = {lazy_aws._key(module): module for module in starred}
+            for submodule in starred:
                 source = (init.parent / f"{submodule}.py").read_text()
                 listed = re.search(r"^__all__ = \\[(.*?)\\]", source, re.M | re.S)
-                exported += re.findall(r"'(\\w+)'", listed.group(1))
+                names = re.findall(r"'(\\w+)'", listed.group(1))
+                exported += names
+                # Whatever order a program uses them in, a resource's or function's names lead to its module.
+                mismatched += [
+                    f"{name}.{n} does not lead to {submodule}"
+                    for n in names
+                    if submodule not in lazy_aws._SHARED and submodule not in [by_key.get(k) for k in lazy_aws._keys(n)]
+                ]
             seen = {attribute: getattr(lazy, attribute) for attribute in sorted(exported)}
             mismatched += [f"{name} imported in full for {why}" for why in lazy_aws.FULL_IMPORTS]
             full = types.ModuleType(name + ".full")

@@ -203,3 +203,4 @@ def test_the_iam_database_is_read_a_service_at_a_time_as_the_whole_file_reads():
     assert len(services) > 400
     assert [s for s in services if iam_actions.service(s) != whole[s]] == []
     assert iam_actions.service("no-such-service") is None
+    assert iam_actions.privilege("\\ud800:x") is None and iam_actions.privilege("é:x") is None

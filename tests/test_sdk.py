@@ -69,6 +69,18 @@ def test_the_servicer_still_keeps_the_packs_policies_where_the_offline_analyzer_
     assert names == [p.name for p in all_policies()]
 
 
+def test_a_policy_that_names_its_types_says_nothing_about_any_other_resource():
+    """The offline analyzer asks a policy with `resource_types` only about those types: that holds only if,
+    asked about any other, it returns without a word, whatever the properties (None: reading them fails)."""
+    named = [p for p in all_policies() if hasattr(p, "resource_types")]
+    assert len(named) >= 50
+    other = ResourceValidationArgs("test:index:Other", None, "urn:other", "other", None, None)
+    reports: list[tuple[str, Any]] = []
+    for policy in named:
+        policy.validate(other, lambda *report, name=policy.name: reports.append((name, report)))
+    assert reports == []
+
+
 def test_the_private_proxies_the_pack_reads_are_still_there():
     """The pack unwraps pulumi_policy's property proxies itself (policies/guardrails/common.py)."""
     proxy = importlib.import_module("pulumi_policy.proxy")
@@ -136,6 +148,7 @@ def _recording_pack(seen: dict[str, list[Any]]) -> list[Any]:
         if args.provider:
             rewrite(args.provider.props)
         args.opts.protect, args.opts.parent = "rewritten", "rewritten"
+        args.opts.custom_timeouts.create_seconds = -1
 
     def reads(value: Any, path: str, out: list[str]) -> None:
         """Reads every value the way a policy does, recording each unknown's error and each size."""
@@ -187,6 +200,7 @@ def _recording_pack(seen: dict[str, list[Any]]) -> list[Any]:
             if r.provider:
                 rewrite(r.provider.props)
             r.opts.protect, r.opts.parent = "rewritten", "rewritten"
+            r.opts.custom_timeouts.create_seconds = -1
             r.dependencies.clear()
             r.property_dependencies.clear()
 
@@ -224,6 +238,7 @@ def test_every_policy_sees_and_reports_what_it_does_under_the_sdks_own_analyzer(
     assert any(provider for _, _, provider, _ in seen["seen-first"]), "no resource with a provider was checked"
     assert any(deps for *_, deps, _ in seen["stack-seen-first"][0]), "no resource with dependencies was checked"
     assert "rewritten" not in repr(seen["seen-last"]) + repr(seen["stack-seen-last"])
+    assert "-1" not in repr([timeouts for *_, (_, _, _, _, timeouts, _, _) in seen["seen-last"]])
     unknowns = [line for out in seen["reads"] for line in out if "can't be known during preview" in line]
     assert bool(unknowns) == dry_run
 

@@ -25,7 +25,10 @@ def listener_priorities(services: list[ServiceConfig]) -> dict[int, int]:
 
 
 def listener_priority(service: ServiceConfig, services: list[ServiceConfig]) -> int:
-    """The ALB rule priority of one public service of `services` (see `listener_priorities`)."""
+    """The ALB rule priority of one service of `services`: `routing.priority` if set, else automatic (see
+    `listener_priorities`)."""
+    if service.rule.priority is not None:
+        return service.rule.priority
     return listener_priorities(services)[next(i for i, s in enumerate(services) if s is service)]
 
 

@@ -12,8 +12,13 @@ the star import of `__init__.py` that brings the name, guessed from the name (`W
 `from .get_parameter import *`), else imports the submodule of that name (`outputs`), else does
 the star imports of the shared `_inputs` and `_enums`. A name found nowhere runs the namespace's
 own `__init__.py` into the package. Every name is the object the normal import gives (the same
-class from the same module file; tests/test_lazy_aws.py compares all of them): only when the
-code behind each name runs differs.
+class from the same module file; tests/test_lazy_aws.py compares every name of every namespace the
+`full` fixture environment loads): only when the code behind each name runs differs.
+
+Limits, none of which the program or awsx meets: `dir()` and `from pulumi_aws.ec2 import *` see
+only the names used so far, and importing a function's module directly
+(`import pulumi_aws.ssm.get_parameter`) before the function is used binds the module, not the
+function, to `aws.ssm.get_parameter`, as the import system does for any submodule.
 
 The offline tools and the tests install it; the program itself (`pulumi up`, `pulumi preview`)
 imports pulumi_aws as it is.
@@ -26,6 +31,7 @@ import importlib.abc
 import importlib.machinery
 import re
 import sys
+import threading
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -35,7 +41,7 @@ PACKAGE = "pulumi_aws"
 _STAR_IMPORT = re.compile(r"^from \.(\w+) import \*$", re.MULTILINE)
 # The shared modules a namespace star-imports (argument types, enums): the rest are one resource or function each.
 _SHARED = ("_inputs", "_enums")
-_AFFIXES = re.compile(r"^(?:Awaitable)|(?:Args|Result|State|_output)$")
+_AFFIXES = re.compile(r"^Awaitable|(?:InitArgs|Args|Result|State|_output)$")
 # Names that were not where their names say, so their namespace ran its own __init__.py (in this
 # process): a program still gets them, only not lazily. tests/test_lazy_aws.py expects none.
 FULL_IMPORTS: list[str] = []
@@ -54,7 +60,8 @@ def _key(name: str) -> str:
 
 def _keys(name: str) -> list[str]:
     """Where a name may come from: `WebAclArgs` -> `webaclargs`, `webacl`; `InstanceDesiredState` (a resource)
-    -> `instancedesiredstate`, `instancedesired`; `get_web_acl_output` -> ..., `getwebacl`."""
+    -> `instancedesiredstate`, `instancedesired`; `ClusterInitArgs` (a resource's arguments, named so where
+    `ClusterArgs` is an argument type) -> ..., `cluster`; `get_web_acl_output` -> ..., `getwebacl`."""
     return list(dict.fromkeys([_key(name), _key(_AFFIXES.sub("", name))]))
 
 
@@ -82,6 +89,8 @@ class _Loader(importlib.abc.Loader):
         by_key = {_key(name): name for name in starred if name not in _SHARED}
         shared = [name for name in _SHARED if name in starred]
         loader, complete = self.loader, False
+        # One first use at a time: a name another thread is importing is then found, not refused.
+        lock = threading.RLock()
 
         def star_import(submodule: str) -> None:
             """`from .<submodule> import *`, as the namespace's __init__.py does it."""
@@ -90,6 +99,12 @@ class _Loader(importlib.abc.Loader):
                 setattr(package, name, getattr(module, name))
 
         def resolve(name: str) -> Any:
+            with lock:
+                if name in vars(package):  # imported by another thread meanwhile
+                    return vars(package)[name]
+                return first_use(name)
+
+        def first_use(name: str) -> Any:
             nonlocal complete
             if name.startswith("__") or complete:
                 raise AttributeError(f"module {package.__name__!r} has no attribute {name!r}")

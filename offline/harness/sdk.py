@@ -121,8 +121,8 @@ def registered_state(monitor: Any, urn: str) -> dict[str, Any]:
 
 # What `PolicyPack(...)` builds and serves over gRPC; the offline check calls its methods directly.
 _PolicyAnalyzerServicer: type = _internal("pulumi_policy.policy", "_PolicyAnalyzerServicer")
-# The module whose two globals below the servicer's `Analyze`, `AnalyzeStack` and
-# `_get_provider_resource` call to turn each resource's properties into the dict a policy reads.
+# The module whose globals below the servicer's `Analyze`, `AnalyzeStack` and
+# `_get_provider_resource` call to turn each resource's properties into what a policy reads.
 _POLICY_MODULE = "pulumi_policy.policy"
 _json_format = _internal(_POLICY_MODULE, "json_format")
 _deserialize_properties = _internal(_POLICY_MODULE, "deserialize_properties")
@@ -310,14 +310,17 @@ class PolicyAnalyzer(_PolicyAnalyzerServicer):
                 self._options = self._providers = None
 
     def _get_resource_options(self, request: Any) -> Any:
-        """The servicer's options of the resource, built once per request; each policy gets a copy (the
-        servicer's own shares their lists too)."""
+        """The servicer's options of the resource, built once per request; each policy gets a copy with a
+        timeouts object of its own, as the servicer builds them (its lists come from the one message, so
+        the servicer's copies share them too)."""
         if self._options is None:
             return super()._get_resource_options(request)
         built = _remember(
             self._options, request.options, lambda _: super(PolicyAnalyzer, self)._get_resource_options(request)
         )
-        return copy.copy(built)
+        options = copy.copy(built)
+        options.custom_timeouts = copy.copy(built.custom_timeouts)
+        return options
 
     def _get_provider_resource(self, request: Any) -> Any:
         """The servicer's provider of the resource, read once per request; each policy gets its own."""

@@ -259,20 +259,27 @@ class StackGraph:
         return [r for r in self.of_type(*types) if any(t.urn == target.urn for t in self.referenced(r, key))]
 
 
-class _PlainProps(dict):
-    """URN -> the resource's properties as plain values, copied on first use.
+class _PlainProps(Mapping):
+    """URN -> the resource's properties as plain values, each copied on its first use.
 
     Every stack policy gets the whole stack and most read a few resource types: copying every
     resource's properties up front was most of what a stack policy cost.
     """
 
     def __init__(self, by_urn: Mapping[str, Any]):
-        super().__init__()
         self._by_urn = by_urn
+        self._copies: dict[str, dict] = {}
 
-    def __missing__(self, urn: str) -> dict:
-        value = self[urn] = plain(self._by_urn[urn].props)
-        return value
+    def __getitem__(self, urn: str) -> dict:
+        if urn not in self._copies:
+            self._copies[urn] = plain(self._by_urn[urn].props)
+        return self._copies[urn]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_urn)
+
+    def __len__(self) -> int:
+        return len(self._by_urn)
 
 
 def _strings(value: Any) -> Iterator[str]:

@@ -35,6 +35,8 @@ def service(prefix: str) -> dict[str, Any] | None:
     """The database entry of one service prefix (lower-case), or None if AWS has no such service."""
     data = _database()
     prefix = prefix.lower()
+    if not prefix.isascii():  # every AWS service prefix is; the search below is in bytes
+        return None
     for opener in (b"{", b","):
         at = data.find(opener + b'"' + prefix.encode() + b'":{"service_name"')
         if at >= 0:
