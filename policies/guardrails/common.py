@@ -233,9 +233,15 @@ class StackGraph:
                     continue
                 if isinstance(value, str) and value and not is_unknown(value):
                     self._by_value.setdefault(value, []).append(r)
+        # Lookups a policy repeats for every resource it checks, made once: a scan of the stack each
+        # time would grow with the square of the stack.
+        self._of_type: dict[tuple[str, ...], list[Any]] = {}
+        self._referrers: dict[tuple[str, tuple[str, ...]], dict[str, list[Any]]] = {}
 
     def of_type(self, *types: str) -> list[Any]:
-        return [r for r in self.resources if r.resource_type in types]
+        if types not in self._of_type:
+            self._of_type[types] = [r for r in self.resources if r.resource_type in types]
+        return list(self._of_type[types])
 
     def get(self, resource: Any, key: str) -> Any:
         return self.props[resource.urn].get(key)
@@ -255,8 +261,15 @@ class StackGraph:
         return [r for r in found.values() if wanted is None or r.resource_type in wanted]
 
     def referrers(self, target: Any, key: str, types: Iterable[str]) -> list[Any]:
-        """Resources of `types` whose property `key` points at `target`."""
-        return [r for r in self.of_type(*types) if any(t.urn == target.urn for t in self.referenced(r, key))]
+        """Resources of `types` whose property `key` points at `target`, in the stack's order."""
+        types = tuple(types)
+        if (key, types) not in self._referrers:
+            index: dict[str, list[Any]] = {}
+            for r in self.of_type(*types):
+                for t in self.referenced(r, key):
+                    index.setdefault(t.urn, []).append(r)
+            self._referrers[(key, types)] = index
+        return list(self._referrers[(key, types)].get(target.urn, []))
 
 
 class _PlainProps(Mapping):
