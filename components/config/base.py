@@ -44,7 +44,11 @@ class Model(BaseModel):
     shows under the section; the test suite evaluates each of them.
     """
 
-    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True, coerce_numbers_to_str=True)
+    # defer_build: a section's validator is built when first used. The stack's validator holds every
+    # section's schema, so a validator of each section's own, built on import, was never used.
+    model_config = ConfigDict(
+        alias_generator=to_camel, extra="forbid", frozen=True, coerce_numbers_to_str=True, defer_build=True
+    )
 
     examples: ClassVar[tuple[tuple[str, str], ...]] = ()
 
