@@ -45,7 +45,7 @@ class Model(BaseModel):
     """
 
     # defer_build: a section's validator is built when first used. The stack's validator holds every
-    # section's schema, so a validator of each section's own, built on import, was never used.
+    # section's schema, so each section's own validator, built on import, went unused when a stack loads.
     model_config = ConfigDict(
         alias_generator=to_camel, extra="forbid", frozen=True, coerce_numbers_to_str=True, defer_build=True
     )
