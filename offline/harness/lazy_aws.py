@@ -2,7 +2,7 @@
 
 `pulumi_aws` loads a namespace (`aws.ec2`, `aws.wafv2`, ...) on its first use, and then all of
 it: each namespace's `__init__.py` star-imports every resource and function module it has,
-though a program uses a few (the environment uses 9 of ec2's ~200 modules). Those imports are
+though a program uses a few (the environments use 14 of ec2's 181 modules). Those imports are
 most of what a preview costs before the program's first line runs.
 
 `install()` puts a finder first on `sys.meta_path` that gives each `pulumi_aws.<namespace>`
