@@ -5,8 +5,9 @@ Tests, the offline policy check and the offline preview all read environments th
 records each registration (in one order on every run), `urns.py` builds URNs as the engine does,
 `mock_aws.py` answers as AWS would (ids, ARNs, computed outputs, invokes), `stacks.py` reads the
 stack files (a broken one is a one-line `StackFileError`), `graph.py` is the result's shape,
-`wire.py` reads the engine's wire format and `sdk.py` is the only door to the Pulumi SDKs'
-internals. The
+`wire.py` reads the engine's wire format, `sdk.py` is the only door to the Pulumi SDKs'
+internals and `lazy_aws.py` makes pulumi_aws load only the modules a run uses (`offline/__init__.py`
+installs it, before anything imports pulumi_aws). The
 offline tools (`offline/*.py`) build on this package; nothing here imports them.
 """
 
