@@ -102,3 +102,19 @@ def service_trust(service: str = "ecs-tasks.amazonaws.com") -> str:
 
 def role(name: str = "app", **kwargs: Any) -> aws.iam.Role:
     return aws.iam.Role(name, assume_role_policy=kwargs.pop("assume_role_policy", service_trust()), **kwargs)
+
+
+def codebuild_project(name: str = "p", *, privileged: Any = None, **kwargs: Any) -> aws.codebuild.Project:
+    """A CodeBuild project building from the pipeline on the standard Linux image (`privileged`: its
+    `privileged_mode`, left out when None); `kwargs` override or add the project's arguments."""
+    environment = {
+        "type": "LINUX_CONTAINER",
+        "image": "aws/codebuild/amazonlinux-x86_64-standard:5.0",
+        "compute_type": "BUILD_GENERAL1_SMALL",
+    }
+    if privileged is not None:
+        environment["privileged_mode"] = privileged
+    kwargs.setdefault("service_role", f"arn:aws:iam::{ACCOUNT}:role/build")
+    return aws.codebuild.Project(
+        name, source={"type": "CODEPIPELINE"}, artifacts={"type": "CODEPIPELINE"}, environment=environment, **kwargs
+    )

@@ -6,7 +6,7 @@ import json
 import pulumi_aws as aws
 import pytest
 from helpers import FULL, check, fixture, with_config
-from policy_helpers import passes, violates
+from policy_helpers import codebuild_project, passes, violates
 
 from policies.guardrails.types import TASK_DEFINITION
 
@@ -63,18 +63,7 @@ def test_host_process_and_ipc_namespaces_are_refused(key):
 
 
 def build(name, privileged):
-    return lambda: aws.codebuild.Project(
-        name,
-        service_role="arn:aws:iam::123456789012:role/build",
-        source={"type": "CODEPIPELINE"},
-        artifacts={"type": "CODEPIPELINE"},
-        environment={
-            "type": "LINUX_CONTAINER",
-            "image": "aws/codebuild/amazonlinux-x86_64-standard:5.0",
-            "compute_type": "BUILD_GENERAL1_SMALL",
-            "privileged_mode": privileged,
-        },
-    )
+    return lambda: codebuild_project(name, privileged=privileged)
 
 
 ALLOW = {PRIVILEGED: {"privilegedProjects": ["*-pipeline-build"]}}
@@ -107,18 +96,7 @@ def test_definitions_and_projects_not_known_yet_are_not_judged():
             family="t",
             container_definitions=unknown.apply(lambda arn: json.dumps([{"name": "app", "image": arn}])),
         )
-        aws.codebuild.Project(
-            "p",
-            service_role=unknown,
-            source={"type": "CODEPIPELINE"},
-            artifacts={"type": "CODEPIPELINE"},
-            environment={
-                "type": "LINUX_CONTAINER",
-                "image": "aws/codebuild/amazonlinux-x86_64-standard:5.0",
-                "compute_type": "BUILD_GENERAL1_SMALL",
-                "privileged_mode": unknown.apply(lambda _: True),
-            },
-        )
+        codebuild_project(service_role=unknown, privileged=unknown.apply(lambda _: True))
 
     passes(program, READONLY, preview=True)
     passes(program, PRIVILEGED, preview=True, config={})

@@ -3,7 +3,7 @@
 import pulumi_aws as aws
 import pytest
 from helpers import FULL, check, fixture
-from policy_helpers import passes, violates
+from policy_helpers import codebuild_project, passes, violates
 
 from policies.guardrails.types import CODEBUILD_PROJECT, ECS_CLUSTER, KMS_KEY, PIPELINE, SNS_TOPIC, STATE_MACHINE
 
@@ -34,19 +34,7 @@ def test_a_topic_with_its_own_key_passes_also_while_the_key_is_unknown():
 
 
 def build(**kwargs):
-    args = dict(
-        service_role="arn:aws:iam::123456789012:role/build",
-        source={"type": "CODEPIPELINE"},
-        artifacts={"type": "CODEPIPELINE"},
-        environment={
-            "type": "LINUX_CONTAINER",
-            "image": "aws/codebuild/amazonlinux-x86_64-standard:5.0",
-            "compute_type": "BUILD_GENERAL1_SMALL",
-        },
-        encryption_key=CMK,
-    )
-    args.update(kwargs)
-    return lambda: aws.codebuild.Project("p", **args)
+    return lambda: codebuild_project(**{"encryption_key": CMK, **kwargs})
 
 
 def test_builds_use_a_customer_key_and_keep_their_logs():
