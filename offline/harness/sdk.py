@@ -279,22 +279,24 @@ class PolicyAnalyzer(_PolicyAnalyzerServicer):
 
     _options: dict[int, tuple[Any, Any]] | None = None
     _providers: dict[int, tuple[Any, Any]] | None = None
+    _by_type: dict[str, list[Any]] | None = None
 
     def Analyze(self, request: Any, context: Any) -> Any:
         every = getattr(self, POLICIES_ATTRIBUTE)
-        by_type = self.__dict__.setdefault("_applicable", {})
-        applicable = by_type.get(request.type)
-        if applicable is None:
-            types = (request.type,)
-            applicable = by_type[request.type] = [
-                p for p in every if request.type in getattr(p, "resource_types", types)
-            ]
-        setattr(self, POLICIES_ATTRIBUTE, applicable)
+        setattr(self, POLICIES_ATTRIBUTE, self._policies_of(request.type, every))
         try:
             with self._request():
                 return super().Analyze(request, context)
         finally:
             setattr(self, POLICIES_ATTRIBUTE, every)
+
+    def _policies_of(self, type_: str, every: list[Any]) -> list[Any]:
+        """The policies that look at a resource of `type_`: a policy without `resource_types` looks at every type."""
+        if self._by_type is None:
+            self._by_type = {}
+        if type_ not in self._by_type:
+            self._by_type[type_] = [p for p in every if type_ in getattr(p, "resource_types", (type_,))]
+        return self._by_type[type_]
 
     def AnalyzeStack(self, request: Any, context: Any) -> Any:
         with self._request():
