@@ -244,14 +244,16 @@ def test_every_policy_sees_and_reports_what_it_does_under_the_sdks_own_analyzer(
     assert bool(unknowns) == dry_run
 
 
-def test_the_policy_sdk_is_left_as_it_was_after_a_request_even_when_a_policy_fails(small, monkeypatch):
+@pytest.mark.parametrize("kind", [ResourceValidationPolicy, StackValidationPolicy])
+def test_the_policy_sdk_is_left_as_it_was_after_a_request_even_when_a_policy_fails(small, monkeypatch, kind):
     module = importlib.import_module("pulumi_policy.policy")
-    before = (module.json_format, module.deserialize_properties)
+    names = ("json_format", "deserialize_properties", "unknown_checking_proxy", "StackValidationArgs")
+    before = [getattr(module, name) for name in names]
 
     def fails(args: Any, report: Any) -> None:
         raise RuntimeError("policy failed")
 
-    monkeypatch.setattr(policycheck, "all_policies", lambda: [ResourceValidationPolicy("fails", "fails", fails)])
+    monkeypatch.setattr(policycheck, "all_policies", lambda: [kind("fails", "fails", fails)])
     with pytest.raises(RuntimeError, match="policy failed"):
         policycheck.check(small, {})
-    assert (module.json_format, module.deserialize_properties) == before
+    assert [getattr(module, name) for name in names] == before

@@ -12,7 +12,6 @@ name still resolves, so an SDK upgrade fails there first, naming what moved.
 
 from __future__ import annotations
 
-import copy
 import importlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -128,6 +127,9 @@ _json_format = _internal(_POLICY_MODULE, "json_format")
 _deserialize_properties = _internal(_POLICY_MODULE, "deserialize_properties")
 _unknown_checking_proxy = _internal(_POLICY_MODULE, "unknown_checking_proxy")
 _PolicyProviderResource = _internal(_POLICY_MODULE, "PolicyProviderResource")
+_PolicyResource = _internal(_POLICY_MODULE, "PolicyResource")
+# What `AnalyzeStack` hands each stack policy; the offline analyzer builds its resources (`PolicyAnalyzer`).
+_StackValidationArgs = _internal(_POLICY_MODULE, "StackValidationArgs")
 # The proxies a policy reads properties through (pulumi_policy/proxy.py), and how they report an unknown.
 _DictProxy: type = _internal("pulumi_policy.proxy", "_DictProxy")
 _ListProxy: type = _internal("pulumi_policy.proxy", "_ListProxy")
@@ -272,7 +274,7 @@ class PolicyAnalyzer(_PolicyAnalyzerServicer):
     its types (`resource_types`) only about resources of those types.
 
     Every policy sees and reports exactly what it does under the servicer the CLI runs
-    (`_PropertiesMemo`, `_LazyDictProxy` and `_StackResource` say why, and a policy with
+    (`_PropertiesMemo`, `_LazyDictProxy` and `AnalyzeStack` say why, and a policy with
     `resource_types` returns without a word for any other type); only the repeated conversions,
     copies, message reads and calls are gone.
     """
@@ -299,8 +301,27 @@ class PolicyAnalyzer(_PolicyAnalyzerServicer):
         return self._by_type[type_]
 
     def AnalyzeStack(self, request: Any, context: Any) -> Any:
+        """The servicer's `AnalyzeStack`, given the stack's resources built from messages read once.
+
+        For each stack policy the servicer reads every resource's message again and builds the
+        policy's resources from it: most of a request's time, over and over for the same messages.
+        Here each message is read and converted once (`_StackResource`); the servicer runs every
+        policy as before, and each policy still gets resources of its own, built and linked as the
+        servicer builds them (`_resources_for_one_policy`), in the `StackValidationArgs` the
+        servicer makes for it.
+        """
+        module = importlib.import_module(_POLICY_MODULE)
         with self._request():
-            return super().AnalyzeStack(_StackRequest([_StackResource(r) for r in request.resources]), context)
+            stack = [_StackResource(r, self) for r in request.resources]
+
+            def args(resources: list[Any], config: Any = None, stack_tags: Any = None) -> Any:
+                return _StackValidationArgs(_resources_for_one_policy(stack), config, stack_tags)
+
+            module.StackValidationArgs = args
+            try:
+                return super().AnalyzeStack(_StackRequest([]), context)
+            finally:
+                module.StackValidationArgs = _StackValidationArgs
 
     @contextmanager
     def _request(self) -> Iterator[None]:
@@ -317,19 +338,23 @@ class PolicyAnalyzer(_PolicyAnalyzerServicer):
         the servicer's copies share them too)."""
         if self._options is None:
             return super()._get_resource_options(request)
-        built = _remember(
+        return _copy_options(self._built_options(request))
+
+    def _built_options(self, request: Any) -> Any:
+        return _remember(
             self._options, request.options, lambda _: super(PolicyAnalyzer, self)._get_resource_options(request)
         )
-        options = copy.copy(built)
-        options.custom_timeouts = copy.copy(built.custom_timeouts)
-        return options
 
     def _get_provider_resource(self, request: Any) -> Any:
         """The servicer's provider of the resource, read once per request; each policy gets its own."""
         if self._providers is None or not request.HasField("provider"):
             return super()._get_provider_resource(request)
-        type_, props, urn, name = _remember(self._providers, request.provider, _provider_fields)
-        return _PolicyProviderResource(type_, _unknown_checking_lazy_proxy(props), urn, name)
+        return _new_provider(self._provider_fields(request))
+
+    def _provider_fields(self, request: Any) -> tuple[str, Any, str, str] | None:
+        if not request.HasField("provider"):
+            return None
+        return _remember(self._providers, request.provider, _provider_fields)
 
 
 def _provider_fields(provider: Any) -> tuple[str, Any, str, str]:
@@ -337,51 +362,77 @@ def _provider_fields(provider: Any) -> tuple[str, Any, str, str]:
     return provider.type, properties, provider.urn, provider.name
 
 
+def _new_provider(fields: tuple[str, Any, str, str] | None) -> Any:
+    if fields is None:
+        return None
+    type_, props, urn, name = fields
+    return _PolicyProviderResource(type_, _unknown_checking_lazy_proxy(props), urn, name)
+
+
+def _copy_options(built: Any) -> Any:
+    """A policy's own copy of a resource's options and their timeouts: what copy.copy makes of these plain
+    classes, without its generic protocol (which had been most of an AnalyzeStack request's time)."""
+    options = object.__new__(type(built))
+    options.__dict__.update(built.__dict__)
+    options.custom_timeouts = timeouts = object.__new__(type(built.custom_timeouts))
+    timeouts.__dict__.update(built.custom_timeouts.__dict__)
+    return options
+
+
+def _resources_for_one_policy(stack: list[_StackResource]) -> list[Any]:
+    """One stack policy's resources, as the servicer builds them: objects of the policy's own (properties,
+    options, provider), parents and dependencies pointing at each other (a URN the stack lacks is left out)."""
+    resources = [
+        _PolicyResource(
+            r.type,
+            _unknown_checking_lazy_proxy(r.values),
+            r.urn,
+            r.name,
+            _copy_options(r.built_options),
+            _new_provider(r.provider_fields),
+            None,
+            [],
+            {},
+        )
+        for r in stack
+    ]
+    by_urn = {resource.urn: resource for resource in resources}
+    for resource, r in zip(resources, stack, strict=True):
+        if r.parent in by_urn:
+            resource.parent = by_urn[r.parent]
+        resource.dependencies.extend(by_urn[urn] for urn in r.dependencies if urn in by_urn)
+        for key, urns in r.property_dependencies.items():
+            resource.property_dependencies[key] = [by_urn[urn] for urn in urns if urn in by_urn]
+    return resources
+
+
 class _StackRequest:
     """An AnalyzeStack request as the servicer reads it: its resources."""
 
-    def __init__(self, resources: list[_StackResource]):
+    def __init__(self, resources: list[Any]):
         self.resources = resources
 
 
 class _StackResource:
-    """One resource of an AnalyzeStack request, its fields read from the message once.
-
-    The servicer reads every resource's fields again for each stack policy, and reading a
-    message's field costs more than an attribute. The values are the message's own: the
-    properties and options messages themselves, the same strings and URN lists.
-    """
+    """One resource of an AnalyzeStack request: its message read, and its properties, options and provider
+    converted as the servicer converts them, once for every stack policy."""
 
     __slots__ = (
-        "_has_provider",
+        "built_options",
         "dependencies",
         "name",
-        "options",
         "parent",
-        "properties",
-        "propertyDependencies",
-        "provider",
+        "property_dependencies",
+        "provider_fields",
         "type",
         "urn",
+        "values",
     )
 
-    def __init__(self, message: Any):
-        self.type, self.properties, self.urn, self.name = message.type, message.properties, message.urn, message.name
-        self.options, self.provider, self.parent = message.options, message.provider, message.parent
-        self._has_provider = message.HasField("provider")
+    def __init__(self, message: Any, analyzer: PolicyAnalyzer):
+        self.type, self.urn, self.name, self.parent = message.type, message.urn, message.name, message.parent
+        self.values = _deserialize_properties(_json_format.MessageToDict(message.properties))
+        self.built_options = analyzer._built_options(message)
+        self.provider_fields = analyzer._provider_fields(message)
         self.dependencies = list(message.dependencies)
-        self.propertyDependencies = {
-            key: _Urns(list(value.urns)) for key, value in message.propertyDependencies.items()
-        }
-
-    def HasField(self, name: str) -> bool:
-        if name != "provider":
-            raise ValueError(f"the servicer reads no field {name!r} of a stack resource here")
-        return self._has_provider
-
-
-class _Urns:
-    __slots__ = ("urns",)
-
-    def __init__(self, urns: list[str]):
-        self.urns = urns
+        self.property_dependencies = {key: list(value.urns) for key, value in message.propertyDependencies.items()}
