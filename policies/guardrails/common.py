@@ -224,17 +224,9 @@ class StackGraph:
         self.resources = list(resources)
         self.by_urn = {r.urn: r for r in self.resources}
         self.props: Mapping[str, dict] = _PlainProps(self.by_urn)
-        self._by_value: dict[str, list[Any]] = {}
-        for r in self.resources:
-            for key in self.IDENTIFIERS:
-                try:
-                    value = r.props.get(key)
-                except UnknownValueError:  # not known in a preview: nothing can refer to it by value yet
-                    continue
-                if isinstance(value, str) and value and not is_unknown(value):
-                    self._by_value.setdefault(value, []).append(r)
-        # Lookups a policy repeats for every resource it checks, made once: a scan of the stack each
-        # time would grow with the square of the stack.
+        # Lookups a policy repeats for every resource it checks, made once, on first use: a scan of the
+        # stack each time would grow with the square of the stack, and many policies never ask.
+        self._by_value: dict[str, list[Any]] | None = None
         self._of_type: dict[tuple[str, ...], list[Any]] = {}
         self._referrers: dict[tuple[str, tuple[str, ...]], dict[str, list[Any]]] = {}
 
@@ -247,7 +239,19 @@ class StackGraph:
         return self.props[resource.urn].get(key)
 
     def by_value(self, value: Any) -> list[Any]:
-        return self._by_value.get(value, []) if isinstance(value, str) else []
+        if not isinstance(value, str):
+            return []
+        if self._by_value is None:
+            self._by_value = {}
+            for r in self.resources:
+                for key in self.IDENTIFIERS:
+                    try:
+                        known = r.props.get(key)
+                    except UnknownValueError:  # not known in a preview: nothing can refer to it by value yet
+                        continue
+                    if isinstance(known, str) and known and not is_unknown(known):
+                        self._by_value.setdefault(known, []).append(r)
+        return self._by_value.get(value, [])
 
     def referenced(self, resource: Any, key: str, types: Iterable[str] | None = None) -> list[Any]:
         """Resources that `resource`'s property `key` points at (optionally only of `types`)."""
