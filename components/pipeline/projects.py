@@ -6,6 +6,7 @@ and rendered as plain YAML (their comments are for the reader of the file).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pulumi
@@ -24,7 +25,14 @@ DOCKER_PLATFORMS = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
 
 def buildspec(name: str) -> str:
     """The buildspec `buildspecs/<name>.yml` as CodeBuild gets it: the same document without comments."""
-    return yaml.safe_dump(yaml.safe_load((BUILDSPECS / f"{name}.yml").read_text()), sort_keys=False, width=1000)
+    return _without_comments((BUILDSPECS / f"{name}.yml").read_text())
+
+
+@functools.cache
+def _without_comments(text: str) -> str:
+    # Keyed by the file's text, so an edited file renders again; a process that runs the program
+    # many times (the tests) parses each buildspec once.
+    return yaml.safe_dump(yaml.safe_load(text), sort_keys=False, width=1000)
 
 
 def project(
