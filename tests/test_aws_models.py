@@ -1,6 +1,5 @@
 """Independent checks: every IAM document through the parliament linter, task definitions through AWS's API model."""
 
-import functools
 import json
 
 import botocore.session
@@ -8,7 +7,7 @@ import pytest
 from botocore.validate import ParamValidator
 from compute import several
 from helpers import fixture, with_config
-from parliament import analyze_policy_string
+from iam_linter import issues
 
 from policies.guardrails.types import TASK_DEFINITION
 
@@ -52,15 +51,7 @@ def documents(graph):
 
 
 def findings(statement: dict) -> set[str]:
-    return set(_findings(json.dumps(statement, sort_keys=True)))
-
-
-@functools.cache  # the fixture environments share many statements, and the linter is slow
-def _findings(statement: str) -> frozenset[str]:
-    policy = analyze_policy_string(
-        f'{{"Version": "2012-10-17", "Statement": [{statement}]}}', include_community_auditors=True
-    )
-    return frozenset(f.issue for f in policy.findings)
+    return set(issues(statement))
 
 
 def test_identity_policies_have_no_linter_findings_beyond_the_justified(graph):
