@@ -13,8 +13,16 @@ from typing import Any
 
 import pulumi
 import pytest
+from google.protobuf import json_format
 from helpers import SMALL, evaluate_fixture, pack_config
-from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy
+from pulumi.runtime.proto import analyzer_pb2
+from pulumi_policy import (
+    EnforcementLevel,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 from pulumi_policy.deserialize import serialize_properties
 from pulumi_policy.proxy import UnknownValueError
 
@@ -257,3 +265,143 @@ def test_the_policy_sdk_is_left_as_it_was_after_a_request_even_when_a_policy_fai
     with pytest.raises(RuntimeError, match="policy failed"):
         policycheck.check(small, {})
     assert [getattr(module, name) for name in names] == before
+
+
+def _stack_request() -> Any:
+    """An AnalyzeStack request with what the fixtures never have: custom timeouts, a URN given twice, a
+    parent and dependencies outside the stack, a resource that is its own parent, an unknown value."""
+    request = analyzer_pb2.AnalyzeStackRequest()
+    first = request.resources.add(
+        type="test:index:Thing",
+        urn="urn:a",
+        name="a",
+        parent="urn:b",
+        dependencies=["urn:b", "urn:missing"],
+        options=analyzer_pb2.AnalyzerResourceOptions(
+            protect=True,
+            ignoreChanges=["x"],
+            deleteBeforeReplace=True,
+            deleteBeforeReplaceDefined=True,
+            aliases=["urn:old"],
+            customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(create=1, update=2, delete=3),
+        ),
+    )
+    first.properties.update({"x": 1, "nested": {"y": [1, {"z": "deep"}]}, "later": sdk.UNKNOWN})
+    first.provider.CopyFrom(analyzer_pb2.AnalyzerProviderResource(type="pulumi:providers:test", urn="urn:p", name="p"))
+    first.provider.properties.update({"region": "eu-west-1"})
+    first.propertyDependencies["x"].urns.extend(["urn:b", "urn:missing"])
+    first.propertyDependencies["none"].urns.extend([])
+    second = request.resources.add(type="test:index:Other", urn="urn:b", name="b", parent="urn:missing")
+    second.dependencies.append("urn:a")
+    request.resources.add(type="test:index:Thing", urn="urn:a", name="a-again")
+    request.resources.add(type="test:index:Thing", urn="urn:d", name="d", parent="urn:d")
+    return request
+
+
+def _stack_policies(seen: dict[str, list[Any]]) -> list[Any]:
+    def record(name: str) -> Callable[..., None]:
+        def validate(args: StackValidationArgs, report: Any) -> None:
+            seen[name].append(
+                [
+                    (
+                        r.resource_type,
+                        r.urn,
+                        r.name,
+                        serialize_properties(r.props),
+                        vars(r.opts) | {"custom_timeouts": vars(r.opts.custom_timeouts)},
+                        (r.provider.resource_type, r.provider.urn, serialize_properties(r.provider.props))
+                        if r.provider
+                        else None,
+                        (r.parent.urn, r.parent.name) if r.parent else None,
+                        [(d.urn, d.name) for d in r.dependencies],
+                        {key: [(d.urn, d.name) for d in deps] for key, deps in r.property_dependencies.items()},
+                    )
+                    for r in args.resources
+                ]
+            )
+            report("recorded", args.resources[0].urn)
+
+        return validate
+
+    def rewrite(args: StackValidationArgs, report: Any) -> None:
+        for r in args.resources:
+            r.props["x"] = "rewritten"
+            r.opts.protect, r.opts.custom_timeouts.create_seconds = "rewritten", -1
+            r.dependencies.clear()
+            r.property_dependencies.clear()
+            r.parent = None
+
+    def unknown(args: StackValidationArgs, report: Any) -> None:
+        report(str(args.resources[0].props["later"]), None)
+
+    def not_applicable(args: StackValidationArgs, report: Any) -> None:
+        args.not_applicable("nothing here")
+
+    async def later(args: StackValidationArgs, report: Any) -> None:
+        report("from a coroutine", None)
+
+    return [
+        StackValidationPolicy("first", "records", record("first")),
+        StackValidationPolicy("rewrites", "rewrites", rewrite),
+        StackValidationPolicy("disabled", "records", record("disabled"), EnforcementLevel.DISABLED),
+        StackValidationPolicy("remediate", "records", record("remediate"), EnforcementLevel.REMEDIATE),
+        StackValidationPolicy("unknown", "reads an unknown", unknown),
+        StackValidationPolicy("not-applicable", "says so", not_applicable),
+        StackValidationPolicy("async", "awaits", later, EnforcementLevel.MANDATORY),
+        StackValidationPolicy("last", "records", record("last")),
+    ]
+
+
+def test_every_stack_policy_sees_and_reports_what_it_does_under_the_sdks_own_analyzer():
+    """The offline AnalyzeStack reads each resource once for all stack policies (sdk.PolicyAnalyzer): each policy
+    still gets resources of its own, linked as the servicer links them, and the same levels, errors and reports."""
+    runs = {}
+    for analyzer in (sdk.PolicyAnalyzer, sdk._PolicyAnalyzerServicer):
+        seen: dict[str, list[Any]] = defaultdict(list)
+        servicer = analyzer("test", "0.0.1", _stack_policies(seen), EnforcementLevel.ADVISORY, None, "test")
+        response = servicer.AnalyzeStack(_stack_request(), None)
+        runs[analyzer] = (dict(seen), json_format.MessageToDict(response))
+    (seen, response), (sdk_seen, sdk_response) = runs.values()
+    assert seen == sdk_seen and response == sdk_response
+    assert "disabled" not in seen and seen["first"] == seen["last"] == seen["remediate"]
+    (a, b, again, d) = seen["first"][0]
+    assert a[4]["custom_timeouts"] == {"create_seconds": 1, "update_seconds": 2, "delete_seconds": 3}
+    # Parents and dependencies outside the stack are left out; a URN given twice means its last resource.
+    assert a[6] == ("urn:b", "b") and a[7] == [("urn:b", "b")] and a[8] == {"x": [("urn:b", "b")], "none": []}
+    assert b[6] is None and b[7] == [("urn:a", "a-again")]
+    assert again[6] is None and d[6] == ("urn:d", "d")
+    levels = {d["policyName"]: d.get("enforcementLevel", "ADVISORY") for d in response["diagnostics"]}
+    assert levels["remediate"] == "MANDATORY" and levels["async"] == "MANDATORY"
+    assert "during preview" in next(d["message"] for d in response["diagnostics"] if d["policyName"] == "unknown")
+    assert response["notApplicable"] == [{"policyName": "not-applicable", "reason": "nothing here"}]
+
+
+def test_a_request_made_during_another_gets_its_own_resources():
+    """The offline AnalyzeStack stands in for the SDK's StackValidationArgs for the length of a request:
+    a request another analyzer (the SDK's, or another offline one) serves meanwhile still gets its own stack."""
+    seen: dict[str, list[Any]] = defaultdict(list)
+    inner_request = analyzer_pb2.AnalyzeStackRequest()
+    inner_request.resources.add(type="test:index:Inner", urn="urn:inner", name="inner")
+
+    def nested(args: StackValidationArgs, report: Any) -> None:
+        for analyzer in (sdk._PolicyAnalyzerServicer, sdk.PolicyAnalyzer):
+            inner = [
+                StackValidationPolicy(f"inner-{analyzer.__name__}", "records", record(f"inner-{analyzer.__name__}"))
+            ]
+            analyzer("inner", "0.0.1", inner, EnforcementLevel.ADVISORY, None, "inner").AnalyzeStack(
+                inner_request, None
+            )
+
+    def record(name: str) -> Callable[..., None]:
+        return lambda args, report: seen[name].append([r.urn for r in args.resources])
+
+    outer = [
+        StackValidationPolicy("before", "records", record("before")),
+        StackValidationPolicy("nested", "serves other requests", nested),
+        StackValidationPolicy("after", "records", record("after")),
+    ]
+    sdk.PolicyAnalyzer("outer", "0.0.1", outer, EnforcementLevel.ADVISORY, None, "outer").AnalyzeStack(
+        _stack_request(), None
+    )
+    assert seen["inner-_PolicyAnalyzerServicer"] == seen["inner-PolicyAnalyzer"] == [["urn:inner"]]
+    assert seen["before"] == seen["after"] == [["urn:a", "urn:b", "urn:a", "urn:d"]]

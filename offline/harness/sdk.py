@@ -13,6 +13,7 @@ name still resolves, so an SDK upgrade fails there first, naming what moved.
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib.metadata import version
@@ -120,8 +121,9 @@ def registered_state(monitor: Any, urn: str) -> dict[str, Any]:
 
 # What `PolicyPack(...)` builds and serves over gRPC; the offline check calls its methods directly.
 _PolicyAnalyzerServicer: type = _internal("pulumi_policy.policy", "_PolicyAnalyzerServicer")
-# The module whose globals below the servicer's `Analyze`, `AnalyzeStack` and
-# `_get_provider_resource` call to turn each resource's properties into what a policy reads.
+# The module whose globals below the servicer's `Analyze`, `Remediate` and `_get_provider_resource`
+# call to turn each resource's properties into what a policy reads, and whose `StackValidationArgs`
+# `AnalyzeStack` calls to hand a stack policy its resources.
 _POLICY_MODULE = "pulumi_policy.policy"
 _json_format = _internal(_POLICY_MODULE, "json_format")
 _deserialize_properties = _internal(_POLICY_MODULE, "deserialize_properties")
@@ -139,8 +141,8 @@ _raise_if_unknown = _internal("pulumi_policy.proxy", "_raise_if_unknown")
 class _PropertiesMemo:
     """Stands in for the servicer's `json_format` and `deserialize_properties` during one request.
 
-    For every policy the servicer converts the same properties again (the resource's and its
-    provider's in `Analyze`, every resource's in `AnalyzeStack`): protobuf Struct to dict, then
+    For every policy `Analyze` converts the same properties again (the resource's and its
+    provider's): protobuf Struct to dict, then
     dict to values. Both are pure functions of the message, so the first result is kept for the
     request and handed out again. A policy still gets properties of its own: the servicer gives
     it `unknown_checking_proxy(<this result>)`, which copies every dict and list (lazily here, see
@@ -301,27 +303,35 @@ class PolicyAnalyzer(_PolicyAnalyzerServicer):
         return self._by_type[type_]
 
     def AnalyzeStack(self, request: Any, context: Any) -> Any:
-        """The servicer's `AnalyzeStack`, given the stack's resources built from messages read once.
+        """The servicer's `AnalyzeStack`, each resource's message read and converted once for all stack policies.
 
         For each stack policy the servicer reads every resource's message again and builds the
-        policy's resources from it: most of a request's time, over and over for the same messages.
-        Here each message is read and converted once (`_StackResource`); the servicer runs every
-        policy as before, and each policy still gets resources of its own, built and linked as the
-        servicer builds them (`_resources_for_one_policy`), in the `StackValidationArgs` the
-        servicer makes for it.
+        policy's resources from it: most of a request's time, the same work over and over. Here the
+        servicer runs every policy as before (levels, reports, errors), on a request with no
+        resources; meanwhile `pulumi_policy.policy.StackValidationArgs`, which it calls to hand a
+        policy its resources, stands in for one that gives the policy resources of its own, built
+        and linked as the servicer builds them (`_resources_for_one_policy`) from messages read once
+        (`_StackResource`). The stand-in is the module's for the request, so requests take turns;
+        one the servicer builds for a request of its own during this one passes through.
         """
         module = importlib.import_module(_POLICY_MODULE)
-        with self._request():
-            stack = [_StackResource(r, self) for r in request.resources]
+        stack: list[_StackResource] | None = None
+        with _STACK_VALIDATION_ARGS:
+            outer = module.StackValidationArgs
 
             def args(resources: list[Any], config: Any = None, stack_tags: Any = None) -> Any:
+                nonlocal stack
+                if resources:  # built by another servicer's request, not from this one's empty list
+                    return outer(resources, config, stack_tags)
+                if stack is None:  # on the first enabled stack policy, as the servicer reads them
+                    stack = [_StackResource(r, self) for r in request.resources]
                 return _StackValidationArgs(_resources_for_one_policy(stack), config, stack_tags)
 
             module.StackValidationArgs = args
             try:
-                return super().AnalyzeStack(_StackRequest([]), context)
+                return super().AnalyzeStack(_NO_RESOURCES, context)
             finally:
-                module.StackValidationArgs = _StackValidationArgs
+                module.StackValidationArgs = outer
 
     @contextmanager
     def _request(self) -> Iterator[None]:
@@ -338,26 +348,23 @@ class PolicyAnalyzer(_PolicyAnalyzerServicer):
         the servicer's copies share them too)."""
         if self._options is None:
             return super()._get_resource_options(request)
-        return _copy_options(self._built_options(request))
-
-    def _built_options(self, request: Any) -> Any:
-        return _remember(
+        built = _remember(
             self._options, request.options, lambda _: super(PolicyAnalyzer, self)._get_resource_options(request)
         )
+        return _copy_options(built)
 
     def _get_provider_resource(self, request: Any) -> Any:
         """The servicer's provider of the resource, read once per request; each policy gets its own."""
         if self._providers is None or not request.HasField("provider"):
             return super()._get_provider_resource(request)
-        return _new_provider(self._provider_fields(request))
-
-    def _provider_fields(self, request: Any) -> tuple[str, Any, str, str] | None:
-        if not request.HasField("provider"):
-            return None
-        return _remember(self._providers, request.provider, _provider_fields)
+        return _new_provider(_remember(self._providers, request.provider, _read_provider))
 
 
-def _provider_fields(provider: Any) -> tuple[str, Any, str, str]:
+# `AnalyzeStack`'s stand-in for `StackValidationArgs` is the module's: one request at a time.
+_STACK_VALIDATION_ARGS = threading.RLock()
+
+
+def _read_provider(provider: Any) -> tuple[str, Any, str, str]:
     properties = _deserialize_properties(_json_format.MessageToDict(provider.properties))
     return provider.type, properties, provider.urn, provider.name
 
@@ -371,7 +378,7 @@ def _new_provider(fields: tuple[str, Any, str, str] | None) -> Any:
 
 def _copy_options(built: Any) -> Any:
     """A policy's own copy of a resource's options and their timeouts: what copy.copy makes of these plain
-    classes, without its generic protocol (which had been most of an AnalyzeStack request's time)."""
+    classes, without going through its generic protocol, several times slower, once per policy and resource."""
     options = object.__new__(type(built))
     options.__dict__.update(built.__dict__)
     options.custom_timeouts = timeouts = object.__new__(type(built.custom_timeouts))
@@ -409,13 +416,17 @@ def _resources_for_one_policy(stack: list[_StackResource]) -> list[Any]:
 class _StackRequest:
     """An AnalyzeStack request as the servicer reads it: its resources."""
 
-    def __init__(self, resources: list[Any]):
+    def __init__(self, resources: tuple[Any, ...]):
         self.resources = resources
+
+
+# What `PolicyAnalyzer.AnalyzeStack` hands the servicer: its stack policies get the resources from elsewhere.
+_NO_RESOURCES = _StackRequest(())
 
 
 class _StackResource:
     """One resource of an AnalyzeStack request: its message read, and its properties, options and provider
-    converted as the servicer converts them, once for every stack policy."""
+    converted as the servicer converts them, once for all stack policies."""
 
     __slots__ = (
         "built_options",
@@ -432,7 +443,7 @@ class _StackResource:
     def __init__(self, message: Any, analyzer: PolicyAnalyzer):
         self.type, self.urn, self.name, self.parent = message.type, message.urn, message.name, message.parent
         self.values = _deserialize_properties(_json_format.MessageToDict(message.properties))
-        self.built_options = analyzer._built_options(message)
-        self.provider_fields = analyzer._provider_fields(message)
+        self.built_options = _PolicyAnalyzerServicer._get_resource_options(analyzer, message)
+        self.provider_fields = _read_provider(message.provider) if message.HasField("provider") else None
         self.dependencies = list(message.dependencies)
         self.property_dependencies = {key: list(value.urns) for key, value in message.propertyDependencies.items()}
