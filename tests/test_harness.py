@@ -1,8 +1,14 @@
 """The mock harness itself: preview runs, secure config and what it records."""
 
+import asyncio
+import threading
+
+import pulumi
+import pulumi_aws as aws
+import pytest
 from helpers import evaluate_fixture
 
-from offline.harness import UNKNOWN, Secret, stack_config
+from offline.harness import UNKNOWN, Secret, evaluate, stack_config
 
 
 def test_a_preview_registers_the_same_resources_with_computed_values_unknown(prodlike):
@@ -35,3 +41,26 @@ def test_components_carry_the_outputs_they_register(small):
     network = small.one("ecs-platform:network:Network")
     assert network.outputs["vpcId"] == small.outputs["vpcId"]
     assert network.outputs["isolatedSubnetIds"] == small.outputs["isolatedSubnetIds"]
+
+
+def test_a_run_leaves_the_threads_event_loop_as_it_was_even_when_a_mock_fails():
+    """The harness answers the program's engine calls in its own thread, on an engine loop of their own
+    (engine.py, `_InOrder`): afterwards the thread has the loop it had, and none running."""
+    loop = asyncio.get_event_loop_policy().get_event_loop()
+
+    def program() -> None:
+        aws.get_caller_identity()
+        pulumi.runtime.invoke("test:index:unanswered", {})
+
+    with pytest.raises(NotImplementedError, match="does not answer the invoke test:index:unanswered"):
+        evaluate("demo", {"aws:region": "eu-west-1"}, program=program)
+    assert asyncio.get_event_loop_policy().get_event_loop() is loop
+    assert asyncio._get_running_loop() is None
+    assert evaluate("demo", {"aws:region": "eu-west-1"}, program=aws.get_caller_identity).error is None
+
+
+def test_an_engine_call_made_outside_a_run_is_answered_on_the_engine_thread(small):
+    loop = asyncio.get_event_loop_policy().get_event_loop()  # the loop runs use, with the harness's executor
+    thread = loop.run_until_complete(loop.run_in_executor(None, threading.current_thread))
+    assert thread is not threading.current_thread() and thread.name.startswith("mock-engine")
+    assert asyncio.get_event_loop_policy().get_event_loop() is loop

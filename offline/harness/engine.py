@@ -95,7 +95,9 @@ def _run(
         [key for key, value in config.items() if has_secret(value)],
     )
     # The SDK runs the program on the thread's event loop (where Outputs made before the run live too).
-    asyncio.get_event_loop_policy().get_event_loop().set_default_executor(_IN_ORDER)
+    loop = asyncio.get_event_loop_policy().get_event_loop()
+    loop.set_default_executor(_IN_ORDER)
+    _IN_ORDER.program_loop = loop
     try:
         with collector_paused():
             sdk.run(program)
@@ -125,35 +127,59 @@ def collector_paused() -> Iterator[None]:
 
 
 class _InOrder(concurrent.futures.ThreadPoolExecutor):
-    """The engine's executor: answers each call on the spot, so answers arrive in the order asked.
+    """The engine's executor: answers each call before the program goes on, so answers arrive in the order asked.
 
-    The SDK hands every engine call to the loop's executor, as a call to a gRPC server would
-    block. The mock monitor runs an event loop inside each call (`_sync_await`), which it
-    expects to be its thread's own, not the program's, which is running: so each call runs
-    here with the program's loop set aside and an engine loop of its own in its place, as on a
-    thread of its own (the SDK copies the caller's context into every call), without handing
-    the call to another thread and back (a fifth of the harness's time per registration).
+    The SDK hands every call to the engine to its loop's executor, as it would a blocking gRPC
+    call, and the SDK's mock monitor runs an event loop inside each call (`_sync_await`). On a
+    thread of its own that is the thread's own loop. A call made by the program's run is
+    answered on the spot in the program's thread instead, with the program's loop (running, and
+    the thread's set loop) set aside for an engine loop meanwhile, as on a thread of its own:
+    switching threads twice per call was a fifth of the harness's time per registration. The SDK
+    copies the caller's context into every call, so each runs in a context of its own either way.
+    Any other call (no loop running, or another loop) goes to the worker thread as before.
+
+    A ThreadPoolExecutor, because that is all `set_default_executor` takes; the SDK's settings
+    are the process's, so one program runs at a time and the engine loop is never shared.
     """
 
     def __init__(self) -> None:
-        super().__init__(max_workers=1)
+        super().__init__(max_workers=1, thread_name_prefix="mock-engine")
+        # The loop `_run` runs the program on: the calls made from it are answered on the spot.
+        self.program_loop: asyncio.AbstractEventLoop | None = None
         self._engine_loop: asyncio.AbstractEventLoop | None = None
 
     def submit(self, fn, /, *args, **kwargs):
-        future: concurrent.futures.Future = concurrent.futures.Future()
         program_loop = asyncio._get_running_loop()
+        if program_loop is None or program_loop is not self.program_loop:
+            future = super().submit(fn, *args, **kwargs)
+            concurrent.futures.wait([future])
+            return future
         if self._engine_loop is None:
             self._engine_loop = asyncio.new_event_loop()
-        asyncio._set_running_loop(None)
-        asyncio.set_event_loop(self._engine_loop)
         try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as error:  # as the thread pool does: the caller's await raises it
-            future.set_exception(error)
+            asyncio._set_running_loop(None)
+            asyncio.set_event_loop(self._engine_loop)
+            result, error = _answer(fn, args, kwargs)
         finally:
             asyncio.set_event_loop(program_loop)
             asyncio._set_running_loop(program_loop)
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
         return future
+
+
+def _answer(fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[Any, BaseException | None]:
+    """`fn`'s result, or what it raised for the program's await to raise, as a thread pool hands it over;
+    an interrupt stops the program at once. (A function of its own: the error's traceback then holds no future.)"""
+    try:
+        return fn(*args, **kwargs), None
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as error:
+        return None, error
 
 
 _IN_ORDER = _InOrder()
