@@ -33,6 +33,7 @@ the working tree); 2 for a usage error (also an unknown GIT_REF).
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import os
@@ -40,19 +41,18 @@ import re
 import sys
 import textwrap
 import time
-import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from offline import compare, cost as cost_model, diagram, policycheck, preview_json
-from offline.harness import snapshot
 from offline.harness.engine import evaluate
 from offline.harness.graph import CapturedGraph, Resource
 from offline.harness.stacks import ROOT, StackFileError, stack_config, stack_names
 from offline.steps import Steps, engine_steps
 from offline.textfit import cut, fit_columns, terminal_width
+from offline.workers import forked_map
 from policies.guardrails.types import STACK
 
 
@@ -131,47 +131,12 @@ def preview_all(
 ) -> list[Preview]:
     """`preview` of each stack, in order; in parallel worker processes when the machine has several cores.
 
-    Each worker is forked from this process, so it starts with pulumi, the program's packages
-    and the pack already imported, evaluates its share of the stacks and sends the previews
-    back as bytes (`offline.harness.snapshot`). With `known` the workers also evaluate the graph the diagram reads. The
-    previews are the same as `preview` returns here: evaluations of different stacks share
-    nothing.
+    Each worker is forked from this process (`offline.workers`), so it starts with pulumi, the
+    program's packages and the pack already imported, and sends its previews back as bytes. With
+    `known` the workers also evaluate the graph the diagram reads. The previews are the same as
+    `preview` returns here: evaluations of different stacks share nothing.
     """
-    if workers is None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    workers = min(len(stacks), workers)
-    if workers < 2 or not hasattr(os, "fork"):
-        return [_preview_one(stack, known, root) for stack in stacks]
-    shares = [stacks[i::workers] for i in range(workers)]
-    children = []
-    for share in shares[1:]:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the worker
-            os.close(read)
-            code = 0
-            try:
-                payload = ("ok", [_preview_one(stack, known, root) for stack in share])
-            except BaseException as error:  # the parent raises it, with this traceback
-                payload, code = ("error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"), 1
-            with os.fdopen(write, "wb") as out:
-                out.write(snapshot.dumps(payload))
-            os._exit(code)
-        os.close(write)
-        children.append((pid, read))
-    mine = [_preview_one(stack, known, root) for stack in shares[0]]
-    results = {stack: result for stack, result in zip(shares[0], mine, strict=True)}
-    for (pid, read), share in zip(children, shares[1:], strict=True):
-        with os.fdopen(read, "rb") as pipe:
-            data = pipe.read()
-        os.waitpid(pid, 0)
-        if not data:
-            raise RuntimeError(f"the worker previewing {', '.join(share)} ended without an answer")
-        status, value = snapshot.loads(data)
-        if status != "ok":
-            raise RuntimeError(f"the worker previewing {', '.join(share)} failed: {value}")
-        results.update(zip(share, value, strict=True))
-    return [results[stack] for stack in stacks]
+    return forked_map(functools.partial(_preview_one, known=known, root=root), stacks, workers=workers)
 
 
 def _preview_one(stack: str, known: bool, root: Path) -> Preview:
