@@ -30,6 +30,7 @@ Violations are printed by enforcement level; any mandatory one makes the exit co
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -47,6 +48,7 @@ from offline.harness.engine import collector_paused, evaluate
 from offline.harness.graph import CapturedGraph, Resource
 from offline.harness.stacks import PROJECT, ROOT, StackFileError, stack_config, stack_names
 from offline.harness.wire import Unknown, as_dict, walk
+from offline.workers import forked_map
 from policies.guardrails.pack import DESCRIPTION, ENFORCEMENT_LEVEL, NAME, all_policies
 from policies.guardrails.types import STACK
 
@@ -365,6 +367,14 @@ def report(result: Result, out: Any = None) -> None:
                 print(f"       {line}", file=out)
 
 
+def _run_or_refusal(stack: str, *, preview: bool, root: Path) -> Result | StackFileError | PolicyConfigError:
+    """`run`, or why the stack's file or pack config stops it before its program runs."""
+    try:
+        return run(stack, preview=preview, root=root)
+    except (StackFileError, PolicyConfigError) as refusal:
+        return refusal
+
+
 def main(argv: list[str], root: Path = ROOT) -> int:
     """`root`: the repository whose stack files and pack configs are checked (a copy of this one with other
     stack files; the program is this checkout's)."""
@@ -378,20 +388,19 @@ def main(argv: list[str], root: Path = ROOT) -> int:
         parser.error(f"no Pulumi.<stack>.yaml for: {', '.join(missing)}")
     started = time.perf_counter()
     failed = False
-    for stack in stacks:
-        try:
-            result = run(stack, preview=args.preview, root=root)
-        except (StackFileError, PolicyConfigFileError) as error:
+    # Each stack in a worker of its own, one per core; the reports follow in the order of the stacks.
+    outcomes = forked_map(functools.partial(_run_or_refusal, preview=args.preview, root=root), stacks)
+    for stack, outcome in zip(stacks, outcomes, strict=True):
+        if isinstance(outcome, StackFileError | PolicyConfigFileError):
             # One line that starts with the file, line and column, as editors and CI annotations read it.
-            print(error)
+            print(outcome)
             failed = True
-            continue
-        except PolicyConfigError as error:
-            print(f"== {stack}: policies/config.{stack}.json: {error}")
+        elif isinstance(outcome, PolicyConfigError):
+            print(f"== {stack}: policies/config.{stack}.json: {outcome}")
             failed = True
-            continue
-        report(result)
-        failed |= bool(result.error or result.mandatory)
+        else:
+            report(outcome)
+            failed |= bool(outcome.error or outcome.mandatory)
     print(f"checked {len(stacks)} stack(s) in {time.perf_counter() - started:.2f} s: {'FAILED' if failed else 'ok'}")
     return 1 if failed else 0
 
