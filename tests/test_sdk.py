@@ -111,6 +111,41 @@ def test_a_run_reads_no_call_stacks_and_leaves_the_sdk_as_it_was_even_when_the_p
     assert resource._get_stack_trace is before
 
 
+def options(opts: Any) -> tuple:
+    """What a policy reads of a resource's options."""
+    timeouts = opts.custom_timeouts
+    return (
+        opts.protect,
+        list(opts.ignore_changes),
+        opts.delete_before_replace,
+        list(opts.aliases),
+        (timeouts.create_seconds, timeouts.update_seconds, timeouts.delete_seconds),
+        list(opts.additional_secret_outputs),
+        opts.parent,
+    )
+
+
+def provider_of(provider: Any) -> tuple | None:
+    if provider is None:
+        return None
+    return (provider.resource_type, provider.urn, provider.name, serialize_properties(provider.props))
+
+
+def stack_resource(r: Any) -> tuple:
+    """What a stack policy reads of one resource; parent and dependencies by URN and name (a URN may be given twice)."""
+    return (
+        r.resource_type,
+        r.urn,
+        r.name,
+        serialize_properties(r.props),
+        options(r.opts),
+        provider_of(r.provider),
+        (r.parent.urn, r.parent.name) if r.parent else None,
+        [(d.urn, d.name) for d in r.dependencies],
+        {key: [(d.urn, d.name) for d in deps] for key, deps in r.property_dependencies.items()},
+    )
+
+
 def _recording_pack(seen: dict[str, list[Any]]) -> list[Any]:
     """The pack, with policies around a policy that rewrites every property it is given.
 
@@ -118,23 +153,6 @@ def _recording_pack(seen: dict[str, list[Any]]) -> list[Any]:
     resource's properties once per request, so this is what would leak from one policy to the
     next if it handed out one copy for all of them.
     """
-
-    def options(opts: Any) -> tuple:
-        timeouts = opts.custom_timeouts
-        return (
-            opts.protect,
-            list(opts.ignore_changes),
-            opts.delete_before_replace,
-            list(opts.aliases),
-            (timeouts.create_seconds, timeouts.update_seconds, timeouts.delete_seconds),
-            list(opts.additional_secret_outputs),
-            opts.parent,
-        )
-
-    def provider_of(provider: Any) -> tuple | None:
-        if provider is None:
-            return None
-        return (provider.resource_type, provider.urn, provider.name, serialize_properties(provider.props))
 
     def resource_seen(name: str) -> Callable[..., None]:
         def validate(args: ResourceValidationArgs, report: Any) -> None:
@@ -183,22 +201,7 @@ def _recording_pack(seen: dict[str, list[Any]]) -> list[Any]:
 
     def stack_seen(name: str) -> Callable[..., None]:
         def validate(args: StackValidationArgs, report: Any) -> None:
-            seen[name].append(
-                [
-                    (
-                        r.resource_type,
-                        r.urn,
-                        r.name,
-                        serialize_properties(r.props),
-                        options(r.opts),
-                        provider_of(r.provider),
-                        r.parent.urn if r.parent else None,
-                        [d.urn for d in r.dependencies],
-                        {key: [d.urn for d in deps] for key, deps in r.property_dependencies.items()},
-                    )
-                    for r in args.resources
-                ]
-            )
+            seen[name].append([stack_resource(r) for r in args.resources])
 
         return validate
 
@@ -301,24 +304,7 @@ def _stack_request() -> Any:
 def _stack_policies(seen: dict[str, list[Any]]) -> list[Any]:
     def record(name: str) -> Callable[..., None]:
         def validate(args: StackValidationArgs, report: Any) -> None:
-            seen[name].append(
-                [
-                    (
-                        r.resource_type,
-                        r.urn,
-                        r.name,
-                        serialize_properties(r.props),
-                        vars(r.opts) | {"custom_timeouts": vars(r.opts.custom_timeouts)},
-                        (r.provider.resource_type, r.provider.urn, serialize_properties(r.provider.props))
-                        if r.provider
-                        else None,
-                        (r.parent.urn, r.parent.name) if r.parent else None,
-                        [(d.urn, d.name) for d in r.dependencies],
-                        {key: [(d.urn, d.name) for d in deps] for key, deps in r.property_dependencies.items()},
-                    )
-                    for r in args.resources
-                ]
-            )
+            seen[name].append([stack_resource(r) for r in args.resources])
             report("recorded", args.resources[0].urn)
 
         return validate
@@ -365,7 +351,7 @@ def test_every_stack_policy_sees_and_reports_what_it_does_under_the_sdks_own_ana
     assert seen == sdk_seen and response == sdk_response
     assert "disabled" not in seen and seen["first"] == seen["last"] == seen["remediate"]
     (a, b, again, d) = seen["first"][0]
-    assert a[4]["custom_timeouts"] == {"create_seconds": 1, "update_seconds": 2, "delete_seconds": 3}
+    assert a[4][4] == (1, 2, 3) and a[5] == ("pulumi:providers:test", "urn:p", "p", {"region": "eu-west-1"})
     # Parents and dependencies outside the stack are left out; a URN given twice means its last resource.
     assert a[6] == ("urn:b", "b") and a[7] == [("urn:b", "b")] and a[8] == {"x": [("urn:b", "b")], "none": []}
     assert b[6] is None and b[7] == [("urn:a", "a-again")]
