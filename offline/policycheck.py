@@ -288,6 +288,13 @@ def _check(graph: CapturedGraph, config: Mapping[str, Any] | None, *, dry_run: b
         None,
     )
     by_urn = {r.urn: r for r in graph.resources}
+    # A provider is the same message for every resource it serves: built once per check.
+    providers: dict[str, analyzer_pb2.AnalyzerProviderResource | None] = {}
+
+    def provider_of(resource: Resource) -> analyzer_pb2.AnalyzerProviderResource | None:
+        if resource.provider not in providers:
+            providers[resource.provider] = _provider(resource, by_urn)
+        return providers[resource.provider]
 
     for resource in graph.resources:
         request = analyzer_pb2.AnalyzeRequest(
@@ -297,7 +304,7 @@ def _check(graph: CapturedGraph, config: Mapping[str, Any] | None, *, dry_run: b
             name=resource.name,
             options=_options(resource),
         )
-        provider = _provider(resource, by_urn)
+        provider = provider_of(resource)
         if provider is not None:
             request.provider.CopyFrom(provider)
         response = analyzer.Analyze(request, None)
@@ -315,7 +322,7 @@ def _check(graph: CapturedGraph, config: Mapping[str, Any] | None, *, dry_run: b
             parent=resource.parent,
             dependencies=resource.dependencies,
         )
-        provider = _provider(resource, by_urn)
+        provider = provider_of(resource)
         if provider is not None:
             entry.provider.CopyFrom(provider)
         for key, urns in resource.property_dependencies.items():
