@@ -363,20 +363,18 @@ def test_every_stack_policy_sees_and_reports_what_it_does_under_the_sdks_own_ana
 
 
 def test_a_request_made_during_another_gets_its_own_resources():
-    """The offline AnalyzeStack stands in for the SDK's StackValidationArgs for the length of a request:
-    a request another analyzer (the SDK's, or another offline one) serves meanwhile still gets its own stack."""
+    """The offline AnalyzeStack hands each stack policy its resources for the length of a request: a request
+    another analyzer (the SDK's, or another offline one) serves meanwhile, empty or not, gets its own stack."""
     seen: dict[str, list[Any]] = defaultdict(list)
     inner_request = analyzer_pb2.AnalyzeStackRequest()
     inner_request.resources.add(type="test:index:Inner", urn="urn:inner", name="inner")
 
     def nested(args: StackValidationArgs, report: Any) -> None:
         for analyzer in (sdk._PolicyAnalyzerServicer, sdk.PolicyAnalyzer):
-            inner = [
-                StackValidationPolicy(f"inner-{analyzer.__name__}", "records", record(f"inner-{analyzer.__name__}"))
-            ]
-            analyzer("inner", "0.0.1", inner, EnforcementLevel.ADVISORY, None, "inner").AnalyzeStack(
-                inner_request, None
-            )
+            for request in (inner_request, analyzer_pb2.AnalyzeStackRequest()):
+                name = f"inner-{analyzer.__name__}"
+                inner = [StackValidationPolicy(name, "records", record(name))]
+                analyzer("inner", "0.0.1", inner, EnforcementLevel.ADVISORY, None, "inner").AnalyzeStack(request, None)
 
     def record(name: str) -> Callable[..., None]:
         return lambda args, report: seen[name].append([r.urn for r in args.resources])
@@ -389,5 +387,20 @@ def test_a_request_made_during_another_gets_its_own_resources():
     sdk.PolicyAnalyzer("outer", "0.0.1", outer, EnforcementLevel.ADVISORY, None, "outer").AnalyzeStack(
         _stack_request(), None
     )
-    assert seen["inner-_PolicyAnalyzerServicer"] == seen["inner-PolicyAnalyzer"] == [["urn:inner"]]
+    assert seen["inner-_PolicyAnalyzerServicer"] == seen["inner-PolicyAnalyzer"] == [["urn:inner"], []]
     assert seen["before"] == seen["after"] == [["urn:a", "urn:b", "urn:a", "urn:d"]]
+
+
+def test_no_resource_is_read_for_stack_policies_that_are_all_disabled():
+    """As under the SDK's servicer, which reads the stack's resources for each enabled stack policy only: a
+    property it cannot read (an unknown signature) stops nothing while no stack policy runs."""
+    request = analyzer_pb2.AnalyzeStackRequest()
+    request.resources.add(type="test:index:Thing", urn="urn:a", name="a").properties.update(
+        {"bad": {sdk.SIG_KEY: "not-a-signature"}}
+    )
+    disabled = [StackValidationPolicy("off", "never runs", lambda args, report: None, EnforcementLevel.DISABLED)]
+    for analyzer in (sdk._PolicyAnalyzerServicer, sdk.PolicyAnalyzer):
+        response = analyzer("test", "0.0.1", disabled, EnforcementLevel.ADVISORY, None, "test").AnalyzeStack(
+            request, None
+        )
+        assert json_format.MessageToDict(response) == {}

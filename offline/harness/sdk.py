@@ -122,16 +122,14 @@ def registered_state(monitor: Any, urn: str) -> dict[str, Any]:
 # What `PolicyPack(...)` builds and serves over gRPC; the offline check calls its methods directly.
 _PolicyAnalyzerServicer: type = _internal("pulumi_policy.policy", "_PolicyAnalyzerServicer")
 # The module whose globals below the servicer's `Analyze`, `Remediate` and `_get_provider_resource`
-# call to turn each resource's properties into what a policy reads, and whose `StackValidationArgs`
-# `AnalyzeStack` calls to hand a stack policy its resources.
+# call to turn each resource's properties into what a policy reads.
 _POLICY_MODULE = "pulumi_policy.policy"
 _json_format = _internal(_POLICY_MODULE, "json_format")
 _deserialize_properties = _internal(_POLICY_MODULE, "deserialize_properties")
 _unknown_checking_proxy = _internal(_POLICY_MODULE, "unknown_checking_proxy")
 _PolicyProviderResource = _internal(_POLICY_MODULE, "PolicyProviderResource")
 _PolicyResource = _internal(_POLICY_MODULE, "PolicyResource")
-# What `AnalyzeStack` hands each stack policy; the offline analyzer builds its resources (`PolicyAnalyzer`).
-_StackValidationArgs = _internal(_POLICY_MODULE, "StackValidationArgs")
+_StackValidationPolicy: type = _internal(_POLICY_MODULE, "StackValidationPolicy")
 # The proxies a policy reads properties through (pulumi_policy/proxy.py), and how they report an unknown.
 _DictProxy: type = _internal("pulumi_policy.proxy", "_DictProxy")
 _ListProxy: type = _internal("pulumi_policy.proxy", "_ListProxy")
@@ -256,14 +254,14 @@ def _unknown_checking_lazy_proxy(props: dict[str, Any]) -> Any:
 @contextmanager
 def _properties_memoized() -> Iterator[None]:
     module = importlib.import_module(_POLICY_MODULE)
+    outer = (module.json_format, module.deserialize_properties, module.unknown_checking_proxy)
     memo = _PropertiesMemo()
     module.json_format, module.deserialize_properties = memo, memo.deserialize_properties
     module.unknown_checking_proxy = _unknown_checking_lazy_proxy
     try:
         yield
     finally:
-        module.json_format, module.deserialize_properties = _json_format, _deserialize_properties
-        module.unknown_checking_proxy = _unknown_checking_proxy
+        module.json_format, module.deserialize_properties, module.unknown_checking_proxy = outer
 
 
 # The servicer's list of the pack's policies (a private attribute, name-mangled).
@@ -281,25 +279,22 @@ class PolicyAnalyzer(_PolicyAnalyzerServicer):
     copies, message reads and calls are gone.
     """
 
-    _options: dict[int, tuple[Any, Any]] | None = None
-    _providers: dict[int, tuple[Any, Any]] | None = None
-    _by_type: dict[str, list[Any]] | None = None
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # The pack's policies, as the servicer keeps them; a request narrows the servicer's list meanwhile.
+        self._every: list[Any] = getattr(self, POLICIES_ATTRIBUTE)
+        self._by_type: dict[str, list[Any]] = {}
+        self._options: dict[int, tuple[Any, Any]] | None = None
+        self._providers: dict[int, tuple[Any, Any]] | None = None
 
     def Analyze(self, request: Any, context: Any) -> Any:
-        every = getattr(self, POLICIES_ATTRIBUTE)
-        setattr(self, POLICIES_ATTRIBUTE, self._policies_of(request.type, every))
-        try:
-            with self._request():
-                return super().Analyze(request, context)
-        finally:
-            setattr(self, POLICIES_ATTRIBUTE, every)
+        with _REQUEST, self._policies(self._policies_of(request.type)), self._request():
+            return super().Analyze(request, context)
 
-    def _policies_of(self, type_: str, every: list[Any]) -> list[Any]:
+    def _policies_of(self, type_: str) -> list[Any]:
         """The policies that look at a resource of `type_`: a policy without `resource_types` looks at every type."""
-        if self._by_type is None:
-            self._by_type = {}
         if type_ not in self._by_type:
-            self._by_type[type_] = [p for p in every if type_ in getattr(p, "resource_types", (type_,))]
+            self._by_type[type_] = [p for p in self._every if type_ in getattr(p, "resource_types", (type_,))]
         return self._by_type[type_]
 
     def AnalyzeStack(self, request: Any, context: Any) -> Any:
@@ -308,39 +303,42 @@ class PolicyAnalyzer(_PolicyAnalyzerServicer):
         For each stack policy the servicer reads every resource's message again and builds the
         policy's resources from it: most of a request's time, the same work over and over. Here the
         servicer runs every policy as before (levels, reports, errors), on a request with no
-        resources; meanwhile `pulumi_policy.policy.StackValidationArgs`, which it calls to hand a
-        policy its resources, stands in for one that gives the policy resources of its own, built
-        and linked as the servicer builds them (`_resources_for_one_policy`) from messages read once
-        (`_StackResource`). The stand-in is the module's for the request, so requests take turns;
-        one the servicer builds for a request of its own during this one passes through.
+        resources, and each stack policy is handed, in the arguments the servicer made for it,
+        resources of its own, built and linked as the servicer builds them
+        (`_resources_for_one_policy`) from messages read once (`_StackResource`), on the first
+        enabled stack policy.
         """
-        module = importlib.import_module(_POLICY_MODULE)
         stack: list[_StackResource] | None = None
-        with _STACK_VALIDATION_ARGS:
-            outer = module.StackValidationArgs
 
-            def args(resources: list[Any], config: Any = None, stack_tags: Any = None) -> Any:
-                nonlocal stack
-                if resources:  # built by another servicer's request, not from this one's empty list
-                    return outer(resources, config, stack_tags)
-                if stack is None:  # on the first enabled stack policy, as the servicer reads them
-                    stack = [_StackResource(r, self) for r in request.resources]
-                return _StackValidationArgs(_resources_for_one_policy(stack), config, stack_tags)
+        def resources() -> list[Any]:
+            nonlocal stack
+            if stack is None:
+                stack = [_StackResource(r, self) for r in request.resources]
+            return _resources_for_one_policy(stack)
 
-            module.StackValidationArgs = args
-            try:
-                return super().AnalyzeStack(_NO_RESOURCES, context)
-            finally:
-                module.StackValidationArgs = outer
+        handed = [_WithResources(p, resources) if isinstance(p, _StackValidationPolicy) else p for p in self._every]
+        with _REQUEST, self._policies(handed):
+            return super().AnalyzeStack(_StackRequest(()), context)
+
+    @contextmanager
+    def _policies(self, policies: list[Any]) -> Iterator[None]:
+        """The servicer's list of policies, for one request."""
+        outer = getattr(self, POLICIES_ATTRIBUTE)
+        setattr(self, POLICIES_ATTRIBUTE, policies)
+        try:
+            yield
+        finally:
+            setattr(self, POLICIES_ATTRIBUTE, outer)
 
     @contextmanager
     def _request(self) -> Iterator[None]:
+        outer = self._options, self._providers
         with _properties_memoized():
             self._options, self._providers = {}, {}
             try:
                 yield
             finally:
-                self._options = self._providers = None
+                self._options, self._providers = outer
 
     def _get_resource_options(self, request: Any) -> Any:
         """The servicer's options of the resource, built once per request; each policy gets a copy with a
@@ -360,8 +358,23 @@ class PolicyAnalyzer(_PolicyAnalyzerServicer):
         return _new_provider(_remember(self._providers, request.provider, _read_provider))
 
 
-# `AnalyzeStack`'s stand-in for `StackValidationArgs` is the module's: one request at a time.
-_STACK_VALIDATION_ARGS = threading.RLock()
+# A request changes the servicer's list of policies and the policy module's converters for its length:
+# requests take turns (a policy may serve one of its own meanwhile, on the same thread).
+_REQUEST = threading.RLock()
+
+
+class _WithResources(_StackValidationPolicy):
+    """A stack policy as the servicer runs it, given its resources by `PolicyAnalyzer.AnalyzeStack`."""
+
+    def __init__(self, policy: Any, resources: Callable[[], list[Any]]):  # the policy's fields stay its own
+        self._policy, self._resources = policy, resources
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._policy, name)
+
+    def validate(self, args: Any, report_violation: Any) -> Any:
+        args.resources = self._resources()
+        return self._policy.validate(args, report_violation)
 
 
 def _read_provider(provider: Any) -> tuple[str, Any, str, str]:
@@ -418,10 +431,6 @@ class _StackRequest:
 
     def __init__(self, resources: tuple[Any, ...]):
         self.resources = resources
-
-
-# What `PolicyAnalyzer.AnalyzeStack` hands the servicer: its stack policies get the resources from elsewhere.
-_NO_RESOURCES = _StackRequest(())
 
 
 class _StackResource:
