@@ -1,7 +1,10 @@
 """The mock harness itself: preview runs, secure config and what it records."""
 
 import asyncio
+import os
+import signal
 import threading
+import time
 
 import pulumi
 import pulumi_aws as aws
@@ -60,7 +63,43 @@ def test_a_run_leaves_the_threads_event_loop_as_it_was_even_when_a_mock_fails():
 
 
 def test_an_engine_call_made_outside_a_run_is_answered_on_the_engine_thread(small):
+    """Only a run's own calls are answered on the spot: any other, from the same loop or with none running,
+    goes to the engine's thread, as it would to a thread pool."""
     loop = asyncio.get_event_loop_policy().get_event_loop()  # the loop runs use, with the harness's executor
-    thread = loop.run_until_complete(loop.run_in_executor(None, threading.current_thread))
-    assert thread is not threading.current_thread() and thread.name.startswith("mock-engine")
+
+    async def from_the_running_loop() -> threading.Thread:
+        return await loop.run_in_executor(None, threading.current_thread)
+
+    threads = [
+        loop.run_until_complete(loop.run_in_executor(None, threading.current_thread)),
+        loop.run_until_complete(from_the_running_loop()),
+    ]
+    assert all(t is not threading.current_thread() and t.name.startswith("mock-engine") for t in threads)
     assert asyncio.get_event_loop_policy().get_event_loop() is loop
+
+
+def _ask_the_engine_thread() -> None:
+    loop = asyncio.get_event_loop_policy().get_event_loop()
+    thread = loop.run_until_complete(loop.run_in_executor(None, threading.current_thread))
+    os._exit(0 if thread.name.startswith("mock-engine") else 1)
+
+
+def test_a_process_forked_after_runs_gets_an_engine_thread_of_its_own(small):
+    """`tasks.py plan` and `tasks.py policy` fork their workers after runs: a fork has none of the parent's
+    threads, and the loop it inherits must still get its engine calls answered."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _ask_the_engine_thread()
+        finally:
+            os._exit(2)
+    for _ in range(200):  # a child that never gets its answer hangs: give it 10 s
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked process got no answer from the engine's executor")
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -103,6 +103,8 @@ def _run(
             sdk.run(program)
     except pulumi.RunError as error:
         graph.error = str(error)
+    finally:
+        _IN_ORDER.program_loop = None
     return graph
 
 
@@ -159,21 +161,27 @@ class _InOrder(concurrent.futures.ThreadPoolExecutor):
         try:
             asyncio._set_running_loop(None)
             asyncio.set_event_loop(self._engine_loop)
-            result, error = _answer(fn, args, kwargs)
+            return _settled(*_answer(fn, args, kwargs))
         finally:
             asyncio.set_event_loop(program_loop)
             asyncio._set_running_loop(program_loop)
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        if error is None:
-            future.set_result(result)
-        else:
-            future.set_exception(error)
-        return future
+
+    def start_afresh_after_fork(self) -> None:
+        """In a forked process: none of the parent's threads, and the same object for the loops that have it.
+
+        The parent's engine loop is kept, unused and never closed: closing it would take its wake-up
+        pipe out of the polling object the parent still shares with this process.
+        """
+        _INHERITED_LOOPS.append(self._engine_loop)
+        self.__init__()
+
+
+_INHERITED_LOOPS: list[asyncio.AbstractEventLoop | None] = []
 
 
 def _answer(fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[Any, BaseException | None]:
     """`fn`'s result, or what it raised for the program's await to raise, as a thread pool hands it over;
-    an interrupt stops the program at once. (A function of its own: the error's traceback then holds no future.)"""
+    an interrupt stops the program at once."""
     try:
         return fn(*args, **kwargs), None
     except (KeyboardInterrupt, SystemExit):
@@ -182,17 +190,19 @@ def _answer(fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[Any, Bas
         return None, error
 
 
+def _settled(result: Any, error: BaseException | None) -> concurrent.futures.Future:
+    # Made here, not where the call ran: an error's traceback keeps that frame and its callers', and
+    # a future among their locals would hold itself in a cycle for the collector to find.
+    future: concurrent.futures.Future = concurrent.futures.Future()
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
+    return future
+
+
 _IN_ORDER = _InOrder()
-
-
-def _new_executor_after_fork() -> None:
-    # A forked process shares the parent's engine loop's selector and wake-up pipe: it gets an
-    # executor (and a loop) of its own.
-    global _IN_ORDER
-    _IN_ORDER = _InOrder()
-
-
-os.register_at_fork(after_in_child=_new_executor_after_fork)
+os.register_at_fork(after_in_child=_IN_ORDER.start_afresh_after_fork)
 
 
 class _GraphLog:
