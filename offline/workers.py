@@ -7,9 +7,10 @@ and the pack already loaded, so the stacks run side by side without importing th
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-import traceback
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
 from offline.harness import snapshot
@@ -26,41 +27,30 @@ def cores() -> int:
 def forked_map(fn: Callable[[Item], Answer], items: Sequence[Item], *, workers: int | None = None) -> list[Answer]:
     """`[fn(item) for item in items]`, the items shared out between this process and workers forked from it.
 
-    Each worker runs `fn` on its share and sends the answers back as bytes (`offline.harness.snapshot`,
-    so they must pickle); this process runs the first share meanwhile. An exception in a worker is
-    raised here as a RuntimeError with the worker's traceback. With one core, or no `os.fork`, all
-    of it runs here.
+    This process runs every `workers`-th item, the first included; a pool of `workers - 1` forked
+    processes (the standard library's, with the fork start method) runs the others meanwhile.
+    `fn` and the items go to the pool by reference (a module's function, or a `functools.partial`
+    of one); the answers come back as `offline.harness.snapshot` bytes, so the markers of unknown
+    values are still the harness's own. An exception is raised here as `fn` raised it (a worker's
+    with its traceback as the cause); a worker that dies raises BrokenProcessPool. With one core,
+    or no fork, all of it runs here.
     """
     workers = min(len(items), cores() if workers is None else workers)
-    if workers < 2 or not hasattr(os, "fork"):
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [fn(item) for item in items]
-    shares = [list(items[i::workers]) for i in range(workers)]
-    children = []
-    for share in shares[1:]:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the worker
-            os.close(read)
-            code = 0
-            try:
-                payload = ("ok", [fn(item) for item in share])
-            except BaseException as error:  # the parent raises it, with this traceback
-                payload, code = ("error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"), 1
-            with os.fdopen(write, "wb") as out:
-                out.write(snapshot.dumps(payload))
-            os._exit(code)
-        os.close(write)
-        children.append((pid, read))
-    answers = {i: answer for i, answer in zip(range(0, len(items), workers), map(fn, shares[0]), strict=True)}
-    for offset, ((pid, read), share) in enumerate(zip(children, shares[1:], strict=True), start=1):
-        with os.fdopen(read, "rb") as pipe:
-            data = pipe.read()
-        os.waitpid(pid, 0)
-        names = ", ".join(map(str, share))
-        if not data:
-            raise RuntimeError(f"the worker for {names} ended without an answer")
-        status, value = snapshot.loads(data)
-        if status != "ok":
-            raise RuntimeError(f"the worker for {names} failed: {value}")
-        answers.update(zip(range(offset, len(items), workers), value, strict=True))
+    answers: dict[int, Answer] = {}
+    with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+        try:
+            elsewhere = {i: pool.submit(_as_bytes, fn, item) for i, item in enumerate(items) if i % workers}
+            for i in range(0, len(items), workers):
+                answers[i] = fn(items[i])
+            for i, future in elsewhere.items():
+                answers[i] = snapshot.loads(future.result())
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # what has not started will not: the error is the answer
+            raise
     return [answers[i] for i in range(len(items))]
+
+
+def _as_bytes(fn: Callable[[Item], Answer], item: Item) -> bytes:
+    return snapshot.dumps(fn(item))
