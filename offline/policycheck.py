@@ -395,7 +395,7 @@ def main(argv: list[str], root: Path = ROOT) -> int:
         parser.error(f"no Pulumi.<stack>.yaml for: {', '.join(missing)}")
     started = time.perf_counter()
     failed = False
-    # Each stack in a worker of its own, one per core; the reports follow in the order of the stacks.
+    # The stacks shared out between the cores (offline/workers.py); the reports follow in their order.
     outcomes = forked_map(functools.partial(_run_or_refusal, preview=args.preview, root=root), stacks)
     for stack, outcome in zip(stacks, outcomes, strict=True):
         if isinstance(outcome, StackFileError | PolicyConfigFileError):
