@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from offline.harness import snapshot
 
@@ -28,29 +29,42 @@ def forked_map(fn: Callable[[Item], Answer], items: Sequence[Item], *, workers: 
     """`[fn(item) for item in items]`, the items shared out between this process and workers forked from it.
 
     This process runs every `workers`-th item, the first included; a pool of `workers - 1` forked
-    processes (the standard library's, with the fork start method) runs the others meanwhile.
-    `fn` and the items go to the pool by reference (a module's function, or a `functools.partial`
-    of one); the answers come back as `offline.harness.snapshot` bytes, so the markers of unknown
-    values are still the harness's own. An exception is raised here as `fn` raised it (a worker's
-    with its traceback as the cause); a worker that dies raises BrokenProcessPool. With one core,
-    or no fork, all of it runs here.
+    processes (the standard library's, with the fork start method) runs the others meanwhile. The
+    workers find `fn` and the items in what they inherit, and are sent only an item's place: `fn`
+    need not pickle, and nothing is looked up by name while this process runs the program (which
+    stands in for `__main__` meanwhile). The answers come back as `offline.harness.snapshot`
+    bytes, so the markers of unknown values are still the harness's own. An exception is raised
+    here as `fn` raised it (a worker's with its traceback as the cause); a worker that dies raises
+    BrokenProcessPool. With one core, or no fork, all of it runs here.
     """
     workers = min(len(items), cores() if workers is None else workers)
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [fn(item) for item in items]
     answers: dict[int, Answer] = {}
-    with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+    with _LOCK:  # one map at a time hands its work to the forks
+        _WORK[:] = [fn, items]
         try:
-            elsewhere = {i: pool.submit(_as_bytes, fn, item) for i, item in enumerate(items) if i % workers}
-            for i in range(0, len(items), workers):
-                answers[i] = fn(items[i])
-            for i, future in elsewhere.items():
-                answers[i] = snapshot.loads(future.result())
-        except BaseException:
-            pool.shutdown(cancel_futures=True)  # what has not started will not: the error is the answer
-            raise
+            with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+                try:
+                    # The first submit forks the workers: `_WORK` is theirs from then on.
+                    elsewhere = {i: pool.submit(_answer_as_bytes, i) for i in range(len(items)) if i % workers}
+                    for i in range(0, len(items), workers):
+                        answers[i] = fn(items[i])
+                    for i, future in elsewhere.items():
+                        answers[i] = snapshot.loads(future.result())
+                except BaseException:
+                    pool.shutdown(cancel_futures=True)  # what has not started will not: the error is the answer
+                    raise
+        finally:
+            _WORK.clear()
     return [answers[i] for i in range(len(items))]
 
 
-def _as_bytes(fn: Callable[[Item], Answer], item: Item) -> bytes:
-    return snapshot.dumps(fn(item))
+# The function and items of the map under way, as the forked workers inherit them.
+_WORK: list[Any] = []
+_LOCK = threading.Lock()
+
+
+def _answer_as_bytes(i: int) -> bytes:
+    fn, items = _WORK
+    return snapshot.dumps(fn(items[i]))

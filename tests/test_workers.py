@@ -61,3 +61,10 @@ def test_a_worker_that_dies_is_an_error_here():
 
 def test_one_worker_runs_everything_here():
     assert {pid for _, pid, _ in forked_map(where, ["dev", "prod"], workers=1)} == {os.getpid()}
+
+
+def test_the_function_need_not_be_found_by_name():
+    """The workers inherit the function: nothing is looked up by name while this process runs the program,
+    which stands in for `__main__` meanwhile (`python3 tasks.py plan` runs as `__main__` itself)."""
+    suffix = "-previewed"
+    assert forked_map(lambda item: item + suffix, ["dev", "prod"], workers=2) == ["dev-previewed", "prod-previewed"]
