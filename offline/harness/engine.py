@@ -138,7 +138,7 @@ class _InOrder(concurrent.futures.ThreadPoolExecutor):
     the thread's set loop) set aside for an engine loop meanwhile, as on a thread of its own:
     switching threads twice per call was a fifth of the harness's time per registration. The SDK
     copies the caller's context into every call, so each runs in a context of its own either way.
-    Any other call (no loop running, or another loop) goes to the worker thread as before.
+    Any other call (no loop running, another loop, or after the run) goes to the worker thread.
 
     A ThreadPoolExecutor, because that is all `set_default_executor` takes; the SDK's settings
     are the process's, so one program runs at a time and the engine loop is never shared.
