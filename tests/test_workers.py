@@ -1,13 +1,17 @@
 """offline.workers: how `tasks.py plan` and `tasks.py policy` share the stacks out between the cores."""
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
 
 from offline.harness import UNKNOWN
-from offline.workers import forked_map
+from offline.workers import WorkerTraceback, forked_map
 
 
 def where(item: str) -> tuple[str, int, object]:
@@ -38,7 +42,68 @@ def test_the_answers_come_back_in_the_order_of_the_items_from_processes_of_their
 def test_an_error_in_a_worker_is_raised_here_with_the_workers_traceback():
     with pytest.raises(ValueError, match="prod refused") as raised:
         forked_map(refuse, ["dev", "prod"], workers=2)
+    assert isinstance(raised.value.__cause__, WorkerTraceback)
     assert 'raise ValueError(f"{item} refused")' in str(raised.value.__cause__)
+
+
+class Unpicklable(Exception):
+    def __reduce__(self):
+        raise TypeError("not this one")
+
+
+def refuse_oddly(item: str) -> str:
+    if item == "prod":
+        raise Unpicklable("prod refused oddly")
+    return item
+
+
+def test_an_error_that_cannot_travel_still_says_what_happened():
+    with pytest.raises(RuntimeError, match=r"(?s)a worker failed:.*Unpicklable: prod refused oddly"):
+        forked_map(refuse_oddly, ["dev", "prod"], workers=2)
+
+
+WORKER_OUTLIVES = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+from offline.workers import WorkerTraceback, forked_map
+
+def wait(item):
+    if item == "worker":
+        open({pid_file!r}, "w").write(str(os.getpid()))
+    time.sleep(60)
+
+forked_map(wait, ["parent", "worker"], workers=2)
+"""
+
+
+def ended(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] in {"Z", "X"}
+    except FileNotFoundError:
+        return True
+
+
+def test_a_worker_ends_when_its_parent_is_killed(tmp_path):
+    """A CI job's timeout may kill the command and not its workers: they end with it instead of waiting forever."""
+    pid_file = tmp_path / "worker.pid"
+    script = WORKER_OUTLIVES.format(root=str(Path(__file__).resolve().parent.parent), pid_file=str(pid_file))
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        for _ in range(600):
+            if pid_file.exists() and pid_file.read_text():
+                break
+            time.sleep(0.05)
+        worker = int(pid_file.read_text())
+    finally:
+        parent.kill()
+        parent.wait()
+    for _ in range(200):
+        if ended(worker):
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(worker, signal.SIGKILL)
+        pytest.fail("the worker outlived its parent")
 
 
 def children() -> set[str]:
